@@ -1,0 +1,34 @@
+# Test helpers. Unit tests are Catch2 executables whose cases ctest discovers one by one,
+# prefixed with their module so `ctest -R kafka.` picks a module.
+include(Catch)
+
+# Where the CTest fixtures keep the state of the real services they start (see tests/).
+set(TICKSTREAM_INFRA_DIR "${PROJECT_BINARY_DIR}/infra")
+
+# One main() for every Catch2 executable, compiled once.
+if(BUILD_TESTING)
+  add_library(tickstream_catch_main STATIC "${PROJECT_SOURCE_DIR}/cmake/catch_main.cpp")
+  target_link_libraries(tickstream_catch_main PUBLIC Catch2::Catch2 PRIVATE tickstream::options)
+endif()
+
+# tickstream_add_unit_test(NAME <exe> MODULE <prefix> SOURCES ... LIBS ... [LABELS ...]
+#                          [FIXTURES ...])
+# FIXTURES names the real services the cases need (kafka, postgres): the CTest fixtures
+# defined in tests/CMakeLists.txt start them before and stop them after.
+function(tickstream_add_unit_test)
+  cmake_parse_arguments(T "" "NAME;MODULE" "SOURCES;LIBS;LABELS;FIXTURES" ${ARGN})
+  if(NOT BUILD_TESTING)
+    return()
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE tickstream_catch_main ${T_LIBS}
+                        tickstream::options tickstream::warnings)
+  set(_props LABELS "${T_LABELS}")
+  if(T_FIXTURES)
+    list(APPEND _props FIXTURES_REQUIRED "${T_FIXTURES}" RESOURCE_LOCK "${T_FIXTURES}")
+  endif()
+  catch_discover_tests(${T_NAME}
+    TEST_PREFIX "${T_MODULE}."
+    PROPERTIES ${_props}
+      ENVIRONMENT "TICKSTREAM_INFRA_DIR=${TICKSTREAM_INFRA_DIR};TICKSTREAM_ROOT=${PROJECT_SOURCE_DIR}")
+endfunction()
