@@ -24,5 +24,5 @@ add_library(tickstream_warnings INTERFACE)
 add_library(tickstream::warnings ALIAS tickstream_warnings)
 target_compile_options(tickstream_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Woverloaded-virtual -Wimplicit-fallthrough
   $<$<BOOL:${TICKSTREAM_WERROR}>:-Werror>)

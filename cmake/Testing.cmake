@@ -23,12 +23,16 @@ function(tickstream_add_unit_test)
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE tickstream_catch_main ${T_LIBS}
                         tickstream::options tickstream::warnings)
-  set(_props LABELS "${T_LABELS}")
+  # Two single-valued properties: catch_discover_tests splits a ';'-list into separate words.
+  set(_props ENVIRONMENT "TICKSTREAM_INFRA_DIR=${TICKSTREAM_INFRA_DIR}"
+             ENVIRONMENT_MODIFICATION "TICKSTREAM_ROOT=set:${PROJECT_SOURCE_DIR}")
+  if(T_LABELS)
+    list(APPEND _props LABELS "${T_LABELS}")
+  endif()
   if(T_FIXTURES)
     list(APPEND _props FIXTURES_REQUIRED "${T_FIXTURES}" RESOURCE_LOCK "${T_FIXTURES}")
   endif()
   catch_discover_tests(${T_NAME}
     TEST_PREFIX "${T_MODULE}."
-    PROPERTIES ${_props}
-      ENVIRONMENT "TICKSTREAM_INFRA_DIR=${TICKSTREAM_INFRA_DIR};TICKSTREAM_ROOT=${PROJECT_SOURCE_DIR}")
+    PROPERTIES ${_props})
 endfunction()

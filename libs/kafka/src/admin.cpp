@@ -1,0 +1,158 @@
+#include "tickstream/kafka/admin.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+
+#include "tickstream/kafka/errors.h"
+
+namespace tickstream::kafka {
+namespace {
+
+RdKafka::ErrorCode cpp(rd_kafka_resp_err_t e) { return static_cast<RdKafka::ErrorCode>(e); }
+
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+};
+struct OptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+};
+using Queue = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+using Event = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+using Options = std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter>;
+
+Options makeOptions(rd_kafka_t* rk, rd_kafka_admin_op_t op, std::chrono::milliseconds timeout) {
+  Options o(rd_kafka_AdminOptions_new(rk, op));
+  char err[256];
+  rd_kafka_AdminOptions_set_request_timeout(o.get(), static_cast<int>(timeout.count()), err, sizeof err);
+  if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS) {
+    rd_kafka_AdminOptions_set_operation_timeout(o.get(), static_cast<int>(timeout.count()), err, sizeof err);
+  }
+  return o;
+}
+
+// Waits for the admin result on `q`; throws on a request-level error.
+Event awaitResult(rd_kafka_queue_t* q, std::chrono::milliseconds timeout, const std::string& what) {
+  Event ev(rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 5000));
+  if (!ev) throw KafkaError(RdKafka::ERR__TIMED_OUT, what);
+  if (auto err = rd_kafka_event_error(ev.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw KafkaError(cpp(err), what + " (" + rd_kafka_event_error_string(ev.get()) + ")");
+  }
+  return ev;
+}
+
+}  // namespace
+
+Admin::Admin(const std::string& brokers) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    throw KafkaError(RdKafka::ERR__INVALID_ARG, std::string("kafka admin: ") + err);
+  }
+  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);  // takes `conf` on success
+  if (!rk_) {
+    rd_kafka_conf_destroy(conf);
+    throw KafkaError(RdKafka::ERR__INVALID_ARG, std::string("kafka admin: ") + err);
+  }
+}
+
+Admin::~Admin() {
+  if (rk_) rd_kafka_destroy(rk_);
+}
+
+void Admin::ensureTopics(const std::vector<TopicSpec>& topics, std::chrono::milliseconds timeout) {
+  if (topics.empty()) return;
+  std::vector<rd_kafka_NewTopic_t*> specs;
+  char err[512];
+  for (const auto& t : topics) {
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, t.replication, err, sizeof err);
+    if (!nt) {
+      rd_kafka_NewTopic_destroy_array(specs.data(), specs.size());
+      throw KafkaError(RdKafka::ERR__INVALID_ARG, "kafka topic " + t.name + ": " + err);
+    }
+    for (const auto& [k, v] : t.configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+    specs.push_back(nt);
+  }
+  Queue q(rd_kafka_queue_new(rk_));
+  Options opts = makeOptions(rk_, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
+  rd_kafka_CreateTopics(rk_, specs.data(), specs.size(), opts.get(), q.get());
+  rd_kafka_NewTopic_destroy_array(specs.data(), specs.size());
+
+  Event ev = awaitResult(q.get(), timeout, "kafka create topics");
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    auto e = rd_kafka_topic_result_error(results[i]);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+    const char* msg = rd_kafka_topic_result_error_string(results[i]);
+    throw KafkaError(cpp(e), std::string("kafka create topic ") + rd_kafka_topic_result_name(results[i]) +
+                                 (msg ? std::string(" (") + msg + ")" : ""));
+  }
+}
+
+void Admin::deleteTopics(const std::vector<std::string>& names, std::chrono::milliseconds timeout) {
+  if (names.empty()) return;
+  std::vector<rd_kafka_DeleteTopic_t*> specs;
+  for (const auto& n : names) specs.push_back(rd_kafka_DeleteTopic_new(n.c_str()));
+  Queue q(rd_kafka_queue_new(rk_));
+  Options opts = makeOptions(rk_, RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout);
+  rd_kafka_DeleteTopics(rk_, specs.data(), specs.size(), opts.get(), q.get());
+  rd_kafka_DeleteTopic_destroy_array(specs.data(), specs.size());
+  Event ev = awaitResult(q.get(), timeout, "kafka delete topics");
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    auto e = rd_kafka_topic_result_error(results[i]);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) continue;
+    throw KafkaError(cpp(e), std::string("kafka delete topic ") + rd_kafka_topic_result_name(results[i]));
+  }
+}
+
+int32_t Admin::partitionCount(const std::string& topic, std::chrono::milliseconds timeout) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(rk_, 0, t, &md, static_cast<int>(timeout.count()));
+  rd_kafka_topic_destroy(t);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw KafkaError(cpp(err), "kafka metadata " + topic);
+  int32_t count = -1;
+  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    count = md->topics[0].partition_cnt;
+  }
+  rd_kafka_metadata_destroy(md);
+  return count;
+}
+
+std::string Admin::topicConfig(const std::string& topic, const std::string& key,
+                               std::chrono::milliseconds timeout) {
+  rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  Queue q(rd_kafka_queue_new(rk_));
+  Options opts = makeOptions(rk_, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
+  rd_kafka_DescribeConfigs(rk_, &res, 1, opts.get(), q.get());
+  rd_kafka_ConfigResource_destroy(res);
+  Event ev = awaitResult(q.get(), timeout, "kafka describe configs " + topic);
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** resources =
+      rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    if (auto e = rd_kafka_ConfigResource_error(resources[i]); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw KafkaError(cpp(e), "kafka describe configs " + topic);
+    }
+    size_t cn = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(resources[i], &cn);
+    for (size_t j = 0; j < cn; ++j) {
+      if (key == rd_kafka_ConfigEntry_name(entries[j])) {
+        const char* v = rd_kafka_ConfigEntry_value(entries[j]);
+        return v ? v : "";
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace tickstream::kafka

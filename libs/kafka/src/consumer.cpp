@@ -1,0 +1,155 @@
+#include "tickstream/kafka/consumer.h"
+
+#include <stdexcept>
+
+#include "tickstream/kafka/errors.h"
+#include "tickstream/runtime/logging.h"
+
+namespace tickstream::kafka {
+namespace {
+
+// librdkafka's C++ API hands out raw TopicPartition pointers; this owns them.
+struct PartitionList {
+  std::vector<RdKafka::TopicPartition*> list;
+  PartitionList() = default;
+  explicit PartitionList(const std::vector<TopicPartitionOffset>& tps) {
+    for (const auto& tp : tps) list.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition, tp.offset));
+  }
+  ~PartitionList() { RdKafka::TopicPartition::destroy(list); }
+  PartitionList(const PartitionList&) = delete;
+  PartitionList& operator=(const PartitionList&) = delete;
+
+  std::vector<TopicPartitionOffset> values() const {
+    std::vector<TopicPartitionOffset> out;
+    for (auto* tp : list) out.push_back({tp->topic(), tp->partition(), tp->offset()});
+    return out;
+  }
+};
+
+}  // namespace
+
+void ConsumerConfig::validate() const {
+  if (brokers.empty()) throw std::invalid_argument("kafka brokers: empty");
+  if (auto_offset_reset != "earliest" && auto_offset_reset != "latest" && auto_offset_reset != "error") {
+    throw std::invalid_argument("kafka auto_offset_reset: earliest|latest|error, got " + auto_offset_reset);
+  }
+  if (session_timeout_ms <= 0) throw std::invalid_argument("kafka session_timeout_ms: must be > 0");
+}
+
+Properties ConsumerConfig::toProperties() const {
+  Properties p{
+      {"bootstrap.servers", brokers},
+      {"client.id", client_id},
+      {"auto.offset.reset", auto_offset_reset},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"session.timeout.ms", std::to_string(session_timeout_ms)},
+      {"max.poll.interval.ms", std::to_string(max_poll_interval_ms)},
+      // Silences EOF events unless a caller asks for them through `extra`.
+      {"enable.partition.eof", "false"},
+  };
+  // librdkafka insists on a group id even for assign()-only consumers that never commit.
+  p["group.id"] = group_id.empty() ? "tickstream-unassigned-" + client_id : group_id;
+  for (const auto& [k, v] : extra) p[k] = v;
+  return p;
+}
+
+Consumer::Consumer(ConsumerConfig config) : config_(std::move(config)) {
+  config_.validate();
+  auto conf = makeConf(config_.toProperties());
+  std::string err;
+  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!consumer_) throw KafkaError(RdKafka::ERR__INVALID_ARG, "kafka consumer: " + err);
+}
+
+Consumer::~Consumer() { close(); }
+
+void Consumer::close() {
+  if (closed_) return;
+  closed_ = true;
+  consumer_->close();
+}
+
+void Consumer::subscribe(const std::vector<std::string>& topics) {
+  if (config_.group_id.empty()) throw std::invalid_argument("kafka group_id: required to subscribe");
+  if (auto err = consumer_->subscribe(topics); err != RdKafka::ERR_NO_ERROR) {
+    throw KafkaError(err, "kafka subscribe");
+  }
+}
+
+void Consumer::assign(const std::vector<TopicPartitionOffset>& partitions) {
+  PartitionList list(partitions);
+  if (auto err = consumer_->assign(list.list); err != RdKafka::ERR_NO_ERROR) {
+    throw KafkaError(err, "kafka assign");
+  }
+}
+
+std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (remaining.count() < 0) return std::nullopt;
+    std::unique_ptr<RdKafka::Message> m(consumer_->consume(static_cast<int>(remaining.count())));
+    switch (m->err()) {
+      case RdKafka::ERR_NO_ERROR:
+        return Message(std::move(m));
+      case RdKafka::ERR__TIMED_OUT:
+        return std::nullopt;
+      case RdKafka::ERR__PARTITION_EOF:
+        continue;
+      default:
+        if (classify(m->err()) == ErrorClass::Retriable) {
+          // librdkafka reconnects and refetches by itself; say so and keep waiting.
+          logging::warn("kafka consumer transient error", {{"error", m->errstr()}});
+          continue;
+        }
+        return Message(std::move(m));
+    }
+  }
+}
+
+void Consumer::commit(const Message& m) {
+  commit({{m.topic(), m.partition(), m.offset() + 1}});
+}
+
+void Consumer::commit(const std::vector<TopicPartitionOffset>& positions) {
+  PartitionList list(positions);
+  if (auto err = consumer_->commitSync(list.list); err != RdKafka::ERR_NO_ERROR) {
+    throw KafkaError(err, "kafka commit");
+  }
+  for (auto* tp : list.list) {
+    if (tp->err() != RdKafka::ERR_NO_ERROR) throw KafkaError(tp->err(), "kafka commit " + tp->topic());
+  }
+}
+
+std::vector<TopicPartitionOffset> Consumer::committed(std::vector<TopicPartitionOffset> partitions,
+                                                      std::chrono::milliseconds timeout) {
+  PartitionList list(partitions);
+  if (auto err = consumer_->committed(list.list, static_cast<int>(timeout.count()));
+      err != RdKafka::ERR_NO_ERROR) {
+    throw KafkaError(err, "kafka committed");
+  }
+  return list.values();
+}
+
+std::vector<TopicPartitionOffset> Consumer::assignment() {
+  PartitionList list;
+  if (auto err = consumer_->assignment(list.list); err != RdKafka::ERR_NO_ERROR) {
+    throw KafkaError(err, "kafka assignment");
+  }
+  return list.values();
+}
+
+std::pair<int64_t, int64_t> Consumer::watermarks(const std::string& topic, int32_t partition,
+                                                 std::chrono::milliseconds timeout) {
+  int64_t low = -1, high = -1;
+  if (auto err = consumer_->query_watermark_offsets(topic, partition, &low, &high,
+                                                    static_cast<int>(timeout.count()));
+      err != RdKafka::ERR_NO_ERROR) {
+    throw KafkaError(err, "kafka watermarks " + topic);
+  }
+  return {low, high};
+}
+
+}  // namespace tickstream::kafka
