@@ -1,0 +1,53 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tickstream::rpc {
+
+struct GrpcServerConfig {
+  std::string listen = "127.0.0.1:50051";  // host:port (port 0 = any; see port())
+  int max_message_bytes = 4 * 1024 * 1024; // largest request or response accepted
+  std::chrono::milliseconds shutdown_grace{5000};  // in-flight calls get this long on stop()
+};
+
+// A gRPC server with the standard grpc.health.v1 health checking and server reflection
+// already registered, so every service answers `grpc_health_probe` and `grpcurl list`.
+// Health starts NOT_SERVING for every registered service; the owner says when it is ready.
+class GrpcServer {
+ public:
+  explicit GrpcServer(GrpcServerConfig config);
+  ~GrpcServer();
+  GrpcServer(const GrpcServer&) = delete;
+  GrpcServer& operator=(const GrpcServer&) = delete;
+
+  // Registers a service before start(); the server does not own it.
+  void addService(grpc::Service* service);
+  // Binds and starts; throws std::runtime_error naming the address when it cannot bind.
+  void start();
+  int port() const { return port_; }
+
+  // Health of one service by its full name ("tickstream.order.v1.OrderService"), or of the
+  // whole server with "".
+  void setServing(const std::string& service, bool serving);
+  void setAllServing(bool serving);
+
+  // Marks everything NOT_SERVING (load balancers stop sending), then stops accepting and
+  // waits up to shutdown_grace for in-flight calls before cancelling them.
+  void stop();
+
+  grpc::Server& native() { return *server_; }
+
+ private:
+  GrpcServerConfig config_;
+  std::vector<grpc::Service*> services_;
+  std::vector<std::string> service_names_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace tickstream::rpc
