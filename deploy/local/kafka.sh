@@ -4,7 +4,7 @@
 #   kafka.sh fetch                 download the broker's jars from Maven Central (cached)
 #   kafka.sh start --dir DIR       start a broker whose state lives in DIR; prints the bootstrap
 #                                  address and writes it to DIR/bootstrap
-#   kafka.sh stop  --dir DIR       stop it cleanly (SIGTERM, then SIGKILL after 30 s)
+#   kafka.sh stop  --dir DIR       stop it cleanly (SIGTERM, then SIGKILL after 60 s)
 #   kafka.sh kill  --dir DIR       kill -9 it (fault tests)
 #   kafka.sh restart --dir DIR     stop and start again on the same port and data
 #   kafka.sh status --dir DIR      exit 0 when it is running
@@ -73,7 +73,12 @@ logger.state.level=WARN
 PROPS
 }
 
-started() { grep -q 'Kafka Server started' "$DIR/server.log" 2>/dev/null && port_open 127.0.0.1 "$(cat "$DIR/port")"; }
+# True once the broker started by this run has logged that it is up and accepts connections.
+# server.log is appended across restarts (kept for diagnosis), so only lines after $LOG_MARK count.
+started() {
+  tail -n +"$LOG_MARK" "$DIR/server.log" 2>/dev/null | grep -q 'Kafka Server started' &&
+    port_open 127.0.0.1 "$(cat "$DIR/port")"
+}
 
 start() {
   if pid_alive "$DIR/pid"; then cat "$DIR/bootstrap"; return 0; fi
@@ -92,11 +97,13 @@ start() {
     java_run kafka.tools.StorageTool format -t "$(java_run kafka.tools.StorageTool random-uuid)" \
       -c "$DIR/server.properties" >"$DIR/format.log" 2>&1 || { cat "$DIR/format.log" >&2; die "format failed"; }
   fi
-  : > "$DIR/server.log"
+  touch "$DIR/server.log"
+  LOG_MARK=$(( $(wc -l < "$DIR/server.log") + 1 ))
+  echo "=== start $(date -u +%FT%TZ)" >> "$DIR/stdout.log"
   log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$port (state in $DIR)"
   nohup java -Xms"${KAFKA_HEAP:-512m}" -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC \
     -Dlog4j2.configurationFile="$DIR/log4j2.properties" -cp "$LIBS/*" \
-    kafka.Kafka "$DIR/server.properties" >"$DIR/stdout.log" 2>&1 &
+    kafka.Kafka "$DIR/server.properties" >>"$DIR/stdout.log" 2>&1 &
   echo $! > "$DIR/pid"
   if ! wait_until 90 "Kafka to start" started; then
     tail -20 "$DIR/server.log" "$DIR/stdout.log" >&2; stop_pid "$DIR/pid" 5; die "Kafka did not start"
@@ -120,9 +127,9 @@ case $cmd in
     DIR=$(mkdir -p "$DIR" && cd "$DIR" && pwd)
     case $cmd in
       start) start ;;
-      stop) stop_pid "$DIR/pid" 30 ;;
+      stop) stop_pid "$DIR/pid" 60 ;;
       kill) pid_alive "$DIR/pid" && kill -KILL "$(cat "$DIR/pid")"; rm -f "$DIR/pid" ;;
-      restart) stop_pid "$DIR/pid" 30; start ;;
+      restart) stop_pid "$DIR/pid" 60; start ;;
       status) pid_alive "$DIR/pid" ;;
     esac ;;
   *) sed -n '2,14p' "$0" >&2; exit 2 ;;

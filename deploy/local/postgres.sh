@@ -74,8 +74,13 @@ stop() {
 }
 
 kill9() {
-  local pidfile; pidfile="$(cat "$DIR/pgdata")/postmaster.pid"
-  [ -f "$pidfile" ] && kill -KILL "$(head -1 "$pidfile")" 2>/dev/null || true
+  local pidfile pid; pidfile="$(cat "$DIR/pgdata")/postmaster.pid"
+  [ -f "$pidfile" ] || return 0
+  pid=$(head -1 "$pidfile")
+  kill -KILL "$pid" 2>/dev/null || true
+  # Return only once the postmaster is reaped: until then it is a zombie that pg_ctl (and
+  # PostgreSQL's own lock-file check) take for a running server, and a start would wait on it.
+  wait_until 30 "the killed postmaster to be reaped" bash -c "[ ! -e /proc/$pid ]"
 }
 
 destroy() { stop; [ -f "$DIR/pgdata" ] && rm -rf "$(cat "$DIR/pgdata")"; rm -f "$DIR/pgdata" "$DIR/url" "$DIR/port"; }

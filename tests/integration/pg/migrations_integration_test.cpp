@@ -63,16 +63,18 @@ TEST_CASE("migrations apply once, are recorded, and re-running them is a no-op")
   CHECK(count(*conn, "SELECT count(*) FROM accounts") == 2);
   CHECK(count(*conn, "SELECT count(*) FROM accounts WHERE balance = 0") == 2);
 
-  pqxx::nontransaction tx(*conn);
-  const auto rows =
-      tx.exec("SELECT version, name, checksum, applied_at IS NOT NULL FROM schema_migrations "
-              "ORDER BY version");
-  REQUIRE(rows.size() == 3);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    CHECK(rows[i][0].as<int>() == kMigrations[i].version);
-    CHECK(rows[i][1].as<std::string>() == kMigrations[i].name);
-    CHECK(rows[i][2].as<std::string>() == migrationChecksum(kMigrations[i].sql));
-    CHECK(rows[i][3].as<bool>());
+  {
+    pqxx::nontransaction tx(*conn);
+    const auto rows =
+        tx.exec("SELECT version, name, checksum, applied_at IS NOT NULL FROM schema_migrations "
+                "ORDER BY version");
+    REQUIRE(rows.size() == 3);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      CHECK(rows[i][0].as<int>() == kMigrations[i].version);
+      CHECK(rows[i][1].as<std::string>() == kMigrations[i].name);
+      CHECK(rows[i][2].as<std::string>() == migrationChecksum(kMigrations[i].sql));
+      CHECK(rows[i][3].as<bool>());
+    }
   }
 
   // Re-running applies nothing (a second seed would fail on the primary key).

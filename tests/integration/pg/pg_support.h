@@ -8,56 +8,35 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
 #include <string>
 #include <thread>
 
+#include "tickstream/testing/infra.h"
+
 namespace tickstream::pg::test {
 
-inline std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::string() : std::string(v);
-}
-
-// TICKSTREAM_PG_URL if set, else the URL postgres.sh wrote under $TICKSTREAM_INFRA_DIR.
-inline std::string pgUrl() {
-  if (auto url = env("TICKSTREAM_PG_URL"); !url.empty()) return url;
-  const auto infra = env("TICKSTREAM_INFRA_DIR");
-  if (infra.empty()) FAIL("set TICKSTREAM_PG_URL, or run through ctest (postgres fixture)");
-  std::ifstream in(infra + "/postgres/url");
-  std::string url;
-  std::getline(in, url);
-  if (url.empty()) FAIL("no URL in " << infra << "/postgres/url: is the postgres fixture up?");
-  return url;
-}
-
-// Runs `deploy/local/postgres.sh <command>` on the fixture's server.
+// The fixture's server: tickstream::testing finds it and drives deploy/local/postgres.sh.
+inline std::string pgUrl() { return testing::postgresUrl(); }
 inline int postgresCtl(const std::string& command) {
-  const auto root = env("TICKSTREAM_ROOT");
-  const auto infra = env("TICKSTREAM_INFRA_DIR");
-  if (root.empty() || infra.empty()) {
-    FAIL("restarting PostgreSQL needs TICKSTREAM_ROOT and TICKSTREAM_INFRA_DIR (run via ctest)");
-  }
-  const std::string cmd = "'" + root + "/deploy/local/postgres.sh' " + command + " --dir '" +
-                          infra + "/postgres' >/dev/null";
-  return std::system(cmd.c_str());
+  return testing::controlService("postgres.sh", command, "postgres");
 }
 
-// Polls `condition` until it holds or `timeout` passes; returns whether it held. Polling with a
-// deadline is how tests wait: a fixed sleep is either flaky or slow.
+// Polls `condition` until it holds or `timeout` passes: how tests wait, never a fixed sleep.
 template <class Condition>
 bool waitFor(Condition&& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  return testing::waitUntil(std::forward<Condition>(condition), timeout, std::chrono::milliseconds(5));
 }
 
-// Starts the server again after `kill`, which can race the old backends' exit (the new postmaster
-// refuses to start while they still hold the shared memory): retry until it is up.
+// kill -9 of the postmaster, returning once it is really gone. "Gone" is not immediate: the
+// killed process lingers as a zombie until its parent (init) reaps it, and until then pg_ctl,
+// and so `postgres.sh status`/`start`, still see a running server.
+inline void killPostgres(std::chrono::milliseconds timeout) {
+  REQUIRE(postgresCtl("kill") == 0);
+  REQUIRE(waitFor([] { return postgresCtl("status") != 0; }, timeout));
+}
+
+// Starts the server again after killPostgres(). Retried: the new postmaster refuses to start
+// while an old backend still holds the shared memory.
 inline void startPostgres(std::chrono::milliseconds timeout) {
   REQUIRE(waitFor([] { return postgresCtl("start") == 0; }, timeout));
 }

@@ -137,17 +137,24 @@ TEST_CASE("idempotent work from 8 threads survives a PostgreSQL crash with an ex
       }
     });
   }
-  const auto stopWorkers = [&] {
-    stop = true;
-    for (auto& w : workers) w.join();
-  };
+  // Joins the workers however this scope is left (a failed REQUIRE throws).
+  struct StopOnExit {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    void operator()() {
+      stop = true;
+      for (auto& th : threads) {
+        if (th.joinable()) th.join();
+      }
+    }
+    ~StopOnExit() { (*this)(); }
+  } stopWorkers{stop, workers};
 
-  const bool warmedUp = t::waitFor([&] { return progress >= 400; }, seconds(20));
-  if (!warmedUp) stopWorkers();
-  REQUIRE(warmedUp);
+  REQUIRE(t::waitFor([&] { return progress >= 400; }, seconds(20)));
 
-  REQUIRE(t::postgresCtl("kill") == 0);  // kill -9: no goodbye to the clients, crash recovery
+  // kill -9: no goodbye to the clients, and crash recovery on start.
   const long long atCrash = progress;
+  t::killPostgres(seconds(20));
   t::startPostgres(seconds(30));
   const auto restarted = std::chrono::steady_clock::now();
   // Work must resume after the restart, on new connections.
