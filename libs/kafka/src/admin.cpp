@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <memory>
+#include <thread>
 
 #include "tickstream/kafka/errors.h"
 
@@ -92,6 +93,25 @@ void Admin::ensureTopics(const std::vector<TopicSpec>& topics, std::chrono::mill
     const char* msg = rd_kafka_topic_result_error_string(results[i]);
     throw KafkaError(cpp(e), std::string("kafka create topic ") + rd_kafka_topic_result_name(results[i]) +
                                  (msg ? std::string(" (") + msg + ")" : ""));
+  }
+  // The controller has accepted the topics, but the broker's metadata catches up a little
+  // later; return only when they can be used, or a produce right after would fail.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (const auto& t : topics) {
+    int32_t count;
+    while ((count = partitionCount(t.name, timeout)) != t.partitions) {
+      if (count > 0) {
+        // It existed already with another shape: symbol -> partition would differ from what
+        // every other component computes, so refuse rather than run misrouted.
+        throw KafkaError(RdKafka::ERR_INVALID_PARTITIONS,
+                         "kafka topic " + t.name + " exists with " + std::to_string(count) +
+                             " partitions, expected " + std::to_string(t.partitions));
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw KafkaError(RdKafka::ERR__TIMED_OUT, "kafka topic " + t.name + " not visible in metadata");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
 }
 
