@@ -30,7 +30,8 @@ function(tickstream_add_unit_test)
     list(APPEND _props LABELS "${T_LABELS}")
   endif()
   if(T_FIXTURES)
-    list(APPEND _props FIXTURES_REQUIRED "${T_FIXTURES}" RESOURCE_LOCK "${T_FIXTURES}")
+    # A real-service test that hangs (a broker that never came back) fails in minutes, not hours.
+    list(APPEND _props FIXTURES_REQUIRED "${T_FIXTURES}" RESOURCE_LOCK "${T_FIXTURES}" TIMEOUT 300)
   endif()
   catch_discover_tests(${T_NAME}
     TEST_PREFIX "${T_MODULE}."

@@ -36,7 +36,6 @@ int main(int argc, char** argv) {
   flags.add("--linger-ms", lingers, "linger.ms settings to measure");
   flags.add("--compression", compression, "compression codec");
   if (auto code = flags.parse(argc, argv)) return *code;
-  logging::init({"kafka_producer_bench", logging::Level::Warn, logging::Format::Json});
 
   // Values are random bytes, so compression gains nothing it would not gain on real data.
   std::mt19937_64 rng(42);

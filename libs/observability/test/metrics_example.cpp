@@ -18,7 +18,6 @@ int main(int argc, char** argv) {
   tickstream::runtime::Flags flags("metrics_example", "Exposes sample metrics for format checks");
   flags.add("--listen", listen, "host:port of /metrics, /healthz and /readyz");
   if (auto code = flags.parse(argc, argv)) return *code;
-  tickstream::logging::init({"metrics_example", tickstream::logging::Level::Info, tickstream::logging::Format::Json});
 
   auto registry = std::make_shared<prometheus::Registry>();
   auto& messages = prometheus::BuildCounter()

@@ -1,5 +1,7 @@
 #include "tickstream/runtime/flags.h"
 
+#include "tickstream/runtime/logging.h"
+
 #include <cctype>
 #include <iostream>
 #include <stdexcept>
@@ -11,6 +13,10 @@ Flags::Flags(std::string service, std::string description)
   // Show defaults and environment variables in --help for every option.
   app_.option_defaults()->always_capture_default();
   app_.get_formatter()->column_width(44);
+  add("--log-level", log_level_, "debug|info|warn|error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  add("--log-format", log_format_, "json (for machines) or text (for people)")
+      ->check(CLI::IsMember({"json", "text"}));
 }
 
 std::string Flags::envName(const std::string& flag) {
@@ -45,6 +51,7 @@ std::optional<int> Flags::parse(int argc, const char* const* argv) {
     std::cerr << service_ << ": " << e.what() << "\nRun with --help for the options.\n";
     return 2;
   }
+  logging::init({service_, logging::parseLevel(log_level_), logging::parseFormat(log_format_)});
   return std::nullopt;
 }
 

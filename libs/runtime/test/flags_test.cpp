@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tickstream/runtime/flags.h"
+#include "tickstream/runtime/logging.h"
 
 using tickstream::runtime::Flags;
 
@@ -86,4 +87,15 @@ TEST_CASE("--help lists each option with its default and environment variable") 
   CHECK_THAT(help, Catch::Contains("TICKSTREAM_KAFKA_BROKERS"));
   Argv a({"svc", "--help"});
   CHECK(flags.parse(a.argc(), a.argv()) == std::optional<int>(0));
+}
+
+TEST_CASE("every process has --log-level and --log-format, validated") {
+  Flags flags("svc", "test");
+  Argv bad({"svc", "--log-level", "loud"});
+  CHECK(flags.parse(bad.argc(), bad.argv()) == std::optional<int>(2));
+  Flags ok("svc", "test");
+  Argv good({"svc", "--log-level", "warn", "--log-format", "text"});
+  CHECK_FALSE(ok.parse(good.argc(), good.argv()).has_value());
+  CHECK_FALSE(tickstream::logging::enabled(tickstream::logging::Level::Info));
+  tickstream::logging::init({});
 }

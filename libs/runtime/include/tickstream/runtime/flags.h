@@ -11,6 +11,8 @@ namespace tickstream::runtime {
 // TICKSTREAM_KAFKA_BROKERS. A flag on the command line wins over the environment, which wins
 // over the default. `--help` lists every option with its default and its variable.
 //
+// Every process also gets --log-level and --log-format; parse() configures logging from them.
+//
 // Usage, in a service's main():
 //   Flags flags("ingestion", "ITCH 5.0 feed handler");
 //   flags.add("--kafka-brokers", cfg.brokers, "Kafka bootstrap servers");
@@ -47,6 +49,8 @@ class Flags {
 
   std::string service_;
   CLI::App app_;
+  std::string log_level_ = "info";
+  std::string log_format_ = "json";
 };
 
 }  // namespace tickstream::runtime
