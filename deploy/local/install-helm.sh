@@ -7,6 +7,8 @@ LOG_TAG=helm
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 HELM_VERSION=v3.18.4
 bin="$TICKSTREAM_CACHE/helm-$HELM_VERSION/helm"
+# The Go toolchain may be installed outside a non-login PATH.
+PATH="$PATH:/usr/local/go/bin:/usr/lib/go/bin"
 if [ ! -x "$bin" ]; then
   command -v go >/dev/null || die "go not found: helm is built with the Go toolchain"
   log "building helm $HELM_VERSION (go install, about 2 minutes the first time)"
