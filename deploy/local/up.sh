@@ -4,7 +4,7 @@
 #
 #   deploy/local/up.sh                   build, start, wait for Ctrl-C, stop everything
 #   deploy/local/up.sh --no-build        use the existing build/dev
-#   deploy/local/up.sh --exit-after-start  start, print, stop (a smoke test of this script)
+#   deploy/local/up.sh --exit-after-start  start, print, stop and delete the state (a smoke test)
 #   deploy/local/up.sh --dir DIR         keep the state in DIR (default build/local-run)
 set -euo pipefail
 LOG_TAG=up
@@ -35,7 +35,12 @@ fi
 stop_all() {
   log "stopping"
   "$TICKSTREAM_ROOT/deploy/local/kafka.sh" stop --dir "$state/kafka" || true
-  "$TICKSTREAM_ROOT/deploy/local/postgres.sh" stop --dir "$state/postgres" || true
+  if [ "$hold" = 1 ]; then
+    "$TICKSTREAM_ROOT/deploy/local/postgres.sh" stop --dir "$state/postgres" || true
+  else
+    "$TICKSTREAM_ROOT/deploy/local/postgres.sh" destroy --dir "$state/postgres" || true
+    rm -rf "$state"
+  fi
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
