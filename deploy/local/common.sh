@@ -33,13 +33,19 @@ wait_until() {
   done
 }
 
-# pid_alive FILE: true when FILE holds the pid of a running process.
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# pid_alive FILE [PATTERN]: true when FILE holds the pid of a running process (whose command
+# line contains PATTERN, when given: a stale pid file may name a recycled pid).
+pid_alive() {
+  [ -f "$1" ] || return 1
+  local pid; pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ -z "${2:-}" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+}
 
-# stop_pid FILE SECONDS: SIGTERM the process in FILE, SIGKILL it after SECONDS.
+# stop_pid FILE SECONDS [PATTERN]: SIGTERM the process in FILE, SIGKILL it after SECONDS.
 stop_pid() {
   local pidfile=$1 grace=$2 pid
-  pid_alive "$pidfile" || { rm -f "$pidfile"; return 0; }
+  pid_alive "$pidfile" "${3:-}" || { rm -f "$pidfile"; return 0; }
   pid=$(cat "$pidfile")
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$(( $(date +%s) + grace ))

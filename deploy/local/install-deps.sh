@@ -31,8 +31,11 @@ done
 if [ ${#missing[@]} -eq 0 ]; then log "all ${#PACKAGES[@]} packages present"; exit 0; fi
 
 log "installing: ${missing[*]}"
-SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || die "not root and no sudo: install as root: ${missing[*]}"
+  SUDO="sudo"
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts a system-wide cluster on 5432 when postgresql-15 is installed; we never use it.

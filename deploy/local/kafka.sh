@@ -81,7 +81,7 @@ started() {
 }
 
 start() {
-  if pid_alive "$DIR/pid"; then cat "$DIR/bootstrap"; return 0; fi
+  if pid_alive "$DIR/pid" kafka.Kafka; then cat "$DIR/bootstrap"; return 0; fi
   fetch
   command -v java >/dev/null || die "java not found: run deploy/local/install-deps.sh"
   mkdir -p "$DIR"
@@ -106,7 +106,7 @@ start() {
     kafka.Kafka "$DIR/server.properties" >>"$DIR/stdout.log" 2>&1 &
   echo $! > "$DIR/pid"
   if ! wait_until 90 "Kafka to start" started; then
-    tail -20 "$DIR/server.log" "$DIR/stdout.log" >&2; stop_pid "$DIR/pid" 5; die "Kafka did not start"
+    tail -20 "$DIR/server.log" "$DIR/stdout.log" >&2; stop_pid "$DIR/pid" 5 kafka.Kafka; die "Kafka did not start"
   fi
   echo "127.0.0.1:$port" > "$DIR/bootstrap"
   cat "$DIR/bootstrap"
@@ -127,10 +127,16 @@ case $cmd in
     DIR=$(mkdir -p "$DIR" && cd "$DIR" && pwd)
     case $cmd in
       start) start ;;
-      stop) stop_pid "$DIR/pid" 60 ;;
-      kill) pid_alive "$DIR/pid" && kill -KILL "$(cat "$DIR/pid")"; rm -f "$DIR/pid" ;;
-      restart) stop_pid "$DIR/pid" 60; start ;;
-      status) pid_alive "$DIR/pid" ;;
+      stop) stop_pid "$DIR/pid" 60 kafka.Kafka ;;
+      kill)
+        if pid_alive "$DIR/pid" kafka.Kafka; then
+          pid=$(cat "$DIR/pid"); kill -KILL "$pid"
+          # Gone for real before returning: the old JVM holds the port and the data-dir lock.
+          wait_until 30 "the killed broker to exit" bash -c "[ ! -e /proc/$pid ] || grep -q '^State:.*Z' /proc/$pid/status"
+        fi
+        rm -f "$DIR/pid" ;;
+      restart) stop_pid "$DIR/pid" 60 kafka.Kafka; start ;;
+      status) pid_alive "$DIR/pid" kafka.Kafka ;;
     esac ;;
   *) sed -n '2,14p' "$0" >&2; exit 2 ;;
 esac

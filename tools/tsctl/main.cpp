@@ -1,6 +1,6 @@
 // tsctl: the operator's command line.
-//   tsctl topics ensure --brokers HOST:PORT    create the platform's topics (idempotent)
-//   tsctl topics describe --brokers HOST:PORT  partitions and cleanup policy of each topic
+//   tsctl topics ensure --kafka-brokers HOST:PORT    create the platform's topics (idempotent)
+//   tsctl topics describe --kafka-brokers HOST:PORT  partitions and cleanup policy of each topic
 //   tsctl route --symbols AAPL,MSFT --shards 4 --replication 2
 //                                               which md.ticks partition and gateway shards
 //                                               serve each symbol (the same answer as

@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <memory>
 #include <thread>
 
@@ -54,6 +55,9 @@ Admin::Admin(const std::string& brokers) {
     rd_kafka_conf_destroy(conf);
     throw KafkaError(RdKafka::ERR__INVALID_ARG, std::string("kafka admin: ") + err);
   }
+  // Metadata look-ups from a producer-type handle would otherwise ask the broker to create
+  // the topic being looked at (with its default partition count).
+  rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, sizeof err);
   rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);  // takes `conf` on success
   if (!rk_) {
     rd_kafka_conf_destroy(conf);
@@ -99,7 +103,11 @@ void Admin::ensureTopics(const std::vector<TopicSpec>& topics, std::chrono::mill
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (const auto& t : topics) {
     int32_t count;
-    while ((count = partitionCount(t.name, timeout)) != t.partitions) {
+    auto remaining = [&] {
+      return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                        deadline - std::chrono::steady_clock::now()));
+    };
+    while ((count = partitionCount(t.name, remaining())) != t.partitions) {
       if (count > 0) {
         // It existed already with another shape: symbol -> partition would differ from what
         // every other component computes, so refuse rather than run misrouted.

@@ -9,7 +9,6 @@ ErrorClass classify(RdKafka::ErrorCode code) {
     case E::ERR__TRANSPORT:
     case E::ERR__ALL_BROKERS_DOWN:
     case E::ERR__TIMED_OUT:
-    case E::ERR__MSG_TIMED_OUT:
     case E::ERR__QUEUE_FULL:
     case E::ERR__RESOLVE:
     case E::ERR__WAIT_COORD:
@@ -37,6 +36,8 @@ ErrorClass classify(RdKafka::ErrorCode code) {
     case E::ERR_THROTTLING_QUOTA_EXCEEDED:
       return ErrorClass::Retriable;
     default:
+      // ERR__MSG_TIMED_OUT is here too: in a delivery report it means librdkafka gave the
+      // message up, and producing it again would put it behind newer messages of its key.
       // Everything else (ERR__FATAL, authorization, ERR_MSG_SIZE_TOO_LARGE, invalid
       // configuration, ...) needs a person, not a retry loop.
       return ErrorClass::Fatal;

@@ -31,6 +31,9 @@ Properties ProducerConfig::toProperties() const {
       {"delivery.timeout.ms", std::to_string(delivery_timeout_ms)},
       {"queue.buffering.max.messages", std::to_string(queue_max_messages)},
       {"partitioner", partitioner},
+      // Producing to a missing topic is a deployment error; never create it with the
+      // broker's default partition count, which would misroute every symbol.
+      {"allow.auto.create.topics", "false"},
   };
   for (const auto& [k, v] : extra) p[k] = v;
   return p;
@@ -92,8 +95,10 @@ Producer::~Producer() {
     logging::error("kafka producer closed with undelivered messages",
                    {{"outstanding", outstanding()}, {"timeout_ms", config_.flush_timeout.count()}});
   }
+  // Only now, with the poll thread gone, may this thread serve any last delivery reports.
   stop_.store(true, std::memory_order_release);
   poller_.join();
+  producer_->flush(0);
 }
 
 void Producer::pollLoop() {
@@ -105,9 +110,16 @@ ProduceResult Producer::produce(std::string_view topic, std::string_view key,
                                 std::chrono::milliseconds max_block) {
   if (fatal_.load(std::memory_order_acquire)) return ProduceResult::Fatal;
   const auto deadline = std::chrono::steady_clock::now() + max_block;
+  RdKafka::Topic* handle = nullptr;
+  try {
+    handle = topicHandle(topic);
+  } catch (const KafkaError& e) {
+    logging::warn("kafka produce rejected", {{"topic", topic}, {"error", e.what()}});
+    return ProduceResult::Rejected;
+  }
   for (;;) {
     RdKafka::ErrorCode err = producer_->produce(
-        topicHandle(topic), partition, RdKafka::Producer::RK_MSG_COPY,
+        handle, partition, RdKafka::Producer::RK_MSG_COPY,
         const_cast<char*>(value.data()), value.size(), key.data(), key.size(), opaque);
     if (err == RdKafka::ERR_NO_ERROR) return ProduceResult::Ok;
     if (err == RdKafka::ERR__QUEUE_FULL) {
@@ -139,8 +151,15 @@ RdKafka::Topic* Producer::topicHandle(std::string_view topic) {
 }
 
 bool Producer::flush(std::chrono::milliseconds timeout) {
-  return producer_->flush(static_cast<int>(timeout.count())) == RdKafka::ERR_NO_ERROR &&
-         producer_->outq_len() == 0;
+  // librdkafka's own flush() would serve delivery reports on this thread while the poll thread
+  // serves others: callbacks would run concurrently and out of order. So wait for the poll
+  // thread to drain the queue instead.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (producer_->outq_len() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 int Producer::outstanding() const { return producer_->outq_len(); }

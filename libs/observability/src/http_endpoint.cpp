@@ -65,9 +65,6 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     response_ = handler_(request_);
-    response_.version(request_.version());
-    response_.keep_alive(request_.keep_alive());
-    response_.prepare_payload();
     http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code wec, std::size_t) {
       if (wec || !self->response_.keep_alive()) {
         self->stream_.socket().shutdown(tcp::socket::shutdown_both, wec);
@@ -122,9 +119,14 @@ struct HttpEndpoint::Impl {
       res.set(http::field::content_type, "text/plain");
       res.body() = "not found; try /metrics, /healthz or /readyz\n";
     }
+    res.version(req.version());
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
     if (req.method() == http::verb::head) {
-      res.content_length(res.body().size());
+      // HEAD: the headers of the GET (its Content-Length included), without the body.
+      const auto length = res.body().size();
       res.body().clear();
+      res.content_length(length);
     }
     return res;
   }

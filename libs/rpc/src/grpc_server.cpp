@@ -15,9 +15,10 @@ GrpcServer::GrpcServer(GrpcServerConfig config) : config_(std::move(config)) {
 
 GrpcServer::~GrpcServer() { stop(); }
 
-void GrpcServer::addService(grpc::Service* service) {
+void GrpcServer::addService(grpc::Service* service, std::string full_name) {
   if (server_) throw std::logic_error("grpc: addService after start");
   services_.push_back(service);
+  service_names_.push_back(std::move(full_name));
 }
 
 void GrpcServer::start() {
@@ -53,8 +54,8 @@ void GrpcServer::setServing(const std::string& service, bool serving) {
 }
 
 void GrpcServer::setAllServing(bool serving) {
-  // Without a named service the overall status also covers every service registered later.
   setServing("", serving);
+  for (const auto& name : service_names_) setServing(name, serving);
 }
 
 void GrpcServer::stop() {

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "tickstream/marketdata/v1/marketdata_service.grpc.pb.h"
 #include "tickstream/rpc/grpc_server.h"
 
 using tickstream::rpc::GrpcServer;
@@ -37,9 +38,6 @@ TEST_CASE("grpc.health.v1 reports NOT_SERVING until the owner says it serves") {
   REQUIRE(check(server.port(), "", res).ok());
   CHECK(res.status() == HealthCheckResponse::SERVING);
 
-  server.setServing("tickstream.test.v1.Thing", true);
-  REQUIRE(check(server.port(), "tickstream.test.v1.Thing", res).ok());
-  CHECK(res.status() == HealthCheckResponse::SERVING);
 
   HealthCheckResponse unknown;
   CHECK(check(server.port(), "no.such.Service", unknown).error_code() == grpc::StatusCode::NOT_FOUND);
@@ -52,4 +50,22 @@ TEST_CASE("a port that is taken is refused naming the address") {
   std::string taken = "127.0.0.1:" + std::to_string(first.port());
   GrpcServer second({taken});
   CHECK_THROWS_WITH(second.start(), Catch::Contains(taken));
+}
+
+TEST_CASE("a registered service is known to health checks from the start") {
+  tickstream::marketdata::v1::MarketData::Service service;  // unimplemented: health only
+  GrpcServer server({"127.0.0.1:0"});
+  server.addService<tickstream::marketdata::v1::MarketData>(&service);
+  server.start();
+  const std::string name = "tickstream.marketdata.v1.MarketData";
+  HealthCheckResponse res;
+  REQUIRE(check(server.port(), name, res).ok());
+  CHECK(res.status() == HealthCheckResponse::NOT_SERVING);
+  server.setAllServing(true);
+  REQUIRE(check(server.port(), name, res).ok());
+  CHECK(res.status() == HealthCheckResponse::SERVING);
+  server.setServing(name, false);
+  REQUIRE(check(server.port(), name, res).ok());
+  CHECK(res.status() == HealthCheckResponse::NOT_SERVING);
+  server.stop();
 }

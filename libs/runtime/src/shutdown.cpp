@@ -56,8 +56,14 @@ void ShutdownSignal::request(int signal) {
     signal_.store(signal, std::memory_order_release);
     callbacks.swap(callbacks_);
   }
-  cv_.notify_all();
+  // Callbacks (e.g. "wake the poll loop") run before waiters wake, so wait() returning means
+  // they have all run.
   for (auto& cb : callbacks) cb();
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
 }
 
 void ShutdownSignal::onRequest(std::function<void()> callback) {
@@ -73,12 +79,12 @@ void ShutdownSignal::onRequest(std::function<void()> callback) {
 
 void ShutdownSignal::wait() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return requested(); });
+  cv_.wait(lock, [this] { return woken_; });
 }
 
 bool ShutdownSignal::waitFor(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [this] { return requested(); });
+  return cv_.wait_for(lock, timeout, [this] { return woken_; });
 }
 
 }  // namespace tickstream::runtime

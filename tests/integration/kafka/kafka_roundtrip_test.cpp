@@ -185,7 +185,7 @@ TEST_CASE("a broker restart in the middle of producing loses and duplicates noth
     sent_before_restart = sent;
     std::atomic<bool> restarted{false};
     int restart_status = -1;
-    std::thread restarter([&] {
+    std::jthread restarter([&] {  // joins even when a REQUIRE below unwinds
       restart_status = testing::controlService("kafka.sh", "restart", "kafka");
       restarted = true;
     });

@@ -17,7 +17,8 @@ enum class ErrorClass { Retriable, Fatal };
 ErrorClass classify(RdKafka::ErrorCode code);
 const char* className(ErrorClass c);
 
-// Thrown by set-up calls (construction, subscribe, topic creation), never on a hot path.
+// Thrown by set-up calls (construction, subscribe, topic creation) and by Consumer::commit;
+// never by Producer::produce or Consumer::poll, the per-message calls.
 class KafkaError : public std::runtime_error {
  public:
   KafkaError(RdKafka::ErrorCode code, const std::string& what)

@@ -38,7 +38,8 @@ struct ProducerConfig {
   Properties toProperties() const;
 };
 
-// The outcome of one message, reported on the producer's poll thread, in order per partition.
+// The outcome of one message, reported on the producer's poll thread (one thread, never two
+// at once), in order per partition.
 struct DeliveryReport {
   std::string_view topic;
   int32_t partition;

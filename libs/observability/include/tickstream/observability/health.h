@@ -11,7 +11,8 @@ namespace tickstream::observability {
 //  ready: it should receive traffic: every component that registered has said it is ready
 //         (the gateway has loaded its snapshots, the consumer has its partitions); /readyz.
 // A component registers by calling setReady(name, false) early, so readiness cannot be
-// reported before it has had its say.
+// reported before it has had its say: register every component before the HttpEndpoint
+// starts, since with none registered the process counts as ready.
 class Health {
  public:
   struct Component {

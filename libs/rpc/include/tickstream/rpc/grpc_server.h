@@ -25,8 +25,15 @@ class GrpcServer {
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
 
-  // Registers a service before start(); the server does not own it.
-  void addService(grpc::Service* service);
+  // Registers an implementation of the generated service `Api` (e.g.
+  // `addService<OrderService>(&impl)`) before start(); the server does not own it. Its full name
+  // is recorded so health checks for it answer NOT_SERVING from the first moment, rather than
+  // NOT_FOUND.
+  template <class Api>
+  void addService(typename Api::Service* service) {
+    addService(service, Api::service_full_name());
+  }
+  void addService(grpc::Service* service, std::string full_name);
   // Binds and starts; throws std::runtime_error naming the address when it cannot bind.
   void start();
   int port() const { return port_; }
@@ -34,6 +41,7 @@ class GrpcServer {
   // Health of one service by its full name ("tickstream.order.v1.OrderService"), or of the
   // whole server with "".
   void setServing(const std::string& service, bool serving);
+  // The whole server and every registered service.
   void setAllServing(bool serving);
 
   // Marks everything NOT_SERVING (load balancers stop sending), then stops accepting and

@@ -28,6 +28,7 @@ class ShutdownSignal {
   // The signal that asked for shutdown, or 0 when request() did.
   int signal() const { return signal_.load(std::memory_order_acquire); }
 
+  // Returns once shutdown was requested and every onRequest() callback has run.
   void wait();
   // Returns true when shutdown was requested within `timeout`.
   bool waitFor(std::chrono::milliseconds timeout);
@@ -46,6 +47,7 @@ class ShutdownSignal {
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;
+  bool woken_ = false;  // under mu_: requested and every callback has run
   std::vector<std::function<void()>> callbacks_;
   std::thread watcher_;
 };

@@ -2,6 +2,8 @@
 
 // Where integration tests find the real services that the CTest fixtures started
 // (tests/CMakeLists.txt), and how they drive them (restart, kill) through deploy/local/.
+#include <sys/wait.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -44,13 +46,16 @@ inline std::string postgresUrl() {
   return v.empty() ? readFirstLine(infraDir() + "/postgres/url") : v;
 }
 
-// Runs deploy/local/<script> <verb> --dir <infra>/<service>; returns the exit status.
+// Runs deploy/local/<script> <verb> --dir <infra>/<service>; returns its exit code (-1 when
+// it could not run or died of a signal).
 inline int controlService(const std::string& script, const std::string& verb, const std::string& service) {
   std::string root = envOr("TICKSTREAM_ROOT", "");
   if (root.empty()) throw std::runtime_error("TICKSTREAM_ROOT is not set: run the tests through ctest");
-  std::string cmd = root + "/deploy/local/" + script + " " + verb + " --dir " + infraDir() + "/" + service +
-                    " >/dev/null";
-  return std::system(cmd.c_str());
+  auto quoted = [](const std::string& s) { return "'" + s + "'"; };  // paths may hold spaces
+  std::string cmd = quoted(root + "/deploy/local/" + script) + " " + verb + " --dir " +
+                    quoted(infraDir() + "/" + service) + " >/dev/null";
+  int status = std::system(cmd.c_str());
+  return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // Polls `condition` until it holds or `timeout` passes; returns whether it held.
