@@ -1,59 +1,225 @@
-// exchange-sim: a deterministic simulated NASDAQ market written as an ITCH 5.0 capture file.
+// exchange-sim: a deterministic simulated NASDAQ market, written as an ITCH 5.0 capture file or
+// served live over SoupBinTCP 3.0 (docs/exchange-sim.md).
 //   exchange-sim --symbols 1000 --seed 1 --messages 1000000 --capture-out day.itch
-// prints one JSON summary line on stdout (docs/exchange-sim.md).
+//   exchange-sim --listen 127.0.0.1:7001 --rate 100000 --messages 0 --truth-out truth.json
+// Capture mode prints one JSON summary line on stdout.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <memory>
 #include <string>
+#include <thread>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 
 #include "capture_run.h"
+#include "feed_publisher.h"
 #include "market.h"
+#include "tickstream/observability/http_endpoint.h"
 #include "tickstream/runtime/flags.h"
 #include "tickstream/runtime/logging.h"
+#include "tickstream/runtime/shutdown.h"
+#include "tickstream/soup/server.h"
 
 using namespace tickstream;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct LiveOptions {
+  std::string listen;         // host:port of the SoupBinTCP server; empty = capture mode
+  std::string truth_out;      // truth file written when the session ends; empty = none
+  std::string metrics_listen; // host:port for /metrics, /healthz, /readyz; empty = none
+  int drain_ms = 5000;        // on shutdown, how long connected clients get to read to the end
+};
+
+int runCapture(const exchange_sim::MarketConfig& config, uint64_t messages,
+               const std::string& capture_out) {
+  exchange_sim::MarketSimulator sim(config);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(capture_out.c_str(), "wb"),
+                                                      &std::fclose);
+  if (!out) {
+    logging::error("cannot open capture file", {{"path", capture_out}});
+    return 1;
+  }
+  std::setvbuf(out.get(), nullptr, _IOFBF, 1 << 20);
+  const auto start = std::chrono::steady_clock::now();
+  const bool ok = exchange_sim::writeCapture(sim, messages, out.get());
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  if (!ok || std::fclose(out.release()) != 0) {
+    logging::error("writing the capture file failed", {{"path", capture_out}});
+    return 1;
+  }
+  std::printf("%s\n", exchange_sim::summaryJson(sim, took.count()).c_str());
+  return sim.truthErrors() == 0 ? 0 : 1;
+}
+
+int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig& market,
+            const exchange_sim::FeedConfig& feed, soup::SoupServerConfig soup_config,
+            const LiveOptions& opts) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto& published_total = prometheus::BuildCounter()
+                              .Name("exchange_sim_messages_published_total")
+                              .Help("ITCH messages appended to the SoupBinTCP session")
+                              .Register(*registry)
+                              .Add({});
+  auto& clients = prometheus::BuildGauge()
+                      .Name("exchange_sim_soup_clients")
+                      .Help("SoupBinTCP clients connected")
+                      .Register(*registry)
+                      .Add({});
+  auto& session_ended = prometheus::BuildGauge()
+                            .Name("exchange_sim_session_ended")
+                            .Help("1 once End of Session has been sent")
+                            .Register(*registry)
+                            .Add({});
+  auto health = std::make_shared<observability::Health>();
+  std::unique_ptr<observability::HttpEndpoint> endpoint;
+  if (!opts.metrics_listen.empty()) {
+    endpoint = std::make_unique<observability::HttpEndpoint>(
+        observability::HttpEndpointConfig{opts.metrics_listen}, registry, health);
+    endpoint->start();
+    logging::info("metrics endpoint listening", {{"listen", opts.metrics_listen},
+                                                 {"port", unsigned{endpoint->port()}}});
+  }
+
+  soup::SoupServer server(std::move(soup_config));
+  exchange_sim::FeedPublisher publisher(feed, market, server);
+  server.start();
+  logging::info("soup server listening",
+                {{"host", opts.listen}, {"port", unsigned{server.port()}},
+                 {"rate", static_cast<unsigned long long>(feed.rate)},
+                 {"messages", static_cast<unsigned long long>(feed.messages)}});
+
+  std::thread runner([&publisher] { publisher.run(); });
+  uint64_t reported = 0;
+  const auto updateMetrics = [&] {
+    const uint64_t now = publisher.published();
+    published_total.Increment(static_cast<double>(now - reported));
+    reported = now;
+    clients.Set(static_cast<double>(server.connections()));
+    session_ended.Set(publisher.finished() ? 1.0 : 0.0);
+  };
+  while (!publisher.finished() && !shutdown.waitFor(200ms)) {
+    updateMetrics();
+  }
+  publisher.stop(); // no-op when it finished by itself
+  runner.join();
+  updateMetrics();
+
+  const auto& sim = publisher.simulator();
+  const double seconds = std::chrono::duration<double>(publisher.elapsed()).count();
+  logging::info("session ended",
+                {{"messages", static_cast<unsigned long long>(publisher.published())},
+                 {"seconds", seconds},
+                 {"msgs_per_s", seconds > 0 ? static_cast<double>(publisher.published()) / seconds
+                                            : 0.0},
+                 {"truth_errors", static_cast<unsigned long long>(sim.truthErrors())}});
+  int status = sim.truthErrors() == 0 ? 0 : 1;
+  if (!opts.truth_out.empty()) {
+    if (exchange_sim::writeTruthFile(sim, opts.truth_out)) {
+      logging::info("truth file written", {{"path", opts.truth_out}});
+    } else {
+      logging::error("writing the truth file failed", {{"path", opts.truth_out}});
+      status = 1;
+    }
+  }
+
+  // The session has ended but the venue stays up, as a real one would: a client that logs in
+  // now still gets the whole day and then End of Session. Serve until asked to stop.
+  while (!shutdown.waitFor(200ms)) {
+    updateMetrics();
+  }
+  // Let connected clients read to End of Session (the server then disconnects them) before the
+  // sockets close under them.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.drain_ms);
+  while (server.connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  server.stop();
+  if (endpoint) {
+    endpoint->stop();
+  }
+  logging::info("exchange-sim stopped", {{"status", status}});
+  return status;
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
+  runtime::ShutdownSignal shutdown; // first: every later thread inherits the blocked signals
+
   exchange_sim::MarketConfig config;
   uint64_t messages = 1'000'000;
   std::string capture_out;
+  exchange_sim::FeedConfig feed;
+  soup::SoupServerConfig soup_config;
+  LiveOptions live;
+  int tick_us = static_cast<int>(feed.tick.count());
 
-  runtime::Flags flags("exchange-sim", "Deterministic simulated market emitting NASDAQ ITCH 5.0");
+  runtime::Flags flags("exchange-sim",
+                       "Deterministic simulated market emitting NASDAQ ITCH 5.0, as a capture "
+                       "file or live over SoupBinTCP 3.0");
   flags.add("--symbols", config.symbols, "instruments (stock locate 1..N)")
       ->check(CLI::Range(1, 65535));
   flags.add("--seed", config.seed, "random seed: the same seed gives the same stream");
-  flags.add("--messages", messages, "messages to write, preamble included");
+  flags.add("--messages", messages,
+            "messages to write, preamble included; live mode: 0 = until SIGTERM");
   flags.add("--target-orders", config.target_orders, "resting orders per symbol to hover around");
   flags.add("--mean-gap-ns", config.mean_gap_ns, "mean ns between order-flow events");
   flags.add("--burst-events", config.burst_events, "order-flow events in the opening burst");
   flags.add("--burst-speedup", config.burst_speedup, "how much denser the opening burst is");
   flags.add("--halts-per-million", config.halts_per_million, "halts per million events");
-  flags.add("--capture-out", capture_out, "capture file to write (length-prefixed ITCH)")
-      ->required();
+  flags.add("--capture-out", capture_out, "capture mode: file to write (length-prefixed ITCH)");
+  flags.add("--listen", live.listen, "live mode: HOST:PORT to serve SoupBinTCP on (port 0 = any)");
+  flags.add("--rate", feed.rate, "live mode: messages per second")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
+  flags.add("--burst-messages", feed.burst_messages,
+            "live mode: messages sent at --burst-factor x --rate after the start (0 = no spike)");
+  flags.add("--burst-factor", feed.burst_factor, "live mode: speed-up of the opening spike")
+      ->check(CLI::Range(1, 1000));
+  flags.add("--tick-us", tick_us, "live mode: pacing period in us (one batch per tick)")
+      ->check(CLI::Range(100, 100'000));
+  flags.add("--soup-user", soup_config.username, "live mode: accepted SoupBinTCP username");
+  flags.add("--soup-password", soup_config.password, "live mode: accepted SoupBinTCP password");
+  flags.add("--soup-session", soup_config.session, "live mode: SoupBinTCP session name");
+  flags.add("--truth-out", live.truth_out, "live mode: JSON truth file written at session end");
+  flags.add("--metrics-listen", live.metrics_listen,
+            "live mode: HOST:PORT for /metrics, /healthz, /readyz (empty = off)");
+  flags.add("--drain-ms", live.drain_ms,
+            "live mode: on SIGTERM, ms connected clients get to read to End of Session")
+      ->check(CLI::Range(0, 600'000));
   if (auto code = flags.parse(argc, argv)) {
     return *code;
   }
+  if (capture_out.empty() == live.listen.empty()) {
+    logging::error("give exactly one of --capture-out (capture mode) and --listen (live mode)");
+    return 2;
+  }
 
   try {
-    exchange_sim::MarketSimulator sim(config);
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(capture_out.c_str(), "wb"),
-                                                        &std::fclose);
-    if (!out) {
-      logging::error("cannot open capture file", {{"path", capture_out}});
-      return 1;
+    config.validate();
+    if (!live.listen.empty()) {
+      auto [host, port] = observability::parseHostPort(live.listen);
+      soup_config.host = host;
+      soup_config.port = port;
+      feed.messages = messages;
+      feed.tick = std::chrono::microseconds(tick_us);
+      feed.validate();
     }
-    std::setvbuf(out.get(), nullptr, _IOFBF, 1 << 20);
-    const auto start = std::chrono::steady_clock::now();
-    const bool ok = exchange_sim::writeCapture(sim, messages, out.get());
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    if (!ok || std::fclose(out.release()) != 0) {
-      logging::error("writing the capture file failed", {{"path", capture_out}});
-      return 1;
+  } catch (const std::invalid_argument& e) {
+    logging::error("bad flag", {{"error", e.what()}});
+    return 2;
+  }
+
+  try {
+    if (live.listen.empty()) {
+      return runCapture(config, messages, capture_out);
     }
-    std::printf("%s\n", exchange_sim::summaryJson(sim, took.count()).c_str());
-    return sim.truthErrors() == 0 ? 0 : 1;
+    return runLive(shutdown, config, feed, std::move(soup_config), live);
   } catch (const std::exception& e) {
     logging::error("exchange-sim failed", {{"error", e.what()}});
     return 2;

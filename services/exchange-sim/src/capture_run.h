@@ -21,4 +21,11 @@ namespace tickstream::exchange_sim {
 [[nodiscard]] std::string summaryJson(const MarketSimulator& sim, double seconds,
                                       std::size_t top_symbols = 5);
 
+// The truth file of a live run: one JSON object with messages, seed, symbols, truth_errors and
+// top_of_book, the truth's best bid and ask of every symbol (Price(4) integers, 0 for an empty
+// side), one symbol per line so that the file diffs well.
+[[nodiscard]] std::string truthJson(const MarketSimulator& sim);
+// Writes truthJson(sim) to `path` (replacing it); false if it cannot be written.
+[[nodiscard]] bool writeTruthFile(const MarketSimulator& sim, const std::string& path);
+
 } // namespace tickstream::exchange_sim

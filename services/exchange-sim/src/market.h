@@ -70,6 +70,10 @@ public:
   // BookSet calls that did not return Ok; non-zero is a simulator bug.
   [[nodiscard]] uint64_t truthErrors() const noexcept { return truth_errors_; }
 
+  // True when every message generated so far has been emitted, so truth() is exactly the
+  // stream emitted so far; false in the middle of an event (or of the preamble).
+  [[nodiscard]] bool atEventBoundary() const noexcept { return head_ == pending_.size(); }
+
   [[nodiscard]] uint64_t emitted() const noexcept { return emitted_; }
   [[nodiscard]] const MessageCounts& counts() const noexcept { return counts_; }
   [[nodiscard]] const MarketConfig& config() const noexcept { return config_; }

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "book_rebuild.h"
 #include "market.h"
 #include "tickstream/book/book_set.h"
 #include "tickstream/itch/capture.h"
@@ -16,6 +17,7 @@
 using tickstream::book::BookSet;
 using tickstream::book::BookSetConfig;
 using tickstream::book::Side;
+using tickstream::exchange_sim::test::applyToBook;
 using tickstream::book::Status;
 using tickstream::exchange_sim::MarketConfig;
 using tickstream::exchange_sim::MarketSimulator;
@@ -42,35 +44,6 @@ uint16_t locateOf(const itch::Message& m) {
 }
 uint64_t timestampOf(const itch::Message& m) {
   return std::visit([](const auto& x) { return x.timestamp_ns; }, m);
-}
-
-Side sideOf(char c) { return c == 'B' ? Side::Buy : Side::Sell; }
-
-// A pipeline in miniature: rebuilds books from the decoded wire bytes alone.
-Status applyToBook(BookSet& books, const itch::Message& m) {
-  if (const auto* a = std::get_if<itch::AddOrder>(&m)) {
-    return books.add(a->order_ref, a->stock_locate, sideOf(a->side), a->shares, a->price).status;
-  }
-  if (const auto* f = std::get_if<itch::AddOrderMpid>(&m)) {
-    return books.add(f->order_ref, f->stock_locate, sideOf(f->side), f->shares, f->price).status;
-  }
-  if (const auto* e = std::get_if<itch::OrderExecuted>(&m)) {
-    return books.execute(e->order_ref, e->executed_shares).status;
-  }
-  if (const auto* c = std::get_if<itch::OrderExecutedWithPrice>(&m)) {
-    return books.executeWithPrice(c->order_ref, c->executed_shares, c->execution_price,
-                                  c->printable == 'Y').status;
-  }
-  if (const auto* x = std::get_if<itch::OrderCancel>(&m)) {
-    return books.cancel(x->order_ref, x->cancelled_shares).status;
-  }
-  if (const auto* d = std::get_if<itch::OrderDelete>(&m)) {
-    return books.deleteOrder(d->order_ref).status;
-  }
-  if (const auto* u = std::get_if<itch::OrderReplace>(&m)) {
-    return books.replace(u->original_order_ref, u->new_order_ref, u->shares, u->price).status;
-  }
-  return Status::Ok;
 }
 
 bool isOrderMessage(char type) {

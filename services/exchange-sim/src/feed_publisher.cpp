@@ -1,0 +1,95 @@
+#include "feed_publisher.h"
+
+#include <algorithm>
+#include <span>
+#include <stdexcept>
+
+#include "tickstream/itch/codec.h"
+
+namespace tickstream::exchange_sim {
+
+void FeedConfig::validate() const {
+  if (rate < 1 || rate > 10'000'000) {
+    throw std::invalid_argument("rate must be 1..10000000 messages/s");
+  }
+  if (burst_factor < 1 || burst_factor > 1000) {
+    throw std::invalid_argument("burst_factor must be 1..1000");
+  }
+  if (tick < std::chrono::microseconds(100) || tick > std::chrono::microseconds(100'000)) {
+    throw std::invalid_argument("tick must be 100us..100ms");
+  }
+}
+
+namespace {
+FeedConfig validated(FeedConfig c) {
+  c.validate();
+  return c;
+}
+} // namespace
+
+FeedPublisher::FeedPublisher(FeedConfig feed, const MarketConfig& market, soup::SoupServer& server)
+    : config_(validated(feed)), sim_(market), server_(server) {}
+
+uint64_t FeedPublisher::dueAt(std::chrono::nanoseconds since_start) const noexcept {
+  // double is fine here: this is a message count, not money, and 2^53 messages is years away.
+  const double s = std::chrono::duration<double>(since_start).count();
+  const double rate = static_cast<double>(config_.rate);
+  const double burst_rate = rate * static_cast<double>(config_.burst_factor);
+  const double burst_seconds = static_cast<double>(config_.burst_messages) / burst_rate;
+  if (s < burst_seconds) {
+    return static_cast<uint64_t>(s * burst_rate);
+  }
+  return config_.burst_messages + static_cast<uint64_t>((s - burst_seconds) * rate);
+}
+
+bool FeedPublisher::publishOne() noexcept {
+  sim_.next(message_);
+  const std::size_t n = itch::encode(message_, buffer_);
+  if (n == 0 || server_.append(std::span<const uint8_t>(buffer_.data(), n)) == 0) {
+    return false;
+  }
+  published_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void FeedPublisher::run() {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  bool ok = true;
+  for (;;) {
+    uint64_t due = dueAt(Clock::now() - start);
+    if (config_.messages != 0) {
+      due = std::min(due, config_.messages);
+    }
+    // Everything that has come due since the last tick goes out as one batch; the server
+    // coalesces the wake-ups, so clients see it as a few large writes.
+    for (uint64_t i = published(); ok && i < due; ++i) {
+      ok = publishOne();
+    }
+    if (!ok || (config_.messages != 0 && published() >= config_.messages)) {
+      break;
+    }
+    std::unique_lock lock(mu_);
+    if (wake_.wait_until(lock, Clock::now() + config_.tick, [this] { return stop_requested_; })) {
+      break;
+    }
+  }
+  // The simulator applies a whole event to its truth at once: finish it so the truth is exactly
+  // the published stream.
+  while (ok && !sim_.atEventBoundary()) {
+    ok = publishOne();
+  }
+  elapsed_ = Clock::now() - start;
+  server_.endSession();
+  finished_.store(true, std::memory_order_release);
+}
+
+void FeedPublisher::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_requested_ = true;
+  }
+  wake_.notify_all();
+}
+
+} // namespace tickstream::exchange_sim

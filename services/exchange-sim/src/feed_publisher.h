@@ -1,0 +1,78 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+#include "market.h"
+#include "tickstream/soup/server.h"
+
+// The live venue: runs the MarketSimulator at a configured message rate and appends each
+// message, ITCH-encoded, to a SoupBinTCP session, the way a real exchange's feed would serve it.
+// docs/exchange-sim.md ("Live mode") describes what a client sees.
+namespace tickstream::exchange_sim {
+
+struct FeedConfig {
+  uint64_t rate = 100'000;      // messages per second on the wire; 1..10'000'000
+  uint64_t messages = 0;        // stop after this many (plus the rest of the event in flight);
+                                // 0 = until stop()
+  uint64_t burst_messages = 0;  // messages sent at burst_factor x rate right after the start
+                                // (a market-open spike); 0 = none
+  uint32_t burst_factor = 10;   // how much faster the opening spike is; 1..1000
+  std::chrono::microseconds tick{1000}; // pacing period: each tick sends every message that has
+                                        // come due, so there is no per-message sleep; 100us..100ms
+
+  // Throws std::invalid_argument naming the first bad field.
+  void validate() const;
+};
+
+class FeedPublisher {
+public:
+  // `server` must outlive the publisher; it may already be started (clients can log in before
+  // the first message) or be started later. Throws std::invalid_argument (bad config).
+  FeedPublisher(FeedConfig feed, const MarketConfig& market, soup::SoupServer& server);
+
+  // Publishes until `messages` are out or stop() is called, finishing the event in flight so the
+  // truth matches the stream, then ends the session: clients get the rest and End of Session.
+  // Blocks; run it on a thread of its own. Call once.
+  void run();
+  // Asks run() to finish; wakes it at once. Any thread.
+  void stop();
+
+  // Messages appended so far; any thread.
+  [[nodiscard]] uint64_t published() const noexcept {
+    return published_.load(std::memory_order_relaxed);
+  }
+  // True once run() has ended the session; any thread.
+  [[nodiscard]] bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+  // The simulator, whose truth() is the books the published stream implies. Read it only after
+  // run() has returned (run() mutates it on its own thread).
+  [[nodiscard]] const MarketSimulator& simulator() const noexcept { return sim_; }
+  // Wall time run() spent publishing, once it has returned.
+  [[nodiscard]] std::chrono::nanoseconds elapsed() const noexcept { return elapsed_; }
+
+private:
+  // How many messages should be out `since_start` after the start (the burst, then the rate).
+  [[nodiscard]] uint64_t dueAt(std::chrono::nanoseconds since_start) const noexcept;
+  // Appends the next message of the simulator; false if the server refused it.
+  bool publishOne() noexcept;
+
+  FeedConfig config_;
+  MarketSimulator sim_;
+  soup::SoupServer& server_;
+  itch::Message message_;
+  std::array<uint8_t, itch::kMaxMessageLength> buffer_{}; // reused for every message
+
+  std::atomic<uint64_t> published_{0};
+  std::atomic<bool> finished_{false};
+  std::chrono::nanoseconds elapsed_{0};
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_requested_ = false; // under mu_
+};
+
+} // namespace tickstream::exchange_sim
