@@ -32,8 +32,23 @@ if [ "$build" = 1 ]; then
   cmake --build --preset dev
 fi
 
+# start_service NAME COMMAND...: runs a service in the background, logging to $state/NAME.log.
+start_service() {
+  local name=$1; shift
+  "$@" >"$state/$name.log" 2>&1 &
+  echo $! > "$state/$name.pid"
+}
+
+# metric PORT NAME: a metric's value on a service's /metrics, summed over its labels (0 if absent).
+metric() {
+  curl -fsS "http://127.0.0.1:$1/metrics" 2>/dev/null |
+    awk -v n="$2" '$1 == n || index($1, n "{") == 1 {v += $2} END {printf "%d", v}'
+}
+
 stop_all() {
   log "stopping"
+  # Services first (they flush to Kafka on SIGTERM), then the infrastructure.
+  for svc in ingestion exchange-sim; do stop_pid "$state/$svc.pid" 30; done
   "$TICKSTREAM_ROOT/deploy/local/kafka.sh" stop --dir "$state/kafka" || true
   if [ "$hold" = 1 ]; then
     "$TICKSTREAM_ROOT/deploy/local/postgres.sh" stop --dir "$state/postgres" || true
@@ -50,6 +65,17 @@ pg_url=$("$TICKSTREAM_ROOT/deploy/local/postgres.sh" start --dir "$state/postgre
 log "creating the platform's topics"
 "$bin/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
 
+sim_port=$(free_port); sim_metrics=$(free_port); ing_metrics=$(free_port)
+log "starting exchange-sim (live ITCH 5.0 over SoupBinTCP) and ingestion"
+start_service exchange-sim "$bin/services/exchange-sim/exchange-sim" --listen "127.0.0.1:$sim_port" \
+  --messages 0 --rate "${TICKSTREAM_DEMO_RATE:-20000}" --symbols "${TICKSTREAM_DEMO_SYMBOLS:-1000}" \
+  --metrics-listen "127.0.0.1:$sim_metrics"
+wait_until 30 "exchange-sim to listen" port_open 127.0.0.1 "$sim_port" || die "exchange-sim did not start: $state/exchange-sim.log"
+start_service ingestion "$bin/services/ingestion/ingestion" --kafka-brokers "$brokers" \
+  --soup-connect "127.0.0.1:$sim_port" --metrics-listen "127.0.0.1:$ing_metrics"
+ingesting() { [ "$(metric "$ing_metrics" ingestion_published_total)" -gt 0 ]; }
+wait_until 60 "ingestion to publish to md.raw" ingesting || die "ingestion is not publishing: $state/ingestion.log"
+
 cat <<TXT
 
   Tickstream local stack is up (state in $state)
@@ -60,8 +86,12 @@ cat <<TXT
   PostgreSQL 15        $pg_url
   topics               $("$bin/tools/tsctl/tsctl" topics describe --kafka-brokers "$brokers" | awk '{printf "%s%s", sep, $1; sep=", "}')
 
-  Services: none yet. The market-data pipeline (exchange-sim, ingestion, normalizer), the
-  gateway shards and the order service join this command as their issues land.
+  exchange-sim         127.0.0.1:$sim_port (SoupBinTCP)  metrics: http://127.0.0.1:$sim_metrics/metrics
+  ingestion            -> md.raw                  metrics: http://127.0.0.1:$ing_metrics/metrics
+  logs                 $state/exchange-sim.log, $state/ingestion.log
+
+  Still to come: the normalizer (books and ticks in md.ticks, with a live console of top of
+  book), the gateway shards and the order service join this command as their issues land.
 
   Try:  $bin/tools/tsctl/tsctl topics describe --kafka-brokers $brokers
         $bin/tools/tsctl/tsctl route --symbols AAPL,MSFT,NVDA --shards 4 --replication 2
@@ -73,7 +103,19 @@ echo
 
 if [ "$hold" = 1 ]; then
   log "running; press Ctrl-C to stop everything"
-  while "$TICKSTREAM_ROOT/deploy/local/kafka.sh" status --dir "$state/kafka"; do sleep 2; done
+  printf '  %-8s  %14s  %14s  %10s  %6s  %6s\n' time sim-published md.raw-published malformed gaps dups
+  while "$TICKSTREAM_ROOT/deploy/local/kafka.sh" status --dir "$state/kafka"; do
+    for svc in exchange-sim ingestion; do
+      pid_alive "$state/$svc.pid" || die "$svc exited unexpectedly; see $state/$svc.log"
+    done
+    printf '  %-8s  %14s  %14s  %10s  %6s  %6s\n' "$(date +%H:%M:%S)" \
+      "$(metric "$sim_metrics" exchange_sim_messages_published_total)" \
+      "$(metric "$ing_metrics" ingestion_published_total)" \
+      "$(metric "$ing_metrics" ingestion_malformed_total)" \
+      "$(metric "$ing_metrics" ingestion_gaps_total)" \
+      "$(metric "$ing_metrics" ingestion_duplicates_total)"
+    sleep 2
+  done
   log "Kafka exited unexpectedly; see $state/kafka/server.log"
   exit 1
 fi
