@@ -1,0 +1,188 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tick_sink.h"
+#include "tickstream/book/book_set.h"
+#include "tickstream/itch/messages.h"
+#include "tickstream/marketdata/v1/marketdata.pb.h"
+
+// The normalizer's core: decoded ITCH messages (as they arrive on md.raw) in, per-symbol
+// MarketDataUpdates and SymbolSnapshots out through a TickSink. It keeps every book (libs/book),
+// trades, session stats, 1 s and 1 min bars and the trading status; emits only what a subscriber
+// can see changed; caps each symbol's update rate by conflation; and numbers each symbol's
+// updates densely from 1 (or from a restored snapshot). Time is injected: nothing here reads a
+// clock. docs/normalizer.md describes the rules.
+namespace tickstream::normalizer {
+
+struct NormalizerConfig {
+  book::BookSetConfig book{};              // books, live orders and depth N (depth_levels)
+  uint32_t max_updates_per_second = 20;    // per-symbol rate cap; 1..1e9
+  uint32_t snapshot_every_updates = 1;     // snapshot after every K-th update; 1 = every update
+  std::string trading_day;                 // exchange-local "YYYY-MM-DD" put in snapshots
+
+  // Throws std::invalid_argument naming the first bad field.
+  void validate() const;
+};
+
+// What onMessage() did with a message.
+enum class ApplyResult {
+  Ok,            // applied (whether or not anything was emitted)
+  Ignored,       // a type the normalizer does not use (NOII, Reg SHO, system events, ...)
+  UnknownSymbol, // a locate no Stock Directory registered: book kept, nothing emitted
+  BookRejected,  // the book refused the event (unknown order, overfill, ...): nothing changed
+};
+
+struct NormalizerStats {
+  uint64_t messages = 0;     // onMessage() calls
+  uint64_t updates = 0;      // updates emitted
+  uint64_t snapshots = 0;    // snapshots emitted
+  uint64_t conflated = 0;    // changes merged into a later update by the rate cap
+  uint64_t suppressed = 0;   // events that changed nothing visible
+  uint64_t book_errors = 0;  // BookRejected results
+  uint64_t unknown_symbol = 0;
+};
+
+class Normalizer {
+public:
+  // `sink` is not owned and must outlive the normalizer. Throws std::invalid_argument on a bad
+  // config.
+  Normalizer(const NormalizerConfig& config, TickSink& sink);
+
+  // One decoded message. `exchange_ts_ns` and `receive_ts_ns` are RawFeedMessage's (epoch ns);
+  // `now_ns` is the injected current time the rate cap and publish_ts_ns use. Never throws; in
+  // steady state (symbols registered, buffers grown) it does not allocate.
+  ApplyResult onMessage(const itch::Message& message, int64_t exchange_ts_ns,
+                        int64_t receive_ts_ns, int64_t now_ns) noexcept;
+
+  // Emits every conflated symbol whose rate-cap interval has passed by `now_ns`. Call it
+  // regularly (e.g. every few ms): it is what guarantees the latest state always goes out.
+  void tick(int64_t now_ns) noexcept;
+  // Emits every conflated symbol now, ignoring the cap (shutdown, end of a replay).
+  void flushAll(int64_t now_ns) noexcept;
+
+  // Continues `snapshot.symbol`'s seq after `snapshot.last_seq` (restart). May come before or
+  // after the symbol's Stock Directory; never moves a seq backwards. Only seq is restored: the
+  // book and session stats are rebuilt from the feed.
+  void restore(const marketdata::v1::SymbolSnapshot& snapshot);
+
+  // The full current state of `symbol`, or false if unknown. Allocates: not for the hot path.
+  [[nodiscard]] bool snapshot(std::string_view symbol, int64_t now_ns,
+                              marketdata::v1::SymbolSnapshot& out) const;
+  // Last seq emitted (or restored) for `symbol`; 0 if none or unknown.
+  [[nodiscard]] uint64_t lastSeq(std::string_view symbol) const noexcept;
+
+  [[nodiscard]] const book::BookSet& books() const noexcept { return books_; }
+  [[nodiscard]] const NormalizerStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const NormalizerConfig& config() const noexcept { return config_; }
+
+private:
+  static constexpr size_t kBars = 2;  // [0] = 1 s, [1] = 1 min
+
+  struct BarState {
+    int64_t start_ts_ns = 0;
+    int64_t open = 0;
+    int64_t high = 0;
+    int64_t low = 0;
+    int64_t close = 0;
+    int64_t volume = 0;
+    book::Uint128 notional = 0;
+    uint32_t trades = 0;
+    bool active = false;
+  };
+
+  struct TradeState {
+    int64_t price = 0;
+    int64_t size = 0;
+    marketdata::v1::AggressorSide aggressor = marketdata::v1::AGGRESSOR_SIDE_UNSPECIFIED;
+    uint64_t match_number = 0;
+    int64_t exchange_ts_ns = 0;
+    bool cross = false;
+    int64_t session_volume = 0;
+  };
+
+  struct SymbolState {
+    std::string symbol;
+    uint16_t locate = 0;
+    uint64_t seq = 0;
+
+    // Session.
+    bool has_trade = false;
+    TradeState last_trade;
+    int64_t volume = 0;
+    book::Uint128 notional = 0;
+    uint64_t trade_count = 0;
+    int64_t open = 0;
+    int64_t high = 0;
+    int64_t low = 0;
+    std::array<BarState, kBars> bars{};
+    std::array<BarState, kBars> closed{};  // a completed bar not yet emitted
+    marketdata::v1::TradingState state = marketdata::v1::TRADING_STATE_UNSPECIFIED;
+    std::string reason;
+    int64_t status_ts_ns = 0;
+    int64_t quote_ts_ns = 0;
+    int64_t depth_ts_ns = 0;
+    int64_t exchange_ts_ns = 0;  // latest event reflected
+    int64_t receive_ts_ns = 0;
+
+    // What was last published, to suppress parts that did not change.
+    book::Level pub_bid{};
+    book::Level pub_ask{};
+    std::vector<book::Level> pub_bids;  // size N; pub_nbids used
+    std::vector<book::Level> pub_asks;
+    size_t pub_nbids = 0;
+    size_t pub_nasks = 0;
+
+    // Changes not yet published.
+    bool book_dirty = false;
+    bool trade_dirty = false;
+    bool status_dirty = false;
+    std::array<bool, kBars> bar_dirty{};
+    std::array<bool, kBars> closed_dirty{};
+    uint32_t pending = 0;  // events merged into the next update
+    int64_t next_allowed_ns = std::numeric_limits<int64_t>::min();
+    bool queued = false;
+    uint32_t since_snapshot = 0;
+  };
+
+  SymbolState* stateFor(uint16_t locate) noexcept;
+  void registerSymbol(uint16_t locate, std::string_view symbol);
+  void onBook(const book::Update& u, uint64_t match_number, int64_t exchange_ts_ns,
+              int64_t receive_ts_ns, int64_t now_ns) noexcept;
+  void onTrade(SymbolState& s, int64_t price, int64_t size, marketdata::v1::AggressorSide side,
+               uint64_t match_number, bool cross, int64_t exchange_ts_ns) noexcept;
+  // Records a visible change and emits now, or conflates if the symbol is over its rate.
+  void changed(SymbolState& s, int64_t exchange_ts_ns, int64_t receive_ts_ns,
+               int64_t now_ns) noexcept;
+  // Publishes what is pending for `s`. Returns true if something is still pending (a bar that
+  // has to wait for the next update).
+  bool publish(SymbolState& s, int64_t now_ns) noexcept;
+  void releaseDirty(int64_t now_ns, bool ignore_cap) noexcept;
+  void fillSnapshot(const SymbolState& s, int64_t now_ns,
+                    marketdata::v1::SymbolSnapshot& out) const;
+
+  NormalizerConfig config_;
+  TickSink& sink_;
+  book::BookSet books_;
+  int64_t min_interval_ns_ = 0;
+  std::vector<uint32_t> index_by_locate_;  // locate -> 1 + index in symbols_; 0 = unknown
+  std::vector<SymbolState> symbols_;
+  std::unordered_map<std::string, size_t> index_by_symbol_;
+  std::unordered_map<std::string, uint64_t> restored_seq_;  // restores before the directory
+  std::vector<uint16_t> dirty_;  // locates with conflated changes waiting for the cap
+  std::vector<uint16_t> still_dirty_;
+  mutable std::vector<book::Level> scratch_bids_;  // depth reads without allocating
+  mutable std::vector<book::Level> scratch_asks_;
+  marketdata::v1::MarketDataUpdate update_;      // reused for every update
+  marketdata::v1::SymbolSnapshot snapshot_;      // reused for every snapshot
+  NormalizerStats stats_;
+};
+
+} // namespace tickstream::normalizer

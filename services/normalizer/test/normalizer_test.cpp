@@ -1,0 +1,376 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "market.h"
+#include "normalizer.h"
+#include "tick_sink.h"
+#include "tickstream/itch/messages.h"
+
+namespace itch = tickstream::itch;
+namespace mdv1 = tickstream::marketdata::v1;
+using tickstream::book::Level;
+using tickstream::book::Side;
+using tickstream::exchange_sim::MarketConfig;
+using tickstream::exchange_sim::MarketSimulator;
+using tickstream::normalizer::ApplyResult;
+using tickstream::normalizer::MemorySink;
+using tickstream::normalizer::Normalizer;
+using tickstream::normalizer::NormalizerConfig;
+
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kMs = 1'000'000;
+// 2024-01-02 00:00 UTC: the trading day ITCH's ns-since-midnight is added to.
+constexpr int64_t kDay = 1'704'153'600LL * kSecond;
+
+int64_t exchangeTs(const itch::Message& m) {
+  return kDay + static_cast<int64_t>(std::visit([](const auto& x) { return x.timestamp_ns; }, m));
+}
+
+itch::StockDirectory directory(uint16_t locate, std::string_view sym) {
+  itch::StockDirectory d;
+  d.stock_locate = locate;
+  d.stock = *itch::padRight<8>(sym);
+  return d;
+}
+
+itch::AddOrder add(uint64_t ref, char side, uint32_t shares, uint32_t price) {
+  return itch::AddOrder{.stock_locate = 1, .order_ref = ref, .side = side, .shares = shares,
+                        .stock = *itch::padRight<8>("TEST"), .price = price};
+}
+
+itch::Trade trade(uint32_t shares, uint32_t price, uint64_t match) {
+  return itch::Trade{.stock_locate = 1, .side = 'S', .shares = shares,
+                     .stock = *itch::padRight<8>("TEST"), .price = price, .match_number = match};
+}
+
+itch::StockTradingAction action(char state, std::string_view reason) {
+  itch::StockTradingAction a;
+  a.stock_locate = 1;
+  a.stock = *itch::padRight<8>("TEST");
+  a.trading_state = state;
+  a.reason = *itch::padRight<4>(reason);
+  return a;
+}
+
+// Feeds hand-made messages for locate 1 ("TEST") with exchange time = receive time = now.
+struct Harness {
+  explicit Harness(NormalizerConfig config = uncapped()) : n(config, sink) {
+    n.onMessage(directory(1, "TEST"), kDay, kDay, kDay);
+  }
+  static NormalizerConfig uncapped() {
+    NormalizerConfig c;
+    c.book.books = 16;
+    c.book.expected_orders = 1024;
+    c.book.depth_levels = 5;
+    c.max_updates_per_second = 1'000'000'000;
+    return c;
+  }
+  ApplyResult feed(const itch::Message& m, int64_t t) { return n.onMessage(m, t, t, t); }
+
+  MemorySink sink;
+  Normalizer n;
+};
+
+} // namespace
+
+TEST_CASE("a simulated market comes out gap-free, rate-capped and ending at the true book") {
+  MarketConfig mc;
+  mc.symbols = 20;
+  mc.seed = 7;
+  mc.mean_gap_ns = 20'000;  // ~2500 events/s per symbol: far above the cap
+  mc.burst_events = 20'000;
+  MarketSimulator sim(mc);
+
+  NormalizerConfig nc;
+  nc.book.books = 64;
+  nc.book.expected_orders = 1 << 14;
+  nc.book.depth_levels = 5;
+  nc.max_updates_per_second = 20;
+  nc.trading_day = "2024-01-02";
+  MemorySink sink;
+  Normalizer n(nc, sink);
+
+  itch::Message m;
+  int64_t now = 0;
+  uint64_t fed = 0;
+  while (fed < 300'000 || !sim.atEventBoundary()) {
+    sim.next(m);
+    now = exchangeTs(m);
+    const auto r = n.onMessage(m, now, now + 1000, now);
+    REQUIRE(r != ApplyResult::BookRejected);
+    n.tick(now);
+    ++fed;
+  }
+  REQUIRE(sim.truthErrors() == 0);
+  // The flow ran for seconds of exchange time after the 09:30 open, so the 1 s cap matters.
+  CHECK(now - (kDay + (9 * 3600 + 1800) * kSecond) > 3 * kSecond);
+  n.tick(now + kSecond);  // a second later every conflated symbol is due
+
+  std::map<std::string, std::vector<const mdv1::MarketDataUpdate*>> by_symbol;
+  uint64_t conflated = 0;
+  for (const auto& u : sink.updates()) {
+    by_symbol[u.symbol()].push_back(&u);
+    conflated += u.conflated();
+  }
+  REQUIRE(by_symbol.size() == mc.symbols);
+  CHECK(conflated > 0);
+  CHECK(conflated == n.stats().conflated);
+  CHECK(sink.snapshots().size() == sink.updates().size());  // one snapshot per update
+
+  for (uint16_t locate = 1; locate <= mc.symbols; ++locate) {
+    const std::string sym(sim.symbol(locate));
+    INFO(sym);
+    const auto& ups = by_symbol[sym];
+    REQUIRE(!ups.empty());
+
+    // seq: 1, 2, 3, ... with no gap.
+    for (size_t i = 0; i < ups.size(); ++i) {
+      REQUIRE(ups[i]->seq() == i + 1);
+    }
+    CHECK(n.lastSeq(sym) == ups.size());
+
+    // Rate cap: at most cap + 1 updates in any closed 1 s window of injected time.
+    size_t worst = 0;
+    for (size_t i = 0, j = 0; i < ups.size(); ++i) {
+      while (j < ups.size() && ups[j]->publish_ts_ns() <= ups[i]->publish_ts_ns() + kSecond) {
+        ++j;
+      }
+      worst = std::max(worst, j - i);
+    }
+    CHECK(worst <= nc.max_updates_per_second + 1);
+    CHECK(worst >= nc.max_updates_per_second);  // the flow really runs into the cap
+
+    // The last quote and depth published equal the simulator's truth.
+    const mdv1::Quote* quote = nullptr;
+    const mdv1::Depth* depth = nullptr;
+    for (const auto* u : ups) {
+      if (u->has_quote()) {
+        quote = &u->quote();
+      }
+      if (u->has_depth()) {
+        depth = &u->depth();
+      }
+    }
+    REQUIRE(quote != nullptr);
+    REQUIRE(depth != nullptr);
+    const auto top = sim.topOfBook(locate);
+    CHECK(quote->bid_price() == top.bid.price);
+    CHECK(quote->bid_size() == static_cast<int64_t>(top.bid.shares));
+    CHECK(quote->ask_price() == top.ask.price);
+    CHECK(quote->ask_size() == static_cast<int64_t>(top.ask.shares));
+    const auto& book = sim.truth().book(locate);
+    const auto bids = book.depth(Side::Buy, nc.book.depth_levels);
+    const auto asks = book.depth(Side::Sell, nc.book.depth_levels);
+    REQUIRE(depth->bids_size() == static_cast<int>(bids.size()));
+    REQUIRE(depth->asks_size() == static_cast<int>(asks.size()));
+    for (size_t i = 0; i < bids.size(); ++i) {
+      CHECK(depth->bids(static_cast<int>(i)).price() == bids[i].price);
+      CHECK(depth->bids(static_cast<int>(i)).size() == static_cast<int64_t>(bids[i].shares));
+      CHECK(depth->bids(static_cast<int>(i)).order_count() == bids[i].orders);
+    }
+    for (size_t i = 0; i < asks.size(); ++i) {
+      CHECK(depth->asks(static_cast<int>(i)).price() == asks[i].price);
+      CHECK(depth->asks(static_cast<int>(i)).size() == static_cast<int64_t>(asks[i].shares));
+    }
+
+    // The last snapshot reflects the last update and the same top of book.
+    const mdv1::SymbolSnapshot* snap = nullptr;
+    for (const auto& s : sink.snapshots()) {
+      if (s.symbol() == sym) {
+        snap = &s;
+      }
+    }
+    REQUIRE(snap != nullptr);
+    CHECK(snap->last_seq() == ups.size());
+    CHECK(snap->trading_day() == "2024-01-02");
+    CHECK(snap->quote().bid_price() == top.bid.price);
+    CHECK(snap->quote().ask_price() == top.ask.price);
+    // Session volume counts displayed executions (the book's stats) plus hidden prints (P).
+    CHECK(snap->session_volume() >= static_cast<int64_t>(book.trades().volume));
+  }
+}
+
+TEST_CASE("a change below the published depth emits nothing") {
+  Harness h;
+  int64_t t = kDay;
+  for (uint32_t i = 0; i < 8; ++i) {
+    h.feed(add(i + 1, 'B', 100, 100'0000 - i * 100), t += kSecond);
+  }
+  h.n.tick(t += kSecond);
+  const auto before = h.sink.updates().size();
+  const auto suppressed = h.n.stats().suppressed;
+
+  // Order 8 rests at the 8th level; only 5 are published.
+  REQUIRE(h.feed(itch::OrderDelete{.stock_locate = 1, .order_ref = 8}, t += kSecond) ==
+          ApplyResult::Ok);
+  h.n.tick(t += 10 * kSecond);
+  h.n.flushAll(t);
+  CHECK(h.sink.updates().size() == before);
+  CHECK(h.n.stats().suppressed == suppressed + 1);
+
+  // The best order going does show: a new quote and depth.
+  h.feed(itch::OrderDelete{.stock_locate = 1, .order_ref = 1}, t += kSecond);
+  REQUIRE(h.sink.updates().size() == before + 1);
+  const auto& u = h.sink.updates().back();
+  CHECK(u.quote().bid_price() == 99'9900);
+  CHECK(u.depth().bids_size() == 5);
+  CHECK(!u.has_trade());
+  CHECK(u.bars_size() == 0);
+}
+
+TEST_CASE("over the rate cap, changes merge into one update and none is lost") {
+  NormalizerConfig c = Harness::uncapped();
+  c.max_updates_per_second = 2;  // one update per 500 ms
+  Harness h(c);
+  int64_t t = kDay + kSecond;
+  h.feed(trade(10, 50'0000, 1), t);
+  REQUIRE(h.sink.updates().size() == 1);
+  h.feed(trade(20, 51'0000, 2), t + 100 * kMs);
+  h.feed(add(1, 'B', 300, 49'0000), t + 200 * kMs);
+  h.feed(trade(30, 52'0000, 3), t + 300 * kMs);
+  h.n.tick(t + 499 * kMs);
+  REQUIRE(h.sink.updates().size() == 1);  // not due yet
+  h.n.tick(t + 500 * kMs);
+  REQUIRE(h.sink.updates().size() == 2);
+  const auto& u = h.sink.updates().back();
+  CHECK(u.seq() == 2);
+  CHECK(u.conflated() == 2);
+  CHECK(u.trade().price() == 52'0000);       // latest trade wins
+  CHECK(u.trade().session_volume() == 60);   // ...and volume keeps the merged ones
+  CHECK(u.quote().bid_price() == 49'0000);
+  CHECK(u.quote().bid_size() == 300);
+  CHECK(u.publish_ts_ns() == t + 500 * kMs);
+  h.n.tick(t + 10 * kSecond);
+  CHECK(h.sink.updates().size() == 2);  // nothing left to release
+}
+
+TEST_CASE("restore continues a symbol's seq after a restart") {
+  MemorySink sink;
+  Normalizer n(Harness::uncapped(), sink);
+  mdv1::SymbolSnapshot before;
+  before.set_symbol("TEST");
+  before.set_last_seq(41);
+  n.restore(before);  // before the Stock Directory
+  CHECK(n.lastSeq("TEST") == 41);
+  n.onMessage(directory(1, "TEST"), kDay, kDay, kDay);
+  n.onMessage(add(1, 'B', 100, 10'0000), kDay + 1, kDay + 1, kDay + 1);
+  REQUIRE(sink.updates().size() == 1);
+  CHECK(sink.updates()[0].seq() == 42);
+  CHECK(sink.snapshots().back().last_seq() == 42);
+
+  before.set_last_seq(10);  // an older snapshot never moves seq back
+  n.restore(before);
+  before.set_last_seq(100);
+  n.restore(before);  // after the directory
+  n.onMessage(add(2, 'S', 100, 11'0000), kDay + 2, kDay + 2, kDay + 2);
+  REQUIRE(sink.updates().size() == 2);
+  CHECK(sink.updates()[1].seq() == 101);
+}
+
+TEST_CASE("hand-made trades give exact 1 s and 1 min OHLCV bars") {
+  Harness h;
+  const auto at = [](int64_t ms) { return kDay + ms * kMs; };
+  h.feed(trade(10, 100'0000, 1), at(10'100));
+  h.feed(trade(5, 105'0000, 2), at(10'500));
+  h.feed(trade(20, 95'0000, 3), at(10'900));
+  h.feed(trade(1, 101'0000, 4), at(11'200));  // closes the 1 s bar at 10 s
+  h.n.tick(at(11'300));
+  h.feed(trade(4, 102'0000, 5), at(59'500));
+  h.feed(trade(2, 99'0000, 6), at(61'000));   // closes the 1 min bar at 0 s
+  h.n.tick(at(61'100));
+
+  std::vector<mdv1::Bar> complete;
+  std::vector<mdv1::Bar> all;
+  for (const auto& u : h.sink.updates()) {
+    CHECK(u.bars_size() <= 2);
+    for (const auto& b : u.bars()) {
+      all.push_back(b);
+      if (b.complete()) {
+        complete.push_back(b);
+      }
+    }
+  }
+  REQUIRE(complete.size() == 4);  // 1 s bars at 10 s, 11 s and 59 s; the minute at 0 s
+  const auto find = [&](mdv1::BarInterval iv, int64_t start) -> const mdv1::Bar* {
+    for (const auto& b : complete) {
+      if (b.interval() == iv && b.start_ts_ns() == start) {
+        return &b;
+      }
+    }
+    return nullptr;
+  };
+  const auto* s10 = find(mdv1::BAR_INTERVAL_1S, kDay + 10 * kSecond);
+  REQUIRE(s10 != nullptr);
+  CHECK(s10->open() == 100'0000);
+  CHECK(s10->high() == 105'0000);
+  CHECK(s10->low() == 95'0000);
+  CHECK(s10->close() == 95'0000);
+  CHECK(s10->volume() == 35);
+  CHECK(s10->vwap() == 97'8571);  // 34,250,000 / 35 = 978571.43
+  CHECK(s10->trade_count() == 3);
+
+  const auto* s11 = find(mdv1::BAR_INTERVAL_1S, kDay + 11 * kSecond);
+  REQUIRE(s11 != nullptr);
+  CHECK(s11->open() == 101'0000);
+  CHECK(s11->close() == 101'0000);
+  CHECK(s11->volume() == 1);
+
+  const auto* m0 = find(mdv1::BAR_INTERVAL_1M, kDay);
+  REQUIRE(m0 != nullptr);
+  CHECK(m0->open() == 100'0000);
+  CHECK(m0->high() == 105'0000);
+  CHECK(m0->low() == 95'0000);
+  CHECK(m0->close() == 102'0000);
+  CHECK(m0->volume() == 40);
+  CHECK(m0->vwap() == 98'3500);  // 39,340,000 / 40
+  CHECK(m0->trade_count() == 5);
+
+  // The 11 s bar was also published while it built.
+  CHECK(std::any_of(all.begin(), all.end(), [](const mdv1::Bar& b) {
+    return b.interval() == mdv1::BAR_INTERVAL_1S && b.start_ts_ns() == kDay + 11 * kSecond &&
+           !b.complete();
+  }));
+
+  mdv1::SymbolSnapshot snap;
+  REQUIRE(h.n.snapshot("TEST", at(62'000), snap));
+  CHECK(snap.session_volume() == 42);
+  CHECK(snap.session_open() == 100'0000);
+  CHECK(snap.session_high() == 105'0000);
+  CHECK(snap.session_low() == 95'0000);
+  CHECK(snap.session_close() == 99'0000);
+  CHECK(snap.session_trade_count() == 6);
+  CHECK(snap.session_vwap() == 98'3810);  // 41,320,000 / 42 = 983809.52, rounded
+  REQUIRE(snap.current_bars_size() == 2);
+  CHECK(snap.last_trade().session_volume() == 42);
+}
+
+TEST_CASE("a halt and a resume each publish a TradingStatus, a repeat publishes nothing") {
+  Harness h;
+  int64_t t = kDay;
+  h.feed(action('T', ""), t += kSecond);
+  REQUIRE(h.sink.updates().size() == 1);
+  h.feed(action('H', "LUDP"), t += kSecond);
+  REQUIRE(h.sink.updates().size() == 2);
+  const auto& halted = h.sink.updates().back();
+  REQUIRE(halted.has_status());
+  CHECK(halted.status().state() == mdv1::TRADING_STATE_HALTED);
+  CHECK(halted.status().reason() == "LUDP");
+  CHECK(halted.status().exchange_ts_ns() == t);
+  CHECK(!halted.has_quote());
+
+  h.feed(action('H', "LUDP"), t += kSecond);
+  CHECK(h.sink.updates().size() == 2);
+
+  h.feed(action('T', ""), t += kSecond);
+  REQUIRE(h.sink.updates().size() == 3);
+  CHECK(h.sink.updates().back().status().state() == mdv1::TRADING_STATE_TRADING);
+  CHECK(h.sink.snapshots().back().status().state() == mdv1::TRADING_STATE_TRADING);
+}
