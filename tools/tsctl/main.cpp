@@ -5,18 +5,31 @@
 //                                               which md.ticks partition and gateway shards
 //                                               serve each symbol (the same answer as
 //                                               GET /v1/route on a gateway)
+//   tsctl watch --kafka-brokers HOST:PORT [--symbols AAPL,MSFT | --top 12] [--refresh-ms 1000]
+//                                               live table of md.ticks: quote, last, volume,
+//                                               seq, updates/s and halts per symbol
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <unordered_set>
 #include <vector>
+
+#include "tickstream/kafka/consumer.h"
+#include "tickstream/marketdata/v1/marketdata.pb.h"
 
 #include "tickstream/kafka/admin.h"
 #include "tickstream/kafka/topics.h"
 #include "tickstream/runtime/flags.h"
 #include "tickstream/runtime/logging.h"
+#include "tickstream/runtime/shutdown.h"
 #include "tickstream/sharding/ring.h"
+#include "watch_table.h"
 
 using namespace tickstream;
 
@@ -26,6 +39,89 @@ namespace {
 template <class T>
 CLI::Option* opt(CLI::App* app, const std::string& name, T& value, const std::string& help) {
   return app->add_option(name, value, help)->envname(runtime::Flags::envName(name))->capture_default_str();
+}
+
+struct WatchConfig {
+  std::string topic = kafka::topics::kMdTicks;  // the topic of MarketDataUpdates to show
+  std::vector<std::string> symbols;             // these symbols in this order; empty: the top N
+  int top = 12;                                 // how many of the most active symbols without --symbols
+  int refresh_ms = 1000;                        // how often the table is redrawn
+  int once_after_ms = 0;                        // > 0: print one table after this long and exit
+  bool from_beginning = false;                  // read the topic's retained history, not only new updates
+};
+
+// Consumes every partition of the ticks topic and redraws the table until SIGINT/SIGTERM.
+int runWatch(const std::string& brokers, const WatchConfig& cfg) {
+  // Before librdkafka starts its threads, so they inherit the blocked signals.
+  runtime::ShutdownSignal shutdown;
+  int32_t partitions = kafka::Admin(brokers).partitionCount(cfg.topic);
+  if (partitions < 0) {
+    std::fprintf(stderr, "tsctl watch: topic %s does not exist (--ticks-topic)\n", cfg.topic.c_str());
+    return 1;
+  }
+  kafka::ConsumerConfig cc;
+  cc.brokers = brokers;
+  cc.client_id = "tsctl-watch";
+  kafka::Consumer consumer(cc);
+  std::vector<kafka::TopicPartitionOffset> assignment;
+  int64_t start = cfg.from_beginning ? RdKafka::Topic::OFFSET_BEGINNING : RdKafka::Topic::OFFSET_END;
+  for (int32_t p = 0; p < partitions; ++p) assignment.push_back({cfg.topic, p, start});
+  consumer.assign(assignment);
+
+  const bool tty = ::isatty(::fileno(stdout)) != 0;
+  const std::unordered_set<std::string> wanted(cfg.symbols.begin(), cfg.symbols.end());
+  tsctl::WatchTable table;
+  marketdata::v1::MarketDataUpdate update;
+  uint64_t bad = 0;
+
+  using Clock = std::chrono::steady_clock;
+  const auto began = Clock::now();
+  auto last_table = began;
+  const auto refresh = std::chrono::milliseconds(cfg.refresh_ms);
+  const auto deadline = cfg.once_after_ms > 0 ? began + std::chrono::milliseconds(cfg.once_after_ms)
+                                              : Clock::time_point::max();
+  auto print = [&](Clock::time_point now) {
+    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_table).count();
+    last_table = now;
+    std::string text = tty ? "\x1b[H\x1b[2J" : "";
+    text += cfg.topic + " @ " + brokers + "  symbols=" + std::to_string(table.symbolCount()) +
+            "  updates=" + std::to_string(table.totalUpdates()) +
+            (bad > 0 ? "  unparsable=" + std::to_string(bad) : "") + "\n";
+    text += tsctl::renderTable(table.rows(cfg.symbols, static_cast<size_t>(cfg.top), elapsed));
+    if (!tty) text += "\n";  // a blank line between tables in a log or pipe
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  };
+
+  while (!shutdown.requested()) {
+    auto now = Clock::now();
+    if (now >= deadline) {
+      print(now);
+      break;
+    }
+    if (cfg.once_after_ms <= 0 && now - last_table >= refresh) print(now);
+    // Short polls so a refresh, the deadline or a signal is noticed promptly.
+    auto next = std::min(deadline, last_table + refresh);
+    auto wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(next - now),
+                           std::chrono::milliseconds(1), std::chrono::milliseconds(100));
+    auto m = consumer.poll(wait);
+    if (!m) continue;
+    if (!m->ok()) {
+      std::fprintf(stderr, "tsctl watch: kafka: %s\n", m->errorString().c_str());
+      continue;
+    }
+    // The key is the symbol: skip unwanted symbols without parsing them.
+    if (!wanted.empty() && !m->key().empty() && !wanted.contains(std::string(m->key()))) continue;
+    auto payload = m->payload();
+    if (!update.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      ++bad;
+      continue;
+    }
+    if (!wanted.empty() && !wanted.contains(update.symbol())) continue;
+    table.apply(update);
+  }
+  consumer.close();
+  return 0;
 }
 
 }  // namespace
@@ -59,6 +155,20 @@ int main(int argc, char** argv) {
   opt(route, "--md-partitions", ring.partitions, "partitions of md.ticks")->check(CLI::Range(1, 4096));
   opt(route, "--replication", ring.replication, "shards serving each partition")->check(CLI::Range(1, 64));
 
+  CLI::App* watch = app.add_subcommand("watch", "live table of the market from md.ticks");
+  WatchConfig wcfg;
+  opt(watch, "--kafka-brokers", brokers, "Kafka bootstrap servers");
+  opt(watch, "--ticks-topic", wcfg.topic, "topic of MarketDataUpdates");
+  CLI::Option* wsym = watch->add_option("--symbols", wcfg.symbols, "symbols to show, comma separated")
+                          ->delimiter(',');
+  opt(watch, "--top", wcfg.top, "without --symbols: show this many of the most active symbols")
+      ->check(CLI::Range(1, 10000))
+      ->excludes(wsym);
+  opt(watch, "--refresh-ms", wcfg.refresh_ms, "redraw the table this often")->check(CLI::Range(50, 3600000));
+  opt(watch, "--once-after-ms", wcfg.once_after_ms, "print one table after this long and exit (0: run until stopped)")
+      ->check(CLI::Range(0, 86400000));
+  watch->add_flag("--from-beginning", wcfg.from_beginning, "start at the oldest retained update, not the newest");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -67,6 +177,7 @@ int main(int argc, char** argv) {
   logging::init({"tsctl", logging::Level::Warn, logging::Format::Text});
 
   try {
+    if (watch->parsed()) return runWatch(brokers, wcfg);
     if (ensure->parsed()) {
       kafka::Admin admin(brokers);
       auto specs = kafka::topics::platformTopics(layout);
