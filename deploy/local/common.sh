@@ -25,9 +25,13 @@ free_port() {
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # wait_until SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.2 s until it succeeds.
+# COMMAND exiting 2 means "this will never happen" (e.g. the process died): stop at once.
 wait_until() {
-  local deadline=$(( $(date +%s) + $1 )) what=$2; shift 2
-  until "$@"; do
+  local deadline=$(( $(date +%s) + $1 )) what=$2 rc; shift 2
+  while :; do
+    rc=0; "$@" || rc=$?
+    [ "$rc" = 0 ] && return 0
+    [ "$rc" = 2 ] && { log "gave up waiting for $what"; return 1; }
     [ "$(date +%s)" -lt "$deadline" ] || { log "timed out waiting for $what"; return 1; }
     sleep 0.2
   done

@@ -48,7 +48,8 @@ CONF
 }
 
 running() { as_owner "$PGBIN/pg_ctl" -D "$(cat "$DIR/pgdata")" status >/dev/null 2>&1; }
-accepting() { "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$(cat "$DIR/port")"; }
+# pg_isready exits 2 for "no response yet": fold it to 1 so wait_until keeps waiting.
+accepting() { "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$(cat "$DIR/port")" || return 1; }
 
 start() {
   [ -f "$DIR/pgdata" ] && [ -d "$(cat "$DIR/pgdata")" ] || init

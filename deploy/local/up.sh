@@ -48,7 +48,7 @@ metric() {
 stop_all() {
   log "stopping"
   # Services first (they flush to Kafka on SIGTERM), then the infrastructure.
-  for svc in ingestion exchange-sim; do stop_pid "$state/$svc.pid" 30; done
+  for svc in normalizer ingestion exchange-sim; do stop_pid "$state/$svc.pid" 30; done
   "$TICKSTREAM_ROOT/deploy/local/kafka.sh" stop --dir "$state/kafka" || true
   if [ "$hold" = 1 ]; then
     "$TICKSTREAM_ROOT/deploy/local/postgres.sh" stop --dir "$state/postgres" || true
@@ -60,21 +60,35 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
+# Every run is a new trading day: exchange-sim restarts its session at sequence 1, so yesterday's
+# md.raw, offsets and snapshots must not be replayed into today's books.
+"$TICKSTREAM_ROOT/deploy/local/kafka.sh" stop --dir "$state/kafka" 2>/dev/null || true
+rm -rf "$state/kafka"
 brokers=$("$TICKSTREAM_ROOT/deploy/local/kafka.sh" start --dir "$state/kafka")
 pg_url=$("$TICKSTREAM_ROOT/deploy/local/postgres.sh" start --dir "$state/postgres")
 log "creating the platform's topics"
 "$bin/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
 
-sim_port=$(free_port); sim_metrics=$(free_port); ing_metrics=$(free_port)
-log "starting exchange-sim (live ITCH 5.0 over SoupBinTCP) and ingestion"
+sim_port=$(free_port); sim_metrics=$(free_port); ing_metrics=$(free_port); norm_metrics=$(free_port)
+log "starting exchange-sim (live ITCH 5.0 over SoupBinTCP), ingestion and normalizer"
 start_service exchange-sim "$bin/services/exchange-sim/exchange-sim" --listen "127.0.0.1:$sim_port" \
   --messages 0 --rate "${TICKSTREAM_DEMO_RATE:-20000}" --symbols "${TICKSTREAM_DEMO_SYMBOLS:-1000}" \
   --metrics-listen "127.0.0.1:$sim_metrics"
 wait_until 30 "exchange-sim to listen" port_open 127.0.0.1 "$sim_port" || die "exchange-sim did not start: $state/exchange-sim.log"
 start_service ingestion "$bin/services/ingestion/ingestion" --kafka-brokers "$brokers" \
   --soup-connect "127.0.0.1:$sim_port" --metrics-listen "127.0.0.1:$ing_metrics"
-ingesting() { [ "$(metric "$ing_metrics" ingestion_published_total)" -gt 0 ]; }
-wait_until 60 "ingestion to publish to md.raw" ingesting || die "ingestion is not publishing: $state/ingestion.log"
+ingesting() {
+  pid_alive "$state/ingestion.pid" || return 2
+  [ "$(metric "$ing_metrics" ingestion_published_total)" -gt 0 ]
+}
+wait_until 60 "ingestion to publish to md.raw" ingesting || { tail -20 "$state/ingestion.log" >&2; die "ingestion is not publishing: $state/ingestion.log"; }
+start_service normalizer "$bin/services/normalizer/normalizer" --kafka-brokers "$brokers" \
+  --metrics-listen "127.0.0.1:$norm_metrics"
+normalizing() {
+  pid_alive "$state/normalizer.pid" || return 2  # died: stop waiting
+  [ "$(metric "$norm_metrics" normalizer_updates_total)" -gt 0 ]
+}
+wait_until 60 "normalizer to publish to md.ticks" normalizing || { tail -20 "$state/normalizer.log" >&2; die "normalizer is not publishing: $state/normalizer.log"; }
 
 cat <<TXT
 
@@ -88,12 +102,14 @@ cat <<TXT
 
   exchange-sim         127.0.0.1:$sim_port (SoupBinTCP)  metrics: http://127.0.0.1:$sim_metrics/metrics
   ingestion            -> md.raw                  metrics: http://127.0.0.1:$ing_metrics/metrics
-  logs                 $state/exchange-sim.log, $state/ingestion.log
+  normalizer           -> md.ticks, md.snapshot   metrics: http://127.0.0.1:$norm_metrics/metrics
+  logs                 $state/{exchange-sim,ingestion,normalizer}.log
 
-  Still to come: the normalizer (books and ticks in md.ticks, with a live console of top of
-  book), the gateway shards and the order service join this command as their issues land.
+  Still to come: the gateway shards (WebSocket) and the order service join this command as
+  their issues land.
 
   Try:  $bin/tools/tsctl/tsctl topics describe --kafka-brokers $brokers
+        $bin/tools/tsctl/tsctl watch --kafka-brokers $brokers --top 20
         $bin/tools/tsctl/tsctl route --symbols AAPL,MSFT,NVDA --shards 4 --replication 2
         psql $pg_url
 
@@ -102,20 +118,14 @@ TXT
 echo
 
 if [ "$hold" = 1 ]; then
-  log "running; press Ctrl-C to stop everything"
-  printf '  %-8s  %14s  %14s  %10s  %6s  %6s\n' time sim-published md.raw-published malformed gaps dups
-  while "$TICKSTREAM_ROOT/deploy/local/kafka.sh" status --dir "$state/kafka"; do
-    for svc in exchange-sim ingestion; do
-      pid_alive "$state/$svc.pid" || die "$svc exited unexpectedly; see $state/$svc.log"
-    done
-    printf '  %-8s  %14s  %14s  %10s  %6s  %6s\n' "$(date +%H:%M:%S)" \
-      "$(metric "$sim_metrics" exchange_sim_messages_published_total)" \
-      "$(metric "$ing_metrics" ingestion_published_total)" \
-      "$(metric "$ing_metrics" ingestion_malformed_total)" \
-      "$(metric "$ing_metrics" ingestion_gaps_total)" \
-      "$(metric "$ing_metrics" ingestion_duplicates_total)"
-    sleep 2
+  log "running; the live market from md.ticks follows (Ctrl-C stops everything)"
+  printf '  feed: exchange-sim published %s, ingestion -> md.raw %s, normalizer -> md.ticks %s updates\n\n' \
+    "$(metric "$sim_metrics" exchange_sim_messages_published_total)" \
+    "$(metric "$ing_metrics" ingestion_published_total)" "$(metric "$norm_metrics" normalizer_updates_total)"
+  # The console ends on Ctrl-C (or if Kafka goes away); the EXIT trap then stops everything.
+  "$bin/tools/tsctl/tsctl" watch --kafka-brokers "$brokers" --top 15 --refresh-ms 1000 || true
+  for svc in exchange-sim ingestion normalizer; do
+    pid_alive "$state/$svc.pid" || log "$svc had exited; see $state/$svc.log"
   done
-  log "Kafka exited unexpectedly; see $state/kafka/server.log"
-  exit 1
+  exit 0
 fi

@@ -96,7 +96,6 @@ Row makeRow(const std::string& symbol, SymbolState* s, int64_t elapsed_ms) {
   r.volume = std::to_string(s->session_volume);
   r.seq = std::to_string(s->last_seq);
   uint64_t window = s->updates - s->updates_at_refresh;
-  s->updates_at_refresh = s->updates;
   // A rate is a display value, not money: a double is fine here.
   double rate = elapsed_ms > 0 ? static_cast<double>(window) * 1000.0 / static_cast<double>(elapsed_ms) : 0.0;
   char buf[32];
@@ -116,6 +115,9 @@ std::vector<Row> WatchTable::rows(const std::vector<std::string>& symbols, size_
     auto it = states_.find(sym);
     out.push_back(makeRow(sym, it == states_.end() ? nullptr : &it->second, elapsed_ms));
   }
+  // Every symbol's window restarts now, shown or not: a symbol entering the top N later must
+  // not report everything since it was last shown as one refresh's worth.
+  for (auto& [sym, st] : states_) st.updates_at_refresh = st.updates;
   return out;
 }
 

@@ -1,6 +1,8 @@
 #include "tickstream/kafka/consumer.h"
 
+#include <algorithm>
 #include <stdexcept>
+#include <thread>
 
 #include "tickstream/kafka/errors.h"
 #include "tickstream/runtime/logging.h"
@@ -144,12 +146,19 @@ std::vector<TopicPartitionOffset> Consumer::assignment() {
 std::pair<int64_t, int64_t> Consumer::watermarks(const std::string& topic, int32_t partition,
                                                  std::chrono::milliseconds timeout) {
   int64_t low = -1, high = -1;
-  if (auto err = consumer_->query_watermark_offsets(topic, partition, &low, &high,
-                                                    static_cast<int>(timeout.count()));
-      err != RdKafka::ERR_NO_ERROR) {
-    throw KafkaError(err, "kafka watermarks " + topic);
+  // Right after a topic is created its partitions may have no leader yet (NOT_LEADER,
+  // LEADER_NOT_AVAILABLE): retry transient answers until the timeout rather than fail start-up.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto err = consumer_->query_watermark_offsets(topic, partition, &low, &high,
+                                                  static_cast<int>(std::max<int64_t>(remaining.count(), 1)));
+    if (err == RdKafka::ERR_NO_ERROR) return {low, high};
+    if (classify(err) == ErrorClass::Fatal || std::chrono::steady_clock::now() >= deadline) {
+      throw KafkaError(err, "kafka watermarks " + topic);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return {low, high};
 }
 
 }  // namespace tickstream::kafka

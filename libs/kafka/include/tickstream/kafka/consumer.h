@@ -84,6 +84,7 @@ class Consumer {
                                               std::chrono::milliseconds timeout);
   std::vector<TopicPartitionOffset> assignment();
   // Low and high watermark of a partition (high = offset of the next record to be written).
+  // Transient errors (no leader yet) are retried until `timeout`.
   std::pair<int64_t, int64_t> watermarks(const std::string& topic, int32_t partition,
                                          std::chrono::milliseconds timeout);
 
