@@ -29,8 +29,10 @@
 #include "tickstream/kafka/admin.h"
 #include "tickstream/kafka/producer.h"
 #include "tickstream/kafka/topics.h"
+#include "tickstream/observability/counters.h"
 #include "tickstream/observability/health.h"
 #include "tickstream/observability/http_endpoint.h"
+#include "tickstream/runtime/clock.h"
 #include "tickstream/runtime/flags.h"
 #include "tickstream/runtime/logging.h"
 #include "tickstream/runtime/shutdown.h"
@@ -54,44 +56,29 @@ struct Options {
   int flush_timeout_ms = 30'000; // how long a shutdown waits for Kafka to take what is queued
 };
 
-std::string todayUtc() {
-  const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-  const std::chrono::year_month_day ymd{today};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
-}
-
-int64_t wallClockNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // FeedCounters as Prometheus counters. The handler's counters are plain integers owned by the
 // feed thread; update() is handed a consistent copy and adds what grew since the last call.
 class FeedMetrics {
 public:
   explicit FeedMetrics(prometheus::Registry& registry)
-      : messages_(counter(registry, "ingestion_messages_total", "ITCH messages handed in")),
-        published_(counter(registry, "ingestion_published_total",
+      : messages_(observability::registerCounter(registry, "ingestion_messages_total", "ITCH messages handed in")),
+        published_(observability::registerCounter(registry, "ingestion_published_total",
                            "messages accepted by the publisher (market-wide counts once)")),
-        market_wide_(counter(registry, "ingestion_market_wide_total",
+        market_wide_(observability::registerCounter(registry, "ingestion_market_wide_total",
                              "of published: market-wide, sent to every partition")),
-        publish_failed_(counter(registry, "ingestion_publish_failed_total",
+        publish_failed_(observability::registerCounter(registry, "ingestion_publish_failed_total",
                                 "messages the publisher refused (lost)")),
-        unknown_locate_(counter(registry, "ingestion_unknown_locate_total",
+        unknown_locate_(observability::registerCounter(registry, "ingestion_unknown_locate_total",
                                 "messages whose locate had no Stock Directory (skipped)")),
-        gaps_(counter(registry, "ingestion_gaps_total", "forward sequence jumps")),
-        missing_(counter(registry, "ingestion_missing_total",
+        gaps_(observability::registerCounter(registry, "ingestion_gaps_total", "forward sequence jumps")),
+        missing_(observability::registerCounter(registry, "ingestion_missing_total",
                          "sequence numbers skipped by the jumps")),
-        duplicates_(counter(registry, "ingestion_duplicates_total",
+        duplicates_(observability::registerCounter(registry, "ingestion_duplicates_total",
                             "sequence numbers already seen (skipped)")),
-        directory_(counter(registry, "ingestion_directory_total", "Stock Directory messages")),
-        delivered_(counter(registry, "ingestion_kafka_delivered_total",
+        directory_(observability::registerCounter(registry, "ingestion_directory_total", "Stock Directory messages")),
+        delivered_(observability::registerCounter(registry, "ingestion_kafka_delivered_total",
                            "records Kafka acknowledged")),
-        delivery_failed_(counter(registry, "ingestion_kafka_delivery_failed_total",
+        delivery_failed_(observability::registerCounter(registry, "ingestion_kafka_delivery_failed_total",
                                  "records Kafka failed to take after retrying")),
         session_ended_(prometheus::BuildGauge()
                            .Name("ingestion_session_ended")
@@ -109,34 +96,24 @@ public:
   }
 
   void update(const ingestion::FeedCounters& c, const kafka::Producer& producer, bool ended) {
-    bump(messages_, c.messages, last_.messages);
-    bump(published_, c.published, last_.published);
-    bump(market_wide_, c.market_wide, last_.market_wide);
-    bump(publish_failed_, c.publish_failed, last_.publish_failed);
-    bump(unknown_locate_, c.unknown_locate, last_.unknown_locate);
-    bump(gaps_, c.gaps, last_.gaps);
-    bump(missing_, c.missing, last_.missing);
-    bump(duplicates_, c.duplicates, last_.duplicates);
-    bump(directory_, c.directory, last_.directory);
+    observability::advance(messages_, c.messages, last_.messages);
+    observability::advance(published_, c.published, last_.published);
+    observability::advance(market_wide_, c.market_wide, last_.market_wide);
+    observability::advance(publish_failed_, c.publish_failed, last_.publish_failed);
+    observability::advance(unknown_locate_, c.unknown_locate, last_.unknown_locate);
+    observability::advance(gaps_, c.gaps, last_.gaps);
+    observability::advance(missing_, c.missing, last_.missing);
+    observability::advance(duplicates_, c.duplicates, last_.duplicates);
+    observability::advance(directory_, c.directory, last_.directory);
     for (std::size_t s = 1; s < ingestion::FeedCounters::kStatuses; ++s) {
-      bump(*malformed_[s], c.malformed[s], last_.malformed[s]);
+      observability::advance(*malformed_[s], c.malformed[s], last_.malformed[s]);
     }
-    bump(delivered_, producer.delivered(), last_delivered_);
-    bump(delivery_failed_, producer.failed(), last_delivery_failed_);
+    observability::advance(delivered_, producer.delivered(), last_delivered_);
+    observability::advance(delivery_failed_, producer.failed(), last_delivery_failed_);
     session_ended_.Set(ended ? 1.0 : 0.0);
   }
 
 private:
-  static prometheus::Counter& counter(prometheus::Registry& r, const std::string& name,
-                                      const std::string& help) {
-    return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
-  }
-  static void bump(prometheus::Counter& counter, uint64_t now, uint64_t& last) {
-    if (now > last) {
-      counter.Increment(static_cast<double>(now - last));
-      last = now;
-    }
-  }
 
   prometheus::Counter& messages_;
   prometheus::Counter& published_;
@@ -215,7 +192,7 @@ int runLive(runtime::ShutdownSignal& shutdown, const Options& opts,
 
   soup::SoupClientHandlers handlers;
   handlers.on_message = [&](uint64_t seq, std::span<const uint8_t> bytes) {
-    const int64_t received = wallClockNs(); // stamped on arrival, before any queueing
+    const int64_t received = runtime::wallClockNs(); // stamped on arrival, before any queueing
     const std::lock_guard lock(handler_mu);
     handler.onMessage(seq, bytes, received);
   };
@@ -317,7 +294,7 @@ int main(int argc, char** argv) {
   ingestion::FeedHandlerConfig handler_config;
   try {
     if (opts.trading_date.empty()) {
-      opts.trading_date = todayUtc();
+      opts.trading_date = runtime::todayUtc();
     }
     const auto date = ingestion::parseTradingDate(opts.trading_date);
     if (!date) {

@@ -27,8 +27,10 @@
 #include "tickstream/kafka/producer.h"
 #include "tickstream/kafka/topics.h"
 #include "tickstream/marketdata/v1/raw.pb.h"
+#include "tickstream/observability/counters.h"
 #include "tickstream/observability/health.h"
 #include "tickstream/observability/http_endpoint.h"
+#include "tickstream/runtime/clock.h"
 #include "tickstream/runtime/flags.h"
 #include "tickstream/runtime/logging.h"
 #include "tickstream/runtime/shutdown.h"
@@ -55,23 +57,6 @@ struct Options {
 constexpr std::array<const char*, 4> kResultNames = {"ok", "ignored", "unknown_symbol",
                                                      "book_rejected"};
 
-std::string todayUtc() {
-  const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-  const std::chrono::year_month_day ymd{today};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
-}
-
-// publish_ts_ns is a wall-clock timestamp subscribers compare with exchange time, so the rate
-// cap runs on the same clock.
-int64_t wallClockNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // What the loop counts, as plain integers on the consuming thread.
 struct LoopCounters {
   uint64_t records = 0;   // md.raw records consumed
@@ -84,19 +69,19 @@ struct LoopCounters {
 class Metrics {
 public:
   explicit Metrics(prometheus::Registry& r)
-      : records_(counter(r, "normalizer_messages_total", "md.raw records consumed")),
-        malformed_(counter(r, "normalizer_malformed_total",
+      : records_(observability::registerCounter(r, "normalizer_messages_total", "md.raw records consumed")),
+        malformed_(observability::registerCounter(r, "normalizer_malformed_total",
                            "records that were not a RawFeedMessage or valid ITCH (skipped)")),
-        updates_(counter(r, "normalizer_updates_total", "MarketDataUpdates emitted")),
-        snapshots_(counter(r, "normalizer_snapshots_total", "SymbolSnapshots emitted")),
-        conflated_(counter(r, "normalizer_conflated_total",
+        updates_(observability::registerCounter(r, "normalizer_updates_total", "MarketDataUpdates emitted")),
+        snapshots_(observability::registerCounter(r, "normalizer_snapshots_total", "SymbolSnapshots emitted")),
+        conflated_(observability::registerCounter(r, "normalizer_conflated_total",
                            "changes merged into a later update by the rate cap")),
-        produce_failed_(counter(r, "normalizer_produce_failed_total",
+        produce_failed_(observability::registerCounter(r, "normalizer_produce_failed_total",
                                 "records the producer refused (lost)")),
-        delivered_(counter(r, "normalizer_kafka_delivered_total", "records Kafka acknowledged")),
-        delivery_failed_(counter(r, "normalizer_kafka_delivery_failed_total",
+        delivered_(observability::registerCounter(r, "normalizer_kafka_delivered_total", "records Kafka acknowledged")),
+        delivery_failed_(observability::registerCounter(r, "normalizer_kafka_delivery_failed_total",
                                  "records Kafka failed to take after retrying")),
-        commits_(counter(r, "normalizer_commits_total", "offset commits")) {
+        commits_(observability::registerCounter(r, "normalizer_commits_total", "offset commits")) {
     auto& applied = prometheus::BuildCounter()
                         .Name("normalizer_apply_total")
                         .Help("messages handed to the normalizer, by ApplyResult")
@@ -108,31 +93,21 @@ public:
 
   void update(const LoopCounters& c, const normalizer::NormalizerStats& s, uint64_t produce_failed,
               const kafka::Producer& producer, uint64_t commits) {
-    bump(records_, c.records, last_.records);
-    bump(malformed_, c.malformed, last_.malformed);
+    observability::advance(records_, c.records, last_.records);
+    observability::advance(malformed_, c.malformed, last_.malformed);
     for (std::size_t i = 0; i < kResultNames.size(); ++i) {
-      bump(*results_[i], c.results[i], last_.results[i]);
+      observability::advance(*results_[i], c.results[i], last_.results[i]);
     }
-    bump(updates_, s.updates, last_updates_);
-    bump(snapshots_, s.snapshots, last_snapshots_);
-    bump(conflated_, s.conflated, last_conflated_);
-    bump(produce_failed_, produce_failed, last_produce_failed_);
-    bump(delivered_, producer.delivered(), last_delivered_);
-    bump(delivery_failed_, producer.failed(), last_delivery_failed_);
-    bump(commits_, commits, last_commits_);
+    observability::advance(updates_, s.updates, last_updates_);
+    observability::advance(snapshots_, s.snapshots, last_snapshots_);
+    observability::advance(conflated_, s.conflated, last_conflated_);
+    observability::advance(produce_failed_, produce_failed, last_produce_failed_);
+    observability::advance(delivered_, producer.delivered(), last_delivered_);
+    observability::advance(delivery_failed_, producer.failed(), last_delivery_failed_);
+    observability::advance(commits_, commits, last_commits_);
   }
 
 private:
-  static prometheus::Counter& counter(prometheus::Registry& r, const std::string& name,
-                                      const std::string& help) {
-    return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
-  }
-  static void bump(prometheus::Counter& counter, uint64_t now, uint64_t& last) {
-    if (now > last) {
-      counter.Increment(static_cast<double>(now - last));
-      last = now;
-    }
-  }
 
   prometheus::Counter& records_;
   prometheus::Counter& malformed_;
@@ -246,7 +221,7 @@ public:
         }
       }
       // Every poll: releases conflated symbols whose interval has passed.
-      normalizer_.tick(wallClockNs());
+      normalizer_.tick(runtime::wallClockNs());
       if (std::chrono::steady_clock::now() >= next_commit) {
         ok = commit();
         refresh();
@@ -254,7 +229,7 @@ public:
       }
     }
     // Shutdown: everything conflated goes out now, then is delivered, then committed.
-    normalizer_.flushAll(wallClockNs());
+    normalizer_.flushAll(runtime::wallClockNs());
     ok = commit() && ok;
     refresh();
     logging::info("normalizer stopped",
@@ -286,7 +261,7 @@ private:
       return;
     }
     const normalizer::ApplyResult r = normalizer_.onMessage(
-        message_, raw_.exchange_ts_ns(), raw_.receive_ts_ns(), wallClockNs());
+        message_, raw_.exchange_ts_ns(), raw_.receive_ts_ns(), runtime::wallClockNs());
     ++counters_.results[static_cast<std::size_t>(r)];
   }
 
@@ -375,7 +350,7 @@ int main(int argc, char** argv) {
     return *code;
   }
   if (opts.trading_date.empty()) {
-    opts.trading_date = todayUtc();
+    opts.trading_date = runtime::todayUtc();
   }
 
   normalizer::NormalizerConfig config;
