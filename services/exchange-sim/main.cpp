@@ -77,14 +77,7 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
                             .Register(*registry)
                             .Add({});
   auto health = std::make_shared<observability::Health>();
-  std::unique_ptr<observability::HttpEndpoint> endpoint;
-  if (!opts.metrics_listen.empty()) {
-    endpoint = std::make_unique<observability::HttpEndpoint>(
-        observability::HttpEndpointConfig{opts.metrics_listen}, registry, health);
-    endpoint->start();
-    logging::info("metrics endpoint listening", {{"listen", opts.metrics_listen},
-                                                 {"port", unsigned{endpoint->port()}}});
-  }
+  auto endpoint = observability::startHttpEndpoint(opts.metrics_listen, registry, health);
 
   soup::SoupServer server(std::move(soup_config));
   exchange_sim::FeedPublisher publisher(feed, market, server);

@@ -326,26 +326,15 @@ int main(int argc, char** argv) {
     // market-wide messages out to; the other topics are their writers' business.
     kafka::topics::Layout layout;
     layout.md_partitions = opts.md_partitions;
-    for (auto spec : kafka::topics::platformTopics(layout)) {
-      if (spec.name == kafka::topics::kMdRaw) {
-        spec.name = opts.raw_topic;
-        kafka::Admin(opts.kafka_brokers).ensureTopics({spec});
-      }
-    }
+    kafka::Admin(opts.kafka_brokers)
+        .ensureTopics({kafka::topics::platformTopic(kafka::topics::kMdRaw, opts.raw_topic, layout)});
     logging::info("topic ready", {{"topic", opts.raw_topic}, {"partitions", opts.md_partitions}});
 
     auto registry = std::make_shared<prometheus::Registry>();
     auto health = std::make_shared<observability::Health>();
     health->setReady("feed", false, opts.capture_in.empty() ? "not logged in" : "not started");
     FeedMetrics metrics(*registry);
-    std::unique_ptr<observability::HttpEndpoint> endpoint;
-    if (!opts.metrics_listen.empty()) {
-      endpoint = std::make_unique<observability::HttpEndpoint>(
-          observability::HttpEndpointConfig{opts.metrics_listen}, registry, health);
-      endpoint->start();
-      logging::info("metrics endpoint listening", {{"listen", opts.metrics_listen},
-                                                   {"port", unsigned{endpoint->port()}}});
-    }
+    auto endpoint = observability::startHttpEndpoint(opts.metrics_listen, registry, health);
 
     kafka::ProducerConfig producer_config;
     producer_config.brokers = opts.kafka_brokers;

@@ -368,27 +368,11 @@ int main(int argc, char** argv) {
     // specs: md.snapshot compacted) under the names it was given.
     kafka::topics::Layout layout;
     layout.md_partitions = opts.md_partitions;
-    std::vector<kafka::TopicSpec> specs;
-    for (auto spec : kafka::topics::platformTopics(layout)) {
-      if (spec.name == kafka::topics::kMdTicks) {
-        spec.name = opts.ticks_topic;
-        specs.push_back(spec);
-      } else if (spec.name == kafka::topics::kMdSnapshot) {
-        spec.name = opts.snapshot_topic;
-        specs.push_back(spec);
-      }
-    }
-    kafka::Admin admin(opts.kafka_brokers);
-    admin.ensureTopics(specs);
-    for (const auto& spec : specs) {
-      // Another count would put a symbol's ticks on another partition than its md.raw records.
-      if (const int32_t n = admin.partitionCount(spec.name); n != opts.md_partitions) {
-        logging::error("topic has another partition count than --md-partitions",
-                       {{"topic", spec.name}, {"partitions", n},
-                        {"md_partitions", opts.md_partitions}});
-        return 1;
-      }
-    }
+    // ensureTopics refuses a topic that exists with another partition count: that would put a
+    // symbol's ticks on another partition than its md.raw records.
+    kafka::Admin(opts.kafka_brokers)
+        .ensureTopics({kafka::topics::platformTopic(kafka::topics::kMdTicks, opts.ticks_topic, layout),
+                       kafka::topics::platformTopic(kafka::topics::kMdSnapshot, opts.snapshot_topic, layout)});
     logging::info("topics ready", {{"ticks", opts.ticks_topic},
                                    {"snapshot", opts.snapshot_topic},
                                    {"partitions", opts.md_partitions}});
@@ -397,14 +381,7 @@ int main(int argc, char** argv) {
     auto health = std::make_shared<observability::Health>();
     health->setReady("consumer", false, "restoring from " + opts.snapshot_topic);
     Metrics metrics(*registry);
-    std::unique_ptr<observability::HttpEndpoint> endpoint;
-    if (!opts.metrics_listen.empty()) {
-      endpoint = std::make_unique<observability::HttpEndpoint>(
-          observability::HttpEndpointConfig{opts.metrics_listen}, registry, health);
-      endpoint->start();
-      logging::info("metrics endpoint listening", {{"listen", opts.metrics_listen},
-                                                   {"port", unsigned{endpoint->port()}}});
-    }
+    auto endpoint = observability::startHttpEndpoint(opts.metrics_listen, registry, health);
 
     kafka::ProducerConfig producer_config;
     producer_config.brokers = opts.kafka_brokers;

@@ -179,4 +179,14 @@ void HttpEndpoint::stop() {
 
 uint16_t HttpEndpoint::port() const { return impl_->port; }
 
+std::unique_ptr<HttpEndpoint> startHttpEndpoint(const std::string& listen,
+                                                std::shared_ptr<prometheus::Registry> registry,
+                                                std::shared_ptr<Health> health) {
+  if (listen.empty()) return nullptr;
+  auto endpoint = std::make_unique<HttpEndpoint>(HttpEndpointConfig{listen}, std::move(registry),
+                                                 std::move(health));
+  endpoint->start();  // logs the bound port
+  return endpoint;
+}
+
 }  // namespace tickstream::observability

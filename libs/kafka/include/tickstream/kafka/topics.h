@@ -1,5 +1,6 @@
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,19 @@ inline std::vector<TopicSpec> platformTopics(const Layout& l = {}) {
       {kOrdersEvents, l.order_partitions, l.replication, {}},
       {kOrdersFills, l.order_partitions, l.replication, {}},
   };
+}
+
+// The spec of one platform topic (kMdRaw, ...), created under `as` — tests and parallel
+// deployments use their own names with the same shape. Throws std::invalid_argument for a
+// name that is not a platform topic.
+inline TopicSpec platformTopic(const std::string& name, const std::string& as, const Layout& l = {}) {
+  for (auto spec : platformTopics(l)) {
+    if (spec.name == name) {
+      spec.name = as;
+      return spec;
+    }
+  }
+  throw std::invalid_argument("not a platform topic: " + name);
 }
 
 }  // namespace tickstream::kafka::topics

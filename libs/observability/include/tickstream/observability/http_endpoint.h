@@ -41,6 +41,12 @@ class HttpEndpoint {
   std::unique_ptr<Impl> impl_;
 };
 
+// What every service does at start: serve `registry` and `health` on `listen`, or nothing when
+// `listen` is empty (the endpoint is optional). Throws like start() when it cannot bind.
+std::unique_ptr<HttpEndpoint> startHttpEndpoint(const std::string& listen,
+                                                std::shared_ptr<prometheus::Registry> registry,
+                                                std::shared_ptr<Health> health);
+
 // The Prometheus text exposition of `registry` (what /metrics serves).
 std::string renderMetrics(prometheus::Registry& registry);
 
