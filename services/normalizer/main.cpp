@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <set>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -52,7 +53,12 @@ struct Options {
   std::string trading_date;                               // YYYY-MM-DD in snapshots; "" = today
   int commit_interval_ms = 1000;                          // flush the producer, then commit
   int flush_timeout_ms = 30'000;                          // how long a flush may take
+  int delivery_timeout_ms = 30'000;                       // producer retries a record this long
 };
+
+// Added to the delivery timeout when a restart looks back in md.ticks: covers clock steps
+// between the normalizer's record timestamps.
+constexpr int64_t kTailMarginMs = 5'000;
 
 constexpr std::array<const char*, 4> kResultNames = {"ok", "ignored", "unknown_symbol",
                                                      "book_rejected"};
@@ -129,63 +135,107 @@ private:
   uint64_t last_commits_ = 0;
 };
 
-// Reads the compacted snapshot topic from the beginning to the high watermarks it had at start
-// and continues every symbol's seq after its last snapshot, so a restarted normalizer never
-// numbers an update at or below one already on md.ticks. Returns the snapshots restored.
-uint64_t restoreFromSnapshots(const Options& opts, int32_t partitions,
-                              normalizer::Normalizer& normalizer) {
-  kafka::ConsumerConfig cc;
-  cc.brokers = opts.kafka_brokers;
-  cc.group_id = opts.group_id + ".restore"; // assign() only: never commits
-  cc.client_id = "normalizer-restore";
-  kafka::Consumer consumer(cc);
-  std::map<int32_t, int64_t> end; // partition -> high watermark still to reach
+// Reads `starts` (partition -> first offset, or OFFSET_BEGINNING) of `topic` up to the high
+// watermarks they had when called, handing each record to `fn`. Compaction leaves holes in the
+// offsets, so a partition is done once a record at or past the mark - 1 has been read.
+template <typename Fn>
+void readToEnd(kafka::Consumer& reader, const std::string& topic,
+               const std::map<int32_t, int64_t>& starts, Fn&& fn) {
+  std::map<int32_t, int64_t> end;
   std::vector<kafka::TopicPartitionOffset> assignment;
-  for (int32_t p = 0; p < partitions; ++p) {
-    const auto [low, high] = consumer.watermarks(opts.snapshot_topic, p, 10s);
-    if (high > low) {
+  for (const auto& [p, start] : starts) {
+    const auto [low, high] = reader.watermarks(topic, p, 10s);
+    const int64_t from = start < 0 ? low : std::max(start, low);
+    if (from < high) {
       end[p] = high;
-      assignment.push_back({opts.snapshot_topic, p, RdKafka::Topic::OFFSET_BEGINNING});
+      assignment.push_back({topic, p, from});
     }
   }
   if (assignment.empty()) {
-    return 0;
+    return;
   }
-  consumer.assign(assignment);
-  marketdata::v1::SymbolSnapshot snapshot;
-  uint64_t restored = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  reader.assign(assignment);
+  const auto deadline = std::chrono::steady_clock::now() + 300s;
   while (!end.empty()) {
     if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error("restoring from " + opts.snapshot_topic +
-                               ": did not reach the high watermarks in 120 s");
+      throw std::runtime_error("restoring from " + topic + ": high watermarks not reached in 300 s");
     }
-    auto m = consumer.poll(500ms);
+    auto m = reader.poll(500ms);
     if (!m) {
       continue;
     }
     if (!m->ok()) {
-      throw std::runtime_error("restoring from " + opts.snapshot_topic + ": " +
-                               m->errorString());
+      throw std::runtime_error("restoring from " + topic + ": " + m->errorString());
     }
-    if (snapshot.ParseFromArray(m->payload().data(), static_cast<int>(m->payload().size()))) {
-      normalizer.restore(snapshot);
-      ++restored;
-    } else {
-      logging::warn("unparseable snapshot skipped",
-                    {{"partition", m->partition()}, {"offset", static_cast<long long>(m->offset())}});
-    }
-    // Compaction leaves holes in the offsets: done once the last offset before the mark is read.
+    fn(*m);
     if (auto it = end.find(m->partition()); it != end.end() && m->offset() + 1 >= it->second) {
       end.erase(it);
     }
   }
-  consumer.close();
-  return restored;
+  reader.assign({});
 }
 
-// Waits for Kafka to acknowledge everything produced so far; only then may the md.raw records
-// that produced it be committed.
+struct RestoreStats {
+  uint64_t snapshots = 0;  // md.snapshot records read
+  uint64_t ticks = 0;      // md.ticks records read from the tails
+  uint64_t ahead = 0;      // restore points beyond what the normalizer already had
+};
+
+// Finds, for every symbol of these partitions, where its published output ends (docs/normalizer.md,
+// "Restart"): its latest snapshot, then any later update in md.ticks whose snapshot never made
+// it (a snapshot is produced only once its update is acknowledged, so such updates are at most
+// the producer's delivery timeout older than the partition's last snapshot).
+RestoreStats restorePartitions(const Options& opts, const std::vector<int32_t>& partitions,
+                               normalizer::Normalizer& normalizer) {
+  kafka::ConsumerConfig cc;
+  cc.brokers = opts.kafka_brokers;
+  cc.group_id = opts.group_id + ".restore"; // assign() only: never commits
+  cc.client_id = "normalizer-restore";
+  kafka::Consumer reader(cc);
+  RestoreStats stats;
+
+  std::map<int32_t, int64_t> from;
+  for (const int32_t p : partitions) {
+    from[p] = RdKafka::Topic::OFFSET_BEGINNING;
+  }
+  std::map<int32_t, int64_t> last_snapshot_ms;
+  marketdata::v1::SymbolSnapshot snapshot;
+  readToEnd(reader, opts.snapshot_topic, from, [&](const kafka::Message& m) {
+    if (!snapshot.ParseFromArray(m.payload().data(), static_cast<int>(m.payload().size()))) {
+      logging::warn("unparseable snapshot skipped",
+                    {{"partition", m.partition()}, {"offset", static_cast<long long>(m.offset())}});
+      return;
+    }
+    stats.ahead += normalizer.restore(snapshot) ? 1 : 0;
+    ++stats.snapshots;
+    int64_t& last = last_snapshot_ms[m.partition()];
+    last = std::max(last, m.timestampMs());
+  });
+
+  const int64_t window_ms = opts.delivery_timeout_ms + kTailMarginMs;
+  std::map<int32_t, int64_t> tails;
+  for (const int32_t p : partitions) {
+    auto it = last_snapshot_ms.find(p);
+    tails[p] = it == last_snapshot_ms.end()
+                   ? RdKafka::Topic::OFFSET_BEGINNING // no snapshot yet: every update counts
+                   : reader.offsetForTime(opts.ticks_topic, p, it->second - window_ms, 10s);
+  }
+  marketdata::v1::MarketDataUpdate update;
+  readToEnd(reader, opts.ticks_topic, tails, [&](const kafka::Message& m) {
+    if (!update.ParseFromArray(m.payload().data(), static_cast<int>(m.payload().size()))) {
+      logging::warn("unparseable update skipped",
+                    {{"partition", m.partition()}, {"offset", static_cast<long long>(m.offset())}});
+      return;
+    }
+    stats.ahead += normalizer.restore(update) ? 1 : 0;
+    ++stats.ticks;
+  });
+  reader.close();
+  return stats;
+}
+
+// Waits for Kafka to acknowledge everything produced so far (snapshots included: each is
+// produced before its update's report completes).
 bool flushProducer(kafka::Producer& producer, std::chrono::milliseconds timeout) {
   if (!producer.flush(timeout)) {
     logging::error("kafka flush timed out", {{"outstanding", producer.outstanding()}});
@@ -200,15 +250,30 @@ bool flushProducer(kafka::Producer& producer, std::chrono::milliseconds timeout)
   return true;
 }
 
-class Service {
+std::string partitionList(const std::vector<int32_t>& partitions) {
+  std::string out;
+  for (const int32_t p : partitions) {
+    out += (out.empty() ? "" : ",") + std::to_string(p);
+  }
+  return out;
+}
+
+// The consuming loop, and the owner of which md.raw partitions this instance processes. Every
+// partition it is given is replayed from its first record: the books, stats and Stock Directory
+// are a function of the day's md.raw, and records already published are applied without output
+// (restorePartitions says where each symbol's output ended). Committed offsets only report
+// progress (consumer lag); they are never where recovery starts.
+class Service final : public kafka::RebalanceListener {
 public:
-  Service(const Options& opts, kafka::Consumer& consumer, kafka::Producer& producer,
-          normalizer::KafkaTickSink& sink, normalizer::Normalizer& normalizer, Metrics& metrics)
-      : opts_(opts), consumer_(consumer), producer_(producer), sink_(sink),
-        normalizer_(normalizer), metrics_(metrics) {}
+  Service(const Options& opts, kafka::Producer& producer, normalizer::KafkaTickSink& sink,
+          normalizer::Normalizer& normalizer, Metrics& metrics, observability::Health& health)
+      : opts_(opts), producer_(producer), sink_(sink), normalizer_(normalizer),
+        metrics_(metrics), health_(health), consumer_(consumerConfig(opts), this) {}
 
   // Consumes until shutdown; returns the exit status.
   int run(runtime::ShutdownSignal& shutdown) {
+    consumer_.subscribe({opts_.raw_topic});
+    logging::info("consuming", {{"topic", opts_.raw_topic}, {"group", opts_.group_id}});
     const auto interval = std::chrono::milliseconds(opts_.commit_interval_ms);
     auto next_commit = std::chrono::steady_clock::now() + interval;
     bool ok = true;
@@ -223,18 +288,20 @@ public:
       // Every poll: releases conflated symbols whose interval has passed.
       normalizer_.tick(runtime::wallClockNs());
       if (std::chrono::steady_clock::now() >= next_commit) {
-        ok = commit();
+        ok = commit(owned_);
         refresh();
         next_commit = std::chrono::steady_clock::now() + interval;
       }
     }
     // Shutdown: everything conflated goes out now, then is delivered, then committed.
     normalizer_.flushAll(runtime::wallClockNs());
-    ok = commit() && ok;
+    ok = commit(owned_) && ok;
     refresh();
+    consumer_.close();
     logging::info("normalizer stopped",
                   {{"records", static_cast<unsigned long long>(counters_.records)},
                    {"updates", static_cast<unsigned long long>(normalizer_.stats().updates)},
+                   {"absorbed", static_cast<unsigned long long>(normalizer_.stats().absorbed)},
                    {"conflated", static_cast<unsigned long long>(normalizer_.stats().conflated)},
                    {"malformed", static_cast<unsigned long long>(counters_.malformed)},
                    {"kafka_delivered", static_cast<unsigned long long>(producer_.delivered())},
@@ -242,7 +309,62 @@ public:
     return ok ? 0 : 1;
   }
 
+  void onAssigned(std::vector<kafka::TopicPartitionOffset>& partitions) override {
+    std::vector<int32_t> fresh;
+    std::vector<int32_t> regained;
+    for (const auto& tp : partitions) {
+      (positions_.contains(tp.partition) ? regained : fresh).push_back(tp.partition);
+    }
+    health_.setReady("consumer", false, "restoring partitions " + partitionList(fresh));
+    const auto started = std::chrono::steady_clock::now();
+    const RestoreStats restored = restorePartitions(opts_, fresh, normalizer_);
+    if (!regained.empty()) {
+      // Owned before, then lost: if another instance published for these partitions meanwhile,
+      // this instance's books for them are stale. Crash-only: exit, and the restart rebuilds.
+      const RestoreStats again = restorePartitions(opts_, regained, normalizer_);
+      if (again.ahead > 0) {
+        throw std::runtime_error("partitions " + partitionList(regained) +
+                                 " were processed by another instance meanwhile: exiting so a "
+                                 "restart rebuilds their books");
+      }
+    }
+    for (auto& tp : partitions) {
+      auto it = positions_.find(tp.partition);
+      tp.offset = it == positions_.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second;
+      owned_.insert(tp.partition);
+    }
+    logging::info("partitions assigned",
+                  {{"replayed_from_start", partitionList(fresh)},
+                   {"resumed", partitionList(regained)},
+                   {"snapshots", static_cast<unsigned long long>(restored.snapshots)},
+                   {"tail_updates", static_cast<unsigned long long>(restored.ticks)},
+                   {"restore_ms", static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - started).count())}});
+    health_.setReady("consumer", true);
+  }
+
+  void onRevoked(const std::vector<kafka::TopicPartitionOffset>& partitions) override {
+    // The next owner restores from md.snapshot: everything conflated goes out and is
+    // acknowledged first.
+    normalizer_.flushAll(runtime::wallClockNs());
+    std::set<int32_t> revoked;
+    for (const auto& tp : partitions) {
+      revoked.insert(tp.partition);
+      owned_.erase(tp.partition);
+    }
+    commit(revoked);
+    logging::info("partitions revoked", {{"count", static_cast<long long>(revoked.size())}});
+  }
+
 private:
+  static kafka::ConsumerConfig consumerConfig(const Options& opts) {
+    kafka::ConsumerConfig cc;
+    cc.brokers = opts.kafka_brokers;
+    cc.group_id = opts.group_id;
+    cc.client_id = "normalizer";
+    return cc;
+  }
+
   void apply(const kafka::Message& m) {
     ++counters_.records;
     positions_[m.partition()] = m.offset() + 1;
@@ -260,8 +382,9 @@ private:
       malformed(m, itch::toString(st));
       return;
     }
-    const normalizer::ApplyResult r = normalizer_.onMessage(
-        message_, raw_.exchange_ts_ns(), raw_.receive_ts_ns(), runtime::wallClockNs());
+    const normalizer::ApplyResult r =
+        normalizer_.onMessage(message_, raw_.exchange_ts_ns(), raw_.receive_ts_ns(),
+                              runtime::wallClockNs(), m.offset() + 1);
     ++counters_.results[static_cast<std::size_t>(r)];
   }
 
@@ -275,9 +398,9 @@ private:
     ++counters_.malformed;
   }
 
-  // md.raw offsets are committed only after what those records produced is on the broker: a
-  // crash then replays (and re-emits, with new seqs) rather than losing updates.
-  bool commit() {
+  // Flushes the producer, then commits the positions of `partitions` (progress reporting only).
+  // False only when Kafka lost or refused records.
+  bool commit(const std::set<int32_t>& partitions) {
     if (!flushProducer(producer_, std::chrono::milliseconds(opts_.flush_timeout_ms))) {
       return false;
     }
@@ -285,9 +408,13 @@ private:
       return true;
     }
     std::vector<kafka::TopicPartitionOffset> positions;
-    positions.reserve(positions_.size());
-    for (const auto& [partition, offset] : positions_) {
-      positions.push_back({opts_.raw_topic, partition, offset});
+    for (const int32_t p : partitions) {
+      if (auto it = positions_.find(p); it != positions_.end()) {
+        positions.push_back({opts_.raw_topic, p, it->second});
+      }
+    }
+    if (positions.empty()) {
+      return true;
     }
     try {
       consumer_.commit(positions);
@@ -306,17 +433,19 @@ private:
   }
 
   const Options& opts_;
-  kafka::Consumer& consumer_;
   kafka::Producer& producer_;
   normalizer::KafkaTickSink& sink_;
   normalizer::Normalizer& normalizer_;
   Metrics& metrics_;
+  observability::Health& health_;
   marketdata::v1::RawFeedMessage raw_;  // reused for every record
   itch::Message message_;
   LoopCounters counters_;
-  std::map<int32_t, int64_t> positions_;  // md.raw partition -> next offset to read
+  std::map<int32_t, int64_t> positions_;  // md.raw partition -> next offset to read (ever owned)
+  std::set<int32_t> owned_;               // md.raw partitions assigned now
   bool dirty_ = false;                    // positions_ moved since the last commit
   uint64_t commits_ = 0;
+  kafka::Consumer consumer_;              // last: its rebalance callback uses the members above
 };
 
 } // namespace
@@ -341,8 +470,12 @@ int main(int argc, char** argv) {
             "HOST:PORT for /metrics, /healthz, /readyz (port 0 = any; empty = off)");
   flags.add("--trading-date", opts.trading_date, "trading day YYYY-MM-DD (default: today, UTC)");
   flags.add("--commit-interval-ms", opts.commit_interval_ms,
-            "how often to flush the producer and commit md.raw offsets")
+            "how often to flush the producer and commit md.raw offsets (progress only)")
       ->check(CLI::Range(10, 600'000));
+  flags.add("--delivery-timeout-ms", opts.delivery_timeout_ms,
+            "how long the producer retries a record before failing it (also how far back a "
+            "restart reads md.ticks)")
+      ->check(CLI::Range(1'000, 600'000));
   flags.add("--flush-timeout-ms", opts.flush_timeout_ms,
             "how long a flush (before a commit or at shutdown) waits for Kafka")
       ->check(CLI::Range(0, 600'000));
@@ -379,39 +512,32 @@ int main(int argc, char** argv) {
 
     auto registry = std::make_shared<prometheus::Registry>();
     auto health = std::make_shared<observability::Health>();
-    health->setReady("consumer", false, "restoring from " + opts.snapshot_topic);
+    health->setReady("consumer", false, "waiting for partitions of " + opts.raw_topic);
     Metrics metrics(*registry);
     auto endpoint = observability::startHttpEndpoint(opts.metrics_listen, registry, health);
 
+    // Declared before the producer so it outlives it: the producer's destructor flushes, and
+    // delivery reports still reach the sink.
+    std::unique_ptr<normalizer::KafkaTickSink> sink;
     kafka::ProducerConfig producer_config;
     producer_config.brokers = opts.kafka_brokers;
     producer_config.client_id = "normalizer";
     producer_config.idempotent = true; // a retry must not duplicate or reorder a symbol's seqs
     producer_config.linger_ms = 5;
+    producer_config.delivery_timeout_ms = opts.delivery_timeout_ms;
     producer_config.flush_timeout = std::chrono::milliseconds(opts.flush_timeout_ms);
-    kafka::Producer producer(producer_config);
-    normalizer::KafkaTickSink sink({opts.ticks_topic, opts.snapshot_topic}, producer);
-    normalizer::Normalizer normalizer(config, sink);
+    kafka::Producer producer(producer_config, [&sink](const kafka::DeliveryReport& r) {
+      if (sink) {
+        sink->onDelivery(r);
+      }
+    });
+    sink = std::make_unique<normalizer::KafkaTickSink>(
+        normalizer::KafkaTickSinkConfig{opts.ticks_topic, opts.snapshot_topic}, producer);
+    normalizer::Normalizer normalizer(config, *sink);
 
-    const uint64_t restored = restoreFromSnapshots(opts, opts.md_partitions, normalizer);
-    logging::info("seq restored", {{"topic", opts.snapshot_topic},
-                                   {"snapshots", static_cast<unsigned long long>(restored)}});
-
-    // A consumer group: resumes from the committed offsets (earliest on a first start). Books
-    // are rebuilt only when md.raw is replayed from the start of the day (docs/normalizer.md).
-    kafka::ConsumerConfig cc;
-    cc.brokers = opts.kafka_brokers;
-    cc.group_id = opts.group_id;
-    cc.client_id = "normalizer";
-    cc.auto_offset_reset = "earliest";
-    kafka::Consumer consumer(cc);
-    consumer.subscribe({opts.raw_topic});
-    health->setReady("consumer", true);
-    logging::info("consuming", {{"topic", opts.raw_topic}, {"group", opts.group_id}});
-
-    Service service(opts, consumer, producer, sink, normalizer, metrics);
+    // Partitions are restored and replayed as the consumer group assigns them.
+    Service service(opts, producer, *sink, normalizer, metrics, *health);
     const int status = service.run(shutdown);
-    consumer.close();
     if (endpoint) {
       endpoint->stop();
     }

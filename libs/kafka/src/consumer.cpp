@@ -1,6 +1,8 @@
 #include "tickstream/kafka/consumer.h"
 
 #include <algorithm>
+#include <exception>
+#include <utility>
 #include <stdexcept>
 #include <thread>
 
@@ -56,10 +58,70 @@ Properties ConsumerConfig::toProperties() const {
   return p;
 }
 
-Consumer::Consumer(ConsumerConfig config) : config_(std::move(config)) {
+// Hands librdkafka's rebalance events to the listener and then (re)assigns, eagerly or
+// incrementally as the group's protocol requires. A listener's exception is kept for poll().
+class Consumer::Rebalance : public RdKafka::RebalanceCb {
+ public:
+  explicit Rebalance(RebalanceListener& listener) : listener_(listener) {}
+
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
+    std::vector<TopicPartitionOffset> tps;
+    for (auto* tp : partitions) tps.push_back({tp->topic(), tp->partition(), tp->offset()});
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      try {
+        listener_.onAssigned(tps);
+      } catch (...) {
+        if (!error_) error_ = std::current_exception();
+      }
+      for (std::size_t i = 0; i < partitions.size(); ++i) partitions[i]->set_offset(tps[i].offset);
+      if (cooperative) {
+        if (auto e = consumer->incremental_assign(partitions)) {
+          logging::error("kafka incremental assign failed", {{"error", e->str()}});
+          delete e;
+        }
+      } else {
+        consumer->assign(partitions);
+      }
+      return;
+    }
+    try {
+      listener_.onRevoked(tps);
+    } catch (...) {
+      if (!error_) error_ = std::current_exception();
+    }
+    if (cooperative) {
+      if (auto e = consumer->incremental_unassign(partitions)) {
+        logging::error("kafka incremental unassign failed", {{"error", e->str()}});
+        delete e;
+      }
+    } else {
+      consumer->unassign();
+    }
+  }
+
+  void rethrow() {
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+ private:
+  RebalanceListener& listener_;
+  std::exception_ptr error_;
+};
+
+Consumer::Consumer(ConsumerConfig config, RebalanceListener* listener)
+    : config_(std::move(config)) {
   config_.validate();
   auto conf = makeConf(config_.toProperties());
   std::string err;
+  if (listener != nullptr) {
+    rebalance_ = std::make_unique<Rebalance>(*listener);
+    if (conf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(rebalance_.get()), err) !=
+        RdKafka::Conf::CONF_OK) {
+      throw KafkaError(RdKafka::ERR__INVALID_ARG, "kafka consumer rebalance_cb: " + err);
+    }
+  }
   consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!consumer_) throw KafkaError(RdKafka::ERR__INVALID_ARG, "kafka consumer: " + err);
 }
@@ -93,6 +155,7 @@ std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
         deadline - std::chrono::steady_clock::now());
     if (remaining.count() < 0) return std::nullopt;
     std::unique_ptr<RdKafka::Message> m(consumer_->consume(static_cast<int>(remaining.count())));
+    if (rebalance_) rebalance_->rethrow();
     switch (m->err()) {
       case RdKafka::ERR_NO_ERROR:
         return Message(std::move(m));
@@ -133,6 +196,18 @@ std::vector<TopicPartitionOffset> Consumer::committed(std::vector<TopicPartition
     throw KafkaError(err, "kafka committed");
   }
   return list.values();
+}
+
+int64_t Consumer::offsetForTime(const std::string& topic, int32_t partition, int64_t timestamp_ms,
+                                std::chrono::milliseconds timeout) {
+  PartitionList list({{topic, partition, timestamp_ms}});
+  if (auto err = consumer_->offsetsForTimes(list.list, static_cast<int>(timeout.count()));
+      err != RdKafka::ERR_NO_ERROR) {
+    throw KafkaError(err, "kafka offsetsForTimes " + topic);
+  }
+  const int64_t offset = list.list[0]->offset();
+  if (offset >= 0) return offset;
+  return watermarks(topic, partition, timeout).second;  // no record that late: the end
 }
 
 std::vector<TopicPartitionOffset> Consumer::assignment() {

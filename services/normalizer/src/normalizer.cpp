@@ -65,9 +65,6 @@ void NormalizerConfig::validate() const {
   if (max_updates_per_second < 1 || max_updates_per_second > 1'000'000'000) {
     throw std::invalid_argument("NormalizerConfig.max_updates_per_second must be 1..1e9");
   }
-  if (snapshot_every_updates < 1) {
-    throw std::invalid_argument("NormalizerConfig.snapshot_every_updates must be >= 1");
-  }
   if (book.depth_levels < 1 || book.depth_levels > 1024) {
     throw std::invalid_argument("NormalizerConfig.book.depth_levels must be 1..1024");
   }
@@ -98,9 +95,9 @@ void Normalizer::registerSymbol(uint16_t locate, std::string_view symbol) {
   s.locate = locate;
   s.pub_bids.resize(config_.book.depth_levels);
   s.pub_asks.resize(config_.book.depth_levels);
-  if (auto it = restored_seq_.find(s.symbol); it != restored_seq_.end()) {
-    s.seq = it->second;
-    restored_seq_.erase(it);
+  if (auto it = restored_.find(s.symbol); it != restored_.end()) {
+    applyRestore(s, it->second);
+    restored_.erase(it);
   }
   index_by_symbol_[s.symbol] = symbols_.size();
   symbols_.push_back(std::move(s));
@@ -108,8 +105,10 @@ void Normalizer::registerSymbol(uint16_t locate, std::string_view symbol) {
 }
 
 ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange_ts_ns,
-                                  int64_t receive_ts_ns, int64_t now_ns) noexcept {
+                                  int64_t receive_ts_ns, int64_t now_ns,
+                                  int64_t raw_next_offset) noexcept {
   ++stats_.messages;
+  raw_next_ = raw_next_offset;
   auto bookResult = [&](const book::Update& u, uint64_t match) {
     if (!u.ok()) {
       ++stats_.book_errors;
@@ -260,9 +259,14 @@ void Normalizer::onTrade(SymbolState& s, int64_t price, int64_t size,
 
 void Normalizer::changed(SymbolState& s, int64_t exchange_ts_ns, int64_t receive_ts_ns,
                          int64_t now_ns) noexcept {
-  ++s.pending;
   s.exchange_ts_ns = exchange_ts_ns;
   s.receive_ts_ns = receive_ts_ns;
+  s.raw_next = std::max(s.raw_next, raw_next_);
+  if (raw_next_ != 0 && raw_next_ <= s.silent_until) {
+    absorb(s);
+    return;
+  }
+  ++s.pending;
   bool left = false;
   if (now_ns >= s.next_allowed_ns) {
     left = publish(s, now_ns);
@@ -379,18 +383,31 @@ bool Normalizer::publish(SymbolState& s, int64_t now_ns) noexcept {
   u.set_receive_ts_ns(s.receive_ts_ns);
   u.set_publish_ts_ns(now_ns);
   u.set_conflated(merged);
-  sink_.emit(s.symbol, u);
+  u.set_raw_next_offset(s.raw_next);
   ++stats_.updates;
   stats_.conflated += merged;
   s.next_allowed_ns = now_ns + min_interval_ns_;
 
-  if (++s.since_snapshot >= config_.snapshot_every_updates) {
-    s.since_snapshot = 0;
-    fillSnapshot(s, now_ns, snapshot_);
-    sink_.snapshot(s.symbol, snapshot_);
-    ++stats_.snapshots;
-  }
+  // Every update carries its snapshot: md.snapshot is where a restart finds the seq and the
+  // md.raw position to continue from, so it must not lag what md.ticks holds.
+  fillSnapshot(s, now_ns, snapshot_);
+  ++stats_.snapshots;
+  sink_.emit(s.symbol, u, &snapshot_);
   return left;
+}
+
+void Normalizer::absorb(SymbolState& s) noexcept {
+  // The published baseline becomes the current state, so the first change after the restored
+  // point is compared with what subscribers really saw last.
+  const auto& b = books_.book(s.locate);
+  s.pub_nbids = b.depth(book::Side::Buy, s.pub_bids);
+  s.pub_nasks = b.depth(book::Side::Sell, s.pub_asks);
+  s.pub_bid = s.pub_nbids > 0 ? s.pub_bids[0] : book::Level{};
+  s.pub_ask = s.pub_nasks > 0 ? s.pub_asks[0] : book::Level{};
+  s.book_dirty = s.trade_dirty = s.status_dirty = false;
+  s.bar_dirty = {};
+  s.closed_dirty = {};
+  ++stats_.absorbed;
 }
 
 void Normalizer::releaseDirty(int64_t now_ns, bool ignore_cap) noexcept {
@@ -418,15 +435,38 @@ void Normalizer::tick(int64_t now_ns) noexcept { releaseDirty(now_ns, false); }
 
 void Normalizer::flushAll(int64_t now_ns) noexcept { releaseDirty(now_ns, true); }
 
-void Normalizer::restore(const mdv1::SymbolSnapshot& snapshot) {
-  const std::string& symbol = snapshot.symbol();
-  if (auto it = index_by_symbol_.find(symbol); it != index_by_symbol_.end()) {
-    SymbolState& s = symbols_[it->second];
-    s.seq = std::max(s.seq, snapshot.last_seq());
-    return;
+void Normalizer::applyRestore(SymbolState& s, const RestorePoint& p) noexcept {
+  s.seq = std::max(s.seq, p.last_seq);
+  s.silent_until = std::max(s.silent_until, p.raw_next_offset);
+  s.raw_next = std::max(s.raw_next, p.raw_next_offset);
+  if (p.publish_ts_ns != 0) {
+    s.next_allowed_ns = std::max(s.next_allowed_ns, p.publish_ts_ns + min_interval_ns_);
   }
-  uint64_t& seq = restored_seq_[symbol];
-  seq = std::max(seq, snapshot.last_seq());
+}
+
+bool Normalizer::restore(std::string_view symbol, const RestorePoint& point) {
+  const std::string key(symbol);
+  if (auto it = index_by_symbol_.find(key); it != index_by_symbol_.end()) {
+    SymbolState& s = symbols_[it->second];
+    const bool ahead = point.last_seq > s.seq;
+    applyRestore(s, point);
+    return ahead;
+  }
+  RestorePoint& r = restored_[key];
+  const bool ahead = point.last_seq > r.last_seq;
+  r.last_seq = std::max(r.last_seq, point.last_seq);
+  r.raw_next_offset = std::max(r.raw_next_offset, point.raw_next_offset);
+  r.publish_ts_ns = std::max(r.publish_ts_ns, point.publish_ts_ns);
+  return ahead;
+}
+
+bool Normalizer::restore(const mdv1::SymbolSnapshot& snapshot) {
+  return restore(snapshot.symbol(),
+          {snapshot.last_seq(), snapshot.raw_next_offset(), snapshot.publish_ts_ns()});
+}
+
+bool Normalizer::restore(const mdv1::MarketDataUpdate& update) {
+  return restore(update.symbol(), {update.seq(), update.raw_next_offset(), update.publish_ts_ns()});
 }
 
 uint64_t Normalizer::lastSeq(std::string_view symbol) const noexcept {
@@ -434,8 +474,8 @@ uint64_t Normalizer::lastSeq(std::string_view symbol) const noexcept {
   if (auto it = index_by_symbol_.find(key); it != index_by_symbol_.end()) {
     return symbols_[it->second].seq;
   }
-  if (auto it = restored_seq_.find(key); it != restored_seq_.end()) {
-    return it->second;
+  if (auto it = restored_.find(key); it != restored_.end()) {
+    return it->second.last_seq;
   }
   return 0;
 }
@@ -456,6 +496,7 @@ void Normalizer::fillSnapshot(const SymbolState& s, int64_t now_ns,
   out.set_symbol(s.symbol);
   out.set_last_seq(s.seq);
   out.set_trading_day(config_.trading_day);
+  out.set_raw_next_offset(s.raw_next);
   if (s.has_trade) {
     auto* t = out.mutable_last_trade();
     t->set_price(s.last_trade.price);

@@ -25,7 +25,6 @@ namespace tickstream::normalizer {
 struct NormalizerConfig {
   book::BookSetConfig book{};              // books, live orders and depth N (depth_levels)
   uint32_t max_updates_per_second = 20;    // per-symbol rate cap; 1..1e9
-  uint32_t snapshot_every_updates = 1;     // snapshot after every K-th update; 1 = every update
   std::string trading_day;                 // exchange-local "YYYY-MM-DD" put in snapshots
 
   // Throws std::invalid_argument naming the first bad field.
@@ -40,6 +39,14 @@ enum class ApplyResult {
   BookRejected,  // the book refused the event (unknown order, overfill, ...): nothing changed
 };
 
+// Where a symbol's published output ended, as a restart recovers it from md.snapshot and the
+// tail of md.ticks (docs/normalizer.md, "Restart").
+struct RestorePoint {
+  uint64_t last_seq = 0;          // seq of the last update published
+  int64_t raw_next_offset = 0;    // md.raw offset after the last record that update reflected
+  int64_t publish_ts_ns = 0;      // when it was published (the rate cap continues from it)
+};
+
 struct NormalizerStats {
   uint64_t messages = 0;     // onMessage() calls
   uint64_t updates = 0;      // updates emitted
@@ -48,6 +55,7 @@ struct NormalizerStats {
   uint64_t suppressed = 0;   // events that changed nothing visible
   uint64_t book_errors = 0;  // BookRejected results
   uint64_t unknown_symbol = 0;
+  uint64_t absorbed = 0;     // changes already published before a restart (applied silently)
 };
 
 class Normalizer {
@@ -57,10 +65,13 @@ public:
   Normalizer(const NormalizerConfig& config, TickSink& sink);
 
   // One decoded message. `exchange_ts_ns` and `receive_ts_ns` are RawFeedMessage's (epoch ns);
-  // `now_ns` is the injected current time the rate cap and publish_ts_ns use. Never throws; in
-  // steady state (symbols registered, buffers grown) it does not allocate.
+  // `now_ns` is the injected current time the rate cap and publish_ts_ns use. `raw_next_offset`
+  // is the md.raw offset after this record (0 = not from Kafka): it goes into updates and
+  // snapshots, and a record at or below a symbol's restored point is applied without output.
+  // Never throws; in steady state (symbols registered, buffers grown) it does not allocate.
   ApplyResult onMessage(const itch::Message& message, int64_t exchange_ts_ns,
-                        int64_t receive_ts_ns, int64_t now_ns) noexcept;
+                        int64_t receive_ts_ns, int64_t now_ns,
+                        int64_t raw_next_offset = 0) noexcept;
 
   // Emits every conflated symbol whose rate-cap interval has passed by `now_ns`. Call it
   // regularly (e.g. every few ms): it is what guarantees the latest state always goes out.
@@ -68,10 +79,15 @@ public:
   // Emits every conflated symbol now, ignoring the cap (shutdown, end of a replay).
   void flushAll(int64_t now_ns) noexcept;
 
-  // Continues `snapshot.symbol`'s seq after `snapshot.last_seq` (restart). May come before or
-  // after the symbol's Stock Directory; never moves a seq backwards. Only seq is restored: the
-  // book and session stats are rebuilt from the feed.
-  void restore(const marketdata::v1::SymbolSnapshot& snapshot);
+  // Restart: continues `symbol` after what was already published. Its seq continues after
+  // `point.last_seq`; records up to `point.raw_next_offset` (replayed from md.raw) rebuild the
+  // book and stats without output; the rate cap continues from `point.publish_ts_ns`. May come
+  // before or after the symbol's Stock Directory; several points merge by taking the maximum
+  // of each field, so nothing moves backwards.
+  // Returns true when the point was beyond the seq the normalizer had for the symbol.
+  bool restore(std::string_view symbol, const RestorePoint& point);
+  bool restore(const marketdata::v1::SymbolSnapshot& snapshot);
+  bool restore(const marketdata::v1::MarketDataUpdate& update);
 
   // The full current state of `symbol`, or false if unknown. Allocates: not for the hot path.
   [[nodiscard]] bool snapshot(std::string_view symbol, int64_t now_ns,
@@ -131,6 +147,8 @@ private:
     int64_t depth_ts_ns = 0;
     int64_t exchange_ts_ns = 0;  // latest event reflected
     int64_t receive_ts_ns = 0;
+    int64_t raw_next = 0;      // md.raw offset after the latest record reflected
+    int64_t silent_until = 0;  // restored: records with raw_next <= this were already published
 
     // What was last published, to suppress parts that did not change.
     book::Level pub_bid{};
@@ -149,7 +167,6 @@ private:
     uint32_t pending = 0;  // events merged into the next update
     int64_t next_allowed_ns = std::numeric_limits<int64_t>::min();
     bool queued = false;
-    uint32_t since_snapshot = 0;
   };
 
   SymbolState* stateFor(uint16_t locate) noexcept;
@@ -164,6 +181,9 @@ private:
   // Publishes what is pending for `s`. Returns true if something is still pending (a bar that
   // has to wait for the next update).
   bool publish(SymbolState& s, int64_t now_ns) noexcept;
+  // A change that was published before a restart: the state moves, the output does not.
+  void absorb(SymbolState& s) noexcept;
+  void applyRestore(SymbolState& s, const RestorePoint& p) noexcept;
   void releaseDirty(int64_t now_ns, bool ignore_cap) noexcept;
   void fillSnapshot(const SymbolState& s, int64_t now_ns,
                     marketdata::v1::SymbolSnapshot& out) const;
@@ -175,7 +195,8 @@ private:
   std::vector<uint32_t> index_by_locate_;  // locate -> 1 + index in symbols_; 0 = unknown
   std::vector<SymbolState> symbols_;
   std::unordered_map<std::string, size_t> index_by_symbol_;
-  std::unordered_map<std::string, uint64_t> restored_seq_;  // restores before the directory
+  std::unordered_map<std::string, RestorePoint> restored_;  // restores before the directory
+  int64_t raw_next_ = 0;  // the record onMessage() is applying
   std::vector<uint16_t> dirty_;  // locates with conflated changes waiting for the cap
   std::vector<uint16_t> still_dirty_;
   mutable std::vector<book::Level> scratch_bids_;  // depth reads without allocating

@@ -2,15 +2,14 @@
 
 namespace tickstream::normalizer {
 
-void MemorySink::emit(std::string_view symbol, const marketdata::v1::MarketDataUpdate& update) {
+void MemorySink::emit(std::string_view symbol, const marketdata::v1::MarketDataUpdate& update,
+                      const marketdata::v1::SymbolSnapshot* snapshot) {
   updates_.push_back(update);
   updates_.back().set_symbol(std::string(symbol));
-}
-
-void MemorySink::snapshot(std::string_view symbol,
-                          const marketdata::v1::SymbolSnapshot& snapshot) {
-  snapshots_.push_back(snapshot);
-  snapshots_.back().set_symbol(std::string(symbol));
+  if (snapshot != nullptr) {
+    snapshots_.push_back(*snapshot);
+    snapshots_.back().set_symbol(std::string(symbol));
+  }
 }
 
 std::vector<marketdata::v1::MarketDataUpdate> MemorySink::updatesFor(

@@ -14,18 +14,18 @@ namespace tickstream::normalizer {
 class TickSink {
 public:
   virtual ~TickSink() = default;
-  // One MarketDataUpdate for md.ticks.
-  virtual void emit(std::string_view symbol, const marketdata::v1::MarketDataUpdate& update) = 0;
-  // The symbol's full state after the update just emitted, for md.snapshot.
-  virtual void snapshot(std::string_view symbol,
-                        const marketdata::v1::SymbolSnapshot& snapshot) = 0;
+  // One MarketDataUpdate for md.ticks and, when not null, the symbol's full state after it for
+  // md.snapshot. The snapshot must never become visible before its update: a restart trusts
+  // md.snapshot to describe only what md.ticks already holds (docs/normalizer.md, "Restart").
+  virtual void emit(std::string_view symbol, const marketdata::v1::MarketDataUpdate& update,
+                    const marketdata::v1::SymbolSnapshot* snapshot) = 0;
 };
 
 // Keeps a copy of everything, in order. For tests.
 class MemorySink final : public TickSink {
 public:
-  void emit(std::string_view symbol, const marketdata::v1::MarketDataUpdate& update) override;
-  void snapshot(std::string_view symbol, const marketdata::v1::SymbolSnapshot& snapshot) override;
+  void emit(std::string_view symbol, const marketdata::v1::MarketDataUpdate& update,
+            const marketdata::v1::SymbolSnapshot* snapshot) override;
 
   [[nodiscard]] const std::vector<marketdata::v1::MarketDataUpdate>& updates() const noexcept {
     return updates_;

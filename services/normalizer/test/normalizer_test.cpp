@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <random>
 #include <string>
 #include <variant>
 #include <vector>
@@ -273,6 +274,128 @@ TEST_CASE("restore continues a symbol's seq after a restart") {
   n.onMessage(add(2, 'S', 100, 11'0000), kDay + 2, kDay + 2, kDay + 2);
   REQUIRE(sink.updates().size() == 2);
   CHECK(sink.updates()[1].seq() == 101);
+}
+
+TEST_CASE("restore also carries the md.raw position and the rate cap across a restart") {
+  NormalizerConfig c = Harness::uncapped();
+  c.max_updates_per_second = 2;  // 500 ms apart
+  MemorySink sink;
+  Normalizer n(c, sink);
+  // Published before the crash: seq 7, reflecting md.raw up to offset 3 (records 1..3 below).
+  n.restore("TEST", {.last_seq = 7, .raw_next_offset = 3, .publish_ts_ns = kDay + kSecond});
+  n.onMessage(directory(1, "TEST"), kDay, kDay, kDay, 1);
+  n.onMessage(add(1, 'B', 100, 10'0000), kDay, kDay, kDay, 2);
+  n.onMessage(add(2, 'S', 100, 11'0000), kDay, kDay, kDay, 3);
+  CHECK(sink.updates().empty());  // already on md.ticks before the crash
+  CHECK(n.stats().absorbed == 2);
+
+  // Record 4 is new, but the cap continues from the last publish before the crash.
+  n.onMessage(add(3, 'B', 50, 10'0100), kDay + kSecond + kMs, kDay, kDay + kSecond + kMs, 4);
+  CHECK(sink.updates().empty());
+  n.tick(kDay + kSecond + 500 * kMs);
+  REQUIRE(sink.updates().size() == 1);
+  const auto& u = sink.updates()[0];
+  CHECK(u.seq() == 8);
+  CHECK(u.raw_next_offset() == 4);
+  CHECK(u.quote().bid_price() == 10'0100);
+  CHECK(u.quote().ask_price() == 11'0000);
+  CHECK(u.conflated() == 0);  // the absorbed records are not counted as merged
+  CHECK(sink.snapshots().back().raw_next_offset() == 4);
+  CHECK(sink.snapshots().back().last_seq() == 8);
+}
+
+TEST_CASE("a crash at any point, then a restart that replays md.raw, loses and repeats nothing") {
+  // The normalizer's side of the restart (docs/normalizer.md, "Restart"): instance A runs over
+  // the feed and dies; Kafka holds a prefix of its updates and a shorter prefix of its snapshots
+  // (a snapshot is produced only once its update is acknowledged). Instance B restores from
+  // those, replays the whole feed, and carries on. What a subscriber sees, A's delivered updates
+  // then B's, must be gap-free, duplicate-free, rate-capped, and end at the true book.
+  const auto seed = GENERATE(1u, 2u, 3u, 4u);
+  MarketConfig mc;
+  mc.symbols = 12;
+  mc.seed = seed;
+  mc.mean_gap_ns = 50'000;
+  mc.burst_events = 10'000;
+  MarketSimulator sim(mc);
+  std::vector<itch::Message> feed;
+  itch::Message m;
+  while (feed.size() < 150'000 || !sim.atEventBoundary()) {
+    sim.next(m);
+    feed.push_back(m);
+  }
+  REQUIRE(sim.truthErrors() == 0);
+
+  NormalizerConfig nc;
+  nc.book.books = 64;
+  nc.book.expected_orders = 1 << 14;
+  nc.book.depth_levels = 5;
+  nc.max_updates_per_second = 20;
+  std::mt19937_64 rng(seed);
+  const size_t crash_at = feed.size() / 4 + rng() % (feed.size() / 2);
+
+  MemorySink a_sink;
+  {
+    Normalizer a(nc, a_sink);
+    for (size_t i = 0; i < crash_at; ++i) {
+      const int64_t t = exchangeTs(feed[i]);
+      a.onMessage(feed[i], t, t, t, static_cast<int64_t>(i + 1));
+      a.tick(t);
+    }
+  }  // killed: whatever was conflated is gone with it
+  const auto& produced = a_sink.updates();
+  REQUIRE(produced.size() > 200);
+  const size_t ticks_delivered = produced.size() - rng() % 40;
+  const size_t snapshots_delivered = ticks_delivered - rng() % 40;
+
+  MemorySink b_sink;
+  Normalizer b(nc, b_sink);
+  for (size_t i = 0; i < snapshots_delivered; ++i) {
+    b.restore(a_sink.snapshots()[i]);
+  }
+  for (size_t i = snapshots_delivered; i < ticks_delivered; ++i) {
+    b.restore(produced[i]);  // the md.ticks tail whose snapshots never made it
+  }
+  int64_t t = 0;
+  for (size_t i = 0; i < feed.size(); ++i) {
+    t = exchangeTs(feed[i]);
+    b.onMessage(feed[i], t, t, t, static_cast<int64_t>(i + 1));
+    b.tick(t);
+  }
+  b.tick(t + kSecond);
+  CHECK(b.stats().absorbed > 0);
+
+  std::map<std::string, std::vector<const mdv1::MarketDataUpdate*>> seen;
+  for (size_t i = 0; i < ticks_delivered; ++i) {
+    seen[produced[i].symbol()].push_back(&produced[i]);
+  }
+  for (const auto& u : b_sink.updates()) {
+    seen[u.symbol()].push_back(&u);
+  }
+  REQUIRE(seen.size() == mc.symbols);
+  for (uint16_t locate = 1; locate <= mc.symbols; ++locate) {
+    const std::string sym(sim.symbol(locate));
+    INFO(sym << " crash at " << crash_at);
+    const auto& ups = seen[sym];
+    const mdv1::Quote* quote = nullptr;
+    size_t worst = 0;
+    for (size_t i = 0, j = 0; i < ups.size(); ++i) {
+      REQUIRE(ups[i]->seq() == i + 1);
+      if (ups[i]->has_quote()) {
+        quote = &ups[i]->quote();
+      }
+      while (j < ups.size() && ups[j]->publish_ts_ns() <= ups[i]->publish_ts_ns() + kSecond) {
+        ++j;
+      }
+      worst = std::max(worst, j - i);
+    }
+    CHECK(worst <= nc.max_updates_per_second + 1);
+    REQUIRE(quote != nullptr);
+    const auto top = sim.topOfBook(locate);
+    CHECK(quote->bid_price() == top.bid.price);
+    CHECK(quote->bid_size() == static_cast<int64_t>(top.bid.shares));
+    CHECK(quote->ask_price() == top.ask.price);
+    CHECK(quote->ask_size() == static_cast<int64_t>(top.ask.shares));
+  }
 }
 
 TEST_CASE("hand-made trades give exact 1 s and 1 min OHLCV bars") {

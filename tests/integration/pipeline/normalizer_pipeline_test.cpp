@@ -10,6 +10,7 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <string>
@@ -62,12 +63,14 @@ std::map<std::string, Top> truthTops(const std::string& truth) {
 struct SymbolTicks {
   std::vector<uint64_t> seqs;
   std::vector<int64_t> publish_ts;
+  std::vector<int64_t> exchange_ts;
   Top quote; // last quote seen
 };
 
-} // namespace
-
-TEST_CASE("exchange-sim -> ingestion -> normalizer: dense seqs, rate-capped, last quote = truth") {
+// Runs exchange-sim -> ingestion -> normalizer and reads md.ticks as a gateway would. With
+// `kill_midway`, the normalizer is killed with SIGKILL while the feed is running and started
+// again with the same flags; what md.ticks holds must not show it.
+void runPipeline(bool kill_midway) {
   const std::string dir = testing::uniqueName(
       (std::filesystem::temp_directory_path() / "tickstream-normalizer").string());
   std::filesystem::create_directories(dir);
@@ -77,7 +80,11 @@ TEST_CASE("exchange-sim -> ingestion -> normalizer: dense seqs, rate-capped, las
   const std::string ticks_topic = testing::uniqueName("it.norm.ticks");
   const std::string snapshot_topic = testing::uniqueName("it.norm.snapshot");
 
-  Child sim(simArgs(TICKSTREAM_EXCHANGE_SIM_BIN, truth), dir + "/exchange-sim.log");
+  // The kill needs a feed that lasts a few seconds; the plain run keeps the fast one.
+  const uint64_t messages = kill_midway ? 150'000 : kMessages;
+  const uint32_t rate = kill_midway ? 15'000 : 50'000;
+  Child sim(simArgs(TICKSTREAM_EXCHANGE_SIM_BIN, truth, messages, rate),
+            dir + "/exchange-sim.log");
   const uint16_t port = waitForSimPort(sim);
   INFO("exchange-sim log:\n" << sim.log());
   REQUIRE(port != 0);
@@ -92,14 +99,14 @@ TEST_CASE("exchange-sim -> ingestion -> normalizer: dense seqs, rate-capped, las
   REQUIRE(testing::waitUntil([&] { return admin.partitionCount(raw_topic) == kPartitions; }, 30s,
                              100ms));
 
-  Child normalizer({TICKSTREAM_NORMALIZER_BIN, "--kafka-brokers", brokers, "--raw-topic",
-                    raw_topic, "--ticks-topic", ticks_topic, "--snapshot-topic", snapshot_topic,
-                    "--md-partitions", std::to_string(kPartitions), "--group-id",
-                    testing::uniqueName("it.norm.group"), "--max-updates-per-second",
-                    std::to_string(kMaxUpdatesPerSecond), "--trading-date", "2024-01-02",
-                    "--metrics-listen", "127.0.0.1:0"},
-                   dir + "/normalizer.log");
-  INFO("normalizer log:\n" << normalizer.log());
+  const std::vector<std::string> normalizer_args = {
+      TICKSTREAM_NORMALIZER_BIN, "--kafka-brokers", brokers, "--raw-topic", raw_topic,
+      "--ticks-topic", ticks_topic, "--snapshot-topic", snapshot_topic, "--md-partitions",
+      std::to_string(kPartitions), "--group-id", testing::uniqueName("it.norm.group"),
+      "--max-updates-per-second", std::to_string(kMaxUpdatesPerSecond), "--trading-date",
+      "2024-01-02", "--metrics-listen", "127.0.0.1:0"};
+  auto normalizer = std::make_unique<Child>(normalizer_args, dir + "/normalizer.log");
+  INFO("normalizer log:\n" << normalizer->log());
   REQUIRE(testing::waitUntil([&] { return admin.partitionCount(ticks_topic) == kPartitions; },
                              30s, 100ms));
   CHECK(admin.topicConfig(snapshot_topic, "cleanup.policy") == "compact");
@@ -136,8 +143,17 @@ TEST_CASE("exchange-sim -> ingestion -> normalizer: dense seqs, rate-capped, las
     }
     return std::chrono::steady_clock::now() - last_record > 1500ms;
   };
-  const auto deadline = std::chrono::steady_clock::now() + 90s;
+  bool killed = false;
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
   while (!caughtUp() && std::chrono::steady_clock::now() < deadline) {
+    if (kill_midway && !killed && records >= 300) {
+      // Mid-run: the feed is still flowing (checked below) and updates are on md.ticks.
+      REQUIRE(waitForTruth(truth, 0ms) == 0);
+      normalizer->signal(SIGKILL);
+      REQUIRE(normalizer->waitExit(10s) == std::optional<int>(128 + SIGKILL));
+      normalizer = std::make_unique<Child>(normalizer_args, dir + "/normalizer-restarted.log");
+      killed = true;
+    }
     auto m = consumer.poll(200ms);
     if (!m) {
       continue;
@@ -153,16 +169,19 @@ TEST_CASE("exchange-sim -> ingestion -> normalizer: dense seqs, rate-capped, las
     SymbolTicks& s = ticks[update.symbol()];
     s.seqs.push_back(update.seq());
     s.publish_ts.push_back(update.publish_ts_ns());
+    s.exchange_ts.push_back(update.exchange_ts_ns());
     if (update.has_quote()) {
       s.quote = {update.quote().bid_price(), update.quote().bid_size(), update.quote().ask_price(),
                  update.quote().ask_size()};
     }
   }
   INFO("records " << records);
+  INFO("normalizer log (after the kill):\n" << normalizer->log());
+  CHECK(killed == kill_midway);
   REQUIRE(truth_tops.size() == kSymbols);
   CHECK(bad_records == 0);
 
-  uint64_t seq_errors = 0, quote_mismatch = 0, rate_violations = 0;
+  uint64_t seq_errors = 0, quote_mismatch = 0, rate_violations = 0, time_reversals = 0;
   for (const auto& [symbol, top] : truth_tops) {
     const auto it = ticks.find(symbol);
     if (it == ticks.end()) {
@@ -183,6 +202,15 @@ TEST_CASE("exchange-sim -> ingestion -> normalizer: dense seqs, rate-capped, las
         break;
       }
     }
+    // Nothing is published twice: a restart that re-sent what was already out would go back in
+    // exchange time (seqs alone cannot show it: a re-send gets new ones).
+    for (std::size_t i = 1; i < s.exchange_ts.size(); ++i) {
+      if (s.exchange_ts[i] < s.exchange_ts[i - 1]) {
+        UNSCOPED_INFO(symbol << " update " << i << " goes back in exchange time");
+        ++time_reversals;
+        break;
+      }
+    }
     // Any 1 s window of publish time holds at most cap + 1 updates.
     std::deque<int64_t> window;
     for (const int64_t ts : s.publish_ts) {
@@ -199,12 +227,13 @@ TEST_CASE("exchange-sim -> ingestion -> normalizer: dense seqs, rate-capped, las
   CHECK(seq_errors == 0);
   CHECK(quote_mismatch == 0);
   CHECK(rate_violations == 0);
+  CHECK(time_reversals == 0);
   CHECK(records > kSymbols); // the test saw a real stream, not one update per symbol
 
   // SIGTERM: each flushes and commits, and exits 0.
-  REQUIRE(normalizer.running());
-  normalizer.signal(SIGTERM);
-  CHECK(normalizer.waitExit(30s) == std::optional<int>(0));
+  REQUIRE(normalizer->running());
+  normalizer->signal(SIGTERM);
+  CHECK(normalizer->waitExit(30s) == std::optional<int>(0));
   REQUIRE(ingestion.running());
   ingestion.signal(SIGTERM);
   CHECK(ingestion.waitExit(20s) == std::optional<int>(0));
@@ -213,4 +242,15 @@ TEST_CASE("exchange-sim -> ingestion -> normalizer: dense seqs, rate-capped, las
 
   admin.deleteTopics({raw_topic, ticks_topic, snapshot_topic});
   std::filesystem::remove_all(dir);
+}
+
+} // namespace
+
+TEST_CASE("exchange-sim -> ingestion -> normalizer: dense seqs, rate-capped, last quote = truth") {
+  runPipeline(false);
+}
+
+TEST_CASE("a kill -9 of the normalizer mid-run: still dense seqs, no duplicate, rate-capped, "
+          "last quote = truth") {
+  runPipeline(true);
 }

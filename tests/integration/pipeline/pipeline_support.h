@@ -118,8 +118,7 @@ inline bool marketWide(const std::string& bytes) {
   return bytes[0] == 'S' || locate == 0;
 }
 
-// Starts exchange-sim live on 127.0.0.1:0 (the kSymbols/kSeed/kMessages market at 50k/s, truth
-// file at `truth`) and waits for the port it logs.
+// Waits for the port a live exchange-sim (simArgs) logs.
 inline uint16_t waitForSimPort(Child& sim) {
   uint16_t port = 0;
   const std::regex listening(R"(soup server listening.*"port":(\d+))");
@@ -136,10 +135,11 @@ inline uint16_t waitForSimPort(Child& sim) {
   return port;
 }
 
-inline std::vector<std::string> simArgs(const std::string& bin, const std::string& truth) {
+inline std::vector<std::string> simArgs(const std::string& bin, const std::string& truth,
+                                        uint64_t messages = kMessages, uint32_t rate = 50'000) {
   return {bin,     "--listen",      "127.0.0.1:0", "--symbols",    std::to_string(kSymbols),
-          "--seed", std::to_string(kSeed), "--messages", std::to_string(kMessages), "--rate",
-          "50000", "--truth-out",   truth,         "--drain-ms",   "2000",
+          "--seed", std::to_string(kSeed), "--messages", std::to_string(messages), "--rate",
+          std::to_string(rate), "--truth-out", truth, "--drain-ms", "2000",
           "--log-format", "json"};
 }
 

@@ -58,12 +58,27 @@ class Message {
   std::unique_ptr<RdKafka::Message> m_;
 };
 
+// Told when the consumer group moves partitions to or from this member (subscribe() only). Both
+// run inside Consumer::poll(), on the polling thread. An exception thrown here is rethrown by
+// that poll() (librdkafka's callback must not unwind through C).
+class RebalanceListener {
+ public:
+  virtual ~RebalanceListener() = default;
+  // Partitions given to this member. Set an offset to choose where each starts (e.g.
+  // OFFSET_BEGINNING); one left at OFFSET_INVALID starts at the committed offset, or at
+  // auto.offset.reset without one.
+  virtual void onAssigned(std::vector<TopicPartitionOffset>& partitions) = 0;
+  // Partitions taken away: whatever they produced should be flushed (and committed) now.
+  virtual void onRevoked(const std::vector<TopicPartitionOffset>& partitions) = 0;
+};
+
 // An RAII Kafka consumer with explicit commits (auto-commit is off: a service commits what it
 // has really processed). Either subscribe() to topics in a consumer group, or assign()
 // partitions by hand (the gateway owns the partitions its shard ring gives it).
 class Consumer {
  public:
-  explicit Consumer(ConsumerConfig config);
+  // `listener` (optional, not owned, must outlive the consumer) hears about rebalances.
+  explicit Consumer(ConsumerConfig config, RebalanceListener* listener = nullptr);
   ~Consumer();  // close(): leaves the group; does not commit
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
@@ -88,11 +103,19 @@ class Consumer {
   std::pair<int64_t, int64_t> watermarks(const std::string& topic, int32_t partition,
                                          std::chrono::milliseconds timeout);
 
+  // The earliest offset whose record timestamp is >= `timestamp_ms` (the high watermark when
+  // none is).
+  int64_t offsetForTime(const std::string& topic, int32_t partition, int64_t timestamp_ms,
+                        std::chrono::milliseconds timeout);
+
   void close();
   RdKafka::KafkaConsumer& native() { return *consumer_; }
 
  private:
+  class Rebalance;
+
   ConsumerConfig config_;
+  std::unique_ptr<Rebalance> rebalance_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   bool closed_ = false;
 };
