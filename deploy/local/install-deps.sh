@@ -16,6 +16,8 @@ PACKAGES=(
   # HTTP/WebSocket, JSON, logging, flags, TLS, tests
   libboost-dev libboost-system-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libssl-dev zlib1g-dev catch2
+  # a WebSocket client that is not ours, for libs/ws's interop test
+  python3-websockets
   # the real services the integration tests and the main job start
   postgresql-15 postgresql-client-15 prometheus default-jre-headless maven
   # used by the scripts

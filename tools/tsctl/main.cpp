@@ -8,6 +8,8 @@
 //   tsctl watch --kafka-brokers HOST:PORT [--symbols AAPL,MSFT | --top 12] [--refresh-ms 1000]
 //                                               live table of md.ticks: quote, last, volume,
 //                                               seq, updates/s and halts per symbol
+//   tsctl token --secret S --subject alice [--ttl 3600] [--issuer I] [--audience A] [--role R]...
+//                                               an HS256 development token (docs/auth.md)
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -20,11 +22,13 @@
 #include <unordered_set>
 #include <vector>
 
+#include "tickstream/auth/jwt.h"
 #include "tickstream/kafka/consumer.h"
 #include "tickstream/marketdata/v1/marketdata.pb.h"
 
 #include "tickstream/kafka/admin.h"
 #include "tickstream/kafka/topics.h"
+#include "tickstream/runtime/clock.h"
 #include "tickstream/runtime/flags.h"
 #include "tickstream/runtime/logging.h"
 #include "tickstream/runtime/shutdown.h"
@@ -169,6 +173,24 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 86400000));
   watch->add_flag("--from-beginning", wcfg.from_beginning, "start at the oldest retained update, not the newest");
 
+  CLI::App* token = app.add_subcommand("token", "mint an HS256 token for development (prints it)");
+  std::string secret;
+  auth::Claims claims;
+  int64_t ttl = 3600;
+  // From the environment (TICKSTREAM_SECRET) too, so the secret need not appear in `ps`.
+  opt(token, "--secret", secret, "HS256 shared secret, at least 32 bytes: the gateway's")
+      ->required()
+      ->check([](const std::string& s) {
+        return s.size() >= 32 ? std::string() : "must be at least 32 bytes (RFC 7518 section 3.2)";
+      });
+  token->add_option("--subject", claims.subject, "sub: the user the token speaks for")->required();
+  token->add_option("--ttl", ttl, "seconds until exp")->capture_default_str()->check(CLI::Range(1, 366 * 86400));
+  token->add_option("--issuer", claims.issuer, "iss (leave out when the gateway checks none)");
+  token->add_option("--audience", claims.audience, "aud, repeatable or comma separated")->delimiter(',');
+  token->add_option("--role", claims.roles, "a role for the roles claim, repeatable or comma separated")
+      ->delimiter(',');
+  token->add_option("--scope", claims.scope, "scope: space-separated scopes");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -178,6 +200,13 @@ int main(int argc, char** argv) {
 
   try {
     if (watch->parsed()) return runWatch(brokers, wcfg);
+    if (token->parsed()) {
+      const int64_t now = runtime::wallClockNs() / 1'000'000'000;
+      claims.issued_at = now;
+      claims.expires_at = now + ttl;
+      std::printf("%s\n", auth::Signer::hs256(secret).sign(claims).c_str());
+      return 0;
+    }
     if (ensure->parsed()) {
       kafka::Admin admin(brokers);
       auto specs = kafka::topics::platformTopics(layout);
