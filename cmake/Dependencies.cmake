@@ -1,11 +1,13 @@
 # Third-party dependencies, all from Debian 12 packages.
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)  # gzip ITCH captures (services/ingestion)
 find_package(Protobuf 3.21 REQUIRED)
 find_package(gRPC 1.51 CONFIG REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED COMPONENTS core) # Debian ships no version file
 find_package(Boost 1.74 REQUIRED COMPONENTS system)
 find_package(nlohmann_json 3 CONFIG REQUIRED)
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)  # JWT signatures (libs/auth), WebSocket accept keys (libs/ws)
 find_package(fmt CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)

@@ -54,6 +54,7 @@ struct Options {
   int32_t utc_offset_s = 0;   // exchange local time minus UTC, for exchange_ts_ns
   std::string metrics_listen = "127.0.0.1:0"; // HOST:PORT for /metrics, /healthz, /readyz
   int flush_timeout_ms = 30'000; // how long a shutdown waits for Kafka to take what is queued
+  int kafka_linger_ms = 5;                                // producer batching delay (latency vs. throughput)
 };
 
 // FeedCounters as Prometheus counters. The handler's counters are plain integers owned by the
@@ -280,6 +281,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(-86'399, 86'399));
   flags.add("--metrics-listen", opts.metrics_listen,
             "HOST:PORT for /metrics, /healthz, /readyz (port 0 = any; empty = off)");
+  flags.add("--kafka-linger-ms", opts.kafka_linger_ms,
+            "how long the producer waits to fill a batch (latency vs. throughput)")
+      ->check(CLI::Range(0, 1000));
   flags.add("--flush-timeout-ms", opts.flush_timeout_ms,
             "on shutdown, how long to wait for Kafka to take every queued record")
       ->check(CLI::Range(0, 600'000));
@@ -340,7 +344,7 @@ int main(int argc, char** argv) {
     producer_config.brokers = opts.kafka_brokers;
     producer_config.client_id = "ingestion";
     producer_config.idempotent = true; // a retried batch must not duplicate or reorder md.raw
-    producer_config.linger_ms = 5;     // a few ms of batching; the feed is bursty
+    producer_config.linger_ms = opts.kafka_linger_ms;
     producer_config.flush_timeout = std::chrono::milliseconds(opts.flush_timeout_ms);
     kafka::Producer producer(producer_config);
     ingestion::KafkaPublisher publisher(producer, {opts.raw_topic, opts.md_partitions});

@@ -53,6 +53,7 @@ struct Options {
   std::string trading_date;                               // YYYY-MM-DD in snapshots; "" = today
   int commit_interval_ms = 1000;                          // flush the producer, then commit
   int flush_timeout_ms = 30'000;                          // how long a flush may take
+  int kafka_linger_ms = 5;                                // producer batching delay (latency vs. throughput)
   int delivery_timeout_ms = 30'000;                       // producer retries a record this long
 };
 
@@ -276,6 +277,7 @@ public:
     logging::info("consuming", {{"topic", opts_.raw_topic}, {"group", opts_.group_id}});
     const auto interval = std::chrono::milliseconds(opts_.commit_interval_ms);
     auto next_commit = std::chrono::steady_clock::now() + interval;
+    auto next_tick = std::chrono::steady_clock::now();
     bool ok = true;
     while (!shutdown.requested() && ok) {
       if (auto m = consumer_.poll(5ms)) {
@@ -285,9 +287,15 @@ public:
           logging::error("kafka consumer error", {{"error", m->errorString()}});
         }
       }
-      // Every poll: releases conflated symbols whose interval has passed.
-      normalizer_.tick(runtime::wallClockNs());
-      if (std::chrono::steady_clock::now() >= next_commit) {
+      // Releases conflated symbols whose interval has passed. tick() walks every waiting
+      // symbol, so once per millisecond rather than once per record (that was O(symbols) per
+      // record at the rate cap).
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= next_tick) {
+        normalizer_.tick(runtime::wallClockNs());
+        next_tick = now + 1ms;
+      }
+      if (now >= next_commit) {
         ok = commit(owned_);
         refresh();
         next_commit = std::chrono::steady_clock::now() + interval;
@@ -476,6 +484,9 @@ int main(int argc, char** argv) {
             "how long the producer retries a record before failing it (also how far back a "
             "restart reads md.ticks)")
       ->check(CLI::Range(1'000, 600'000));
+  flags.add("--kafka-linger-ms", opts.kafka_linger_ms,
+            "how long the producer waits to fill a batch (latency vs. throughput)")
+      ->check(CLI::Range(0, 1000));
   flags.add("--flush-timeout-ms", opts.flush_timeout_ms,
             "how long a flush (before a commit or at shutdown) waits for Kafka")
       ->check(CLI::Range(0, 600'000));
@@ -523,7 +534,7 @@ int main(int argc, char** argv) {
     producer_config.brokers = opts.kafka_brokers;
     producer_config.client_id = "normalizer";
     producer_config.idempotent = true; // a retry must not duplicate or reorder a symbol's seqs
-    producer_config.linger_ms = 5;
+    producer_config.linger_ms = opts.kafka_linger_ms;
     producer_config.delivery_timeout_ms = opts.delivery_timeout_ms;
     producer_config.flush_timeout = std::chrono::milliseconds(opts.flush_timeout_ms);
     kafka::Producer producer(producer_config, [&sink](const kafka::DeliveryReport& r) {

@@ -22,7 +22,8 @@ struct ReplayResult {
 // is the wall clock when the record was read. A truncated tail is logged with its offset and
 // reported, not handed on.
 ReplayResult replayCapture(std::FILE* file, FeedHandler& handler, uint64_t first_sequence = 1);
-// Opens `path` and replays it; status IoError with `error` set if it cannot be opened.
+// Opens `path` (plain, or gzip-compressed as NASDAQ distributes captures: detected by content)
+// and replays it; status IoError with `error` set if it cannot be opened or does not decompress.
 ReplayResult replayCapture(const std::string& path, FeedHandler& handler,
                            uint64_t first_sequence = 1);
 

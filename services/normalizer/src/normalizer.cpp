@@ -174,8 +174,13 @@ ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange
           }
           const auto state = tradingState(m.trading_state);
           const auto reason = itch::trimRight(m.reason);
+          const bool rolled = rollBars(*s, exchange_ts_ns);
           if (state == s->state && reason == s->reason) {
-            ++stats_.suppressed;  // a repeat: nothing a subscriber can see changed
+            if (rolled) {
+              changed(*s, exchange_ts_ns, receive_ts_ns, now_ns);
+            } else {
+              ++stats_.suppressed;  // a repeat: nothing a subscriber can see changed
+            }
             return ApplyResult::Ok;
           }
           s->state = state;
@@ -194,7 +199,7 @@ ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange
 void Normalizer::onBook(const book::Update& u, uint64_t match_number, int64_t exchange_ts_ns,
                         int64_t receive_ts_ns, int64_t now_ns) noexcept {
   SymbolState& s = *stateFor(u.book);
-  bool visible = false;
+  bool visible = rollBars(s, exchange_ts_ns);
   if (u.top_changed || u.depth_changed) {
     s.book_dirty = true;
     if (u.top_changed) {
@@ -215,6 +220,24 @@ void Normalizer::onBook(const book::Update& u, uint64_t match_number, int64_t ex
   changed(s, exchange_ts_ns, receive_ts_ns, now_ns);
 }
 
+bool Normalizer::rollBars(SymbolState& s, int64_t exchange_ts_ns) noexcept {
+  bool closed = false;
+  for (size_t i = 0; i < kBars; ++i) {
+    const int64_t len = kBarLength[i];
+    const int64_t start = exchange_ts_ns - (((exchange_ts_ns % len) + len) % len);
+    BarState& b = s.bars[i];
+    if (b.active && start > b.start_ts_ns) {
+      // The symbol's first event of a later interval closes the bar in progress: its own
+      // events, not a shared clock, so a replay after a restart closes it at the same record.
+      s.closed[i] = b;
+      s.closed_dirty[i] = true;
+      b = BarState{};
+      closed = true;
+    }
+  }
+  return closed;
+}
+
 void Normalizer::onTrade(SymbolState& s, int64_t price, int64_t size,
                          mdv1::AggressorSide side, uint64_t match_number, bool cross,
                          int64_t exchange_ts_ns) noexcept {
@@ -231,16 +254,11 @@ void Normalizer::onTrade(SymbolState& s, int64_t price, int64_t size,
   s.last_trade = TradeState{price, size, side, match_number, exchange_ts_ns, cross, s.volume};
   s.trade_dirty = true;
 
+  rollBars(s, exchange_ts_ns);
   for (size_t i = 0; i < kBars; ++i) {
     const int64_t len = kBarLength[i];
     const int64_t start = exchange_ts_ns - (((exchange_ts_ns % len) + len) % len);
     BarState& b = s.bars[i];
-    if (b.active && start > b.start_ts_ns) {
-      // The first trade of a later interval closes the bar in progress.
-      s.closed[i] = b;
-      s.closed_dirty[i] = true;
-      b = BarState{};
-    }
     if (!b.active) {
       b.active = true;
       b.start_ts_ns = start;

@@ -475,6 +475,35 @@ TEST_CASE("hand-made trades give exact 1 s and 1 min OHLCV bars") {
   CHECK(snap.last_trade().session_volume() == 42);
 }
 
+TEST_CASE("a bar closes at the symbol's first event of a later interval, trade or not") {
+  Harness h;
+  const auto at = [](int64_t ms) { return kDay + ms * kMs; };
+  h.feed(trade(10, 100'0000, 1), at(10'100));
+  h.feed(add(1, 'B', 100, 99'0000), at(12'300));  // a quote in a later second: closes 10 s
+  h.n.tick(at(12'400));
+  const auto& u = h.sink.updates().back();
+  REQUIRE(u.bars_size() == 1);
+  CHECK(u.bars(0).complete());
+  CHECK(u.bars(0).interval() == mdv1::BAR_INTERVAL_1S);
+  CHECK(u.bars(0).start_ts_ns() == kDay + 10 * kSecond);
+  CHECK(u.bars(0).volume() == 10);
+  CHECK(u.quote().bid_price() == 99'0000);
+  mdv1::SymbolSnapshot snap;
+  REQUIRE(h.n.snapshot("TEST", at(12'500), snap));
+  REQUIRE(snap.current_bars_size() == 1);  // the minute is still in progress
+  CHECK(snap.current_bars(0).interval() == mdv1::BAR_INTERVAL_1M);
+
+  // A halt in the next minute closes the minute bar too, in the same update as the status.
+  const auto before = h.sink.updates().size();
+  h.feed(action('H', "LUDP"), at(61'000));
+  REQUIRE(h.sink.updates().size() == before + 1);
+  const auto& v = h.sink.updates().back();
+  REQUIRE(v.bars_size() == 1);
+  CHECK(v.bars(0).interval() == mdv1::BAR_INTERVAL_1M);
+  CHECK(v.bars(0).complete());
+  CHECK(v.status().state() == mdv1::TRADING_STATE_HALTED);
+}
+
 TEST_CASE("a halt and a resume each publish a TradingStatus, a repeat publishes nothing") {
   Harness h;
   int64_t t = kDay;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Feed -> md.ticks latency at a fixed ITCH message rate, on a fresh local broker: exchange-sim
+# (live SoupBinTCP, 1000 symbols) -> ingestion -> normalizer -> md_latency_bench, once per run
+# on topics of its own. Prints each run's JSON line and a summary line with the medians.
+#   tests/bench/run_md_latency.sh [--build DIR] [--rate 100000] [--runs 3] [--duration 10]
+#                                 [--cap 1000000000] [--linger 1]
+# --cap is the normalizer's per-symbol rate cap: the default (no cap in practice) measures the
+# pipeline; a real cap (20) adds the conflation delay by design.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/deploy/local/common.sh"
+build=$root/build/dev rate=100000 runs=3 duration=10 cap=1000000000 linger=1 warmup=3
+while [ $# -gt 0 ]; do
+  case $1 in
+    --build) build=$2 ;; --rate) rate=$2 ;; --runs) runs=$2 ;; --duration) duration=$2 ;;
+    --cap) cap=$2 ;; --linger) linger=$2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+state=$(mktemp -d -t tickstream-bench-latency.XXXXXX)
+cleanup() {
+  for svc in normalizer ingestion exchange-sim; do stop_pid "$state/$svc.pid" 20 || true; done
+  "$root/deploy/local/kafka.sh" stop --dir "$state/kafka" >/dev/null 2>&1 || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
+bin=$build/services
+partitions=64
+results=()
+for run in $(seq 1 "$runs"); do
+  raw=bench.raw.$run ticks=bench.ticks.$run snap=bench.snapshot.$run
+  port=$(free_port)
+  # Enough messages for warm-up + measurement + start-up slack; the feed stops by itself.
+  messages=$((rate * (warmup + duration + 15)))
+  "$bin/exchange-sim/exchange-sim" --listen "127.0.0.1:$port" --symbols 1000 \
+    --messages "$messages" --rate "$rate" --metrics-listen "" >"$state/exchange-sim.log" 2>&1 &
+  echo $! >"$state/exchange-sim.pid"
+  wait_until 30 "exchange-sim to listen" port_open 127.0.0.1 "$port"
+  "$bin/ingestion/ingestion" --kafka-brokers "$brokers" --raw-topic "$raw" \
+    --md-partitions "$partitions" --soup-connect "127.0.0.1:$port" --kafka-linger-ms "$linger" \
+    --metrics-listen "" >"$state/ingestion.log" 2>&1 &
+  echo $! >"$state/ingestion.pid"
+  "$bin/normalizer/normalizer" --kafka-brokers "$brokers" --raw-topic "$raw" --ticks-topic "$ticks" \
+    --snapshot-topic "$snap" --md-partitions "$partitions" --group-id "bench.$run" \
+    --max-updates-per-second "$cap" --kafka-linger-ms "$linger" --metrics-listen "" \
+    >"$state/normalizer.log" 2>&1 &
+  echo $! >"$state/normalizer.pid"
+  ticks_ready() { grep -q '"partitions assigned"' "$state/normalizer.log"; }
+  wait_until 60 "normalizer to own its partitions" ticks_ready
+  line=$("$build/tests/bench/md_latency_bench" --brokers "$brokers" --topic "$ticks" \
+    --partitions "$partitions" --warmup-s "$warmup" --duration-s "$duration" \
+    --label "rate=$rate cap=$cap linger=$linger run=$run")
+  echo "$line"
+  results+=("$line")
+  for svc in normalizer ingestion exchange-sim; do stop_pid "$state/$svc.pid" 20 || true; done
+done
+printf '%s\n' "${results[@]}" | python3 -c '
+import json, statistics, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+keys = ["updates_per_s", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms",
+        "to_publish_p50_ms", "to_publish_p99_ms", "to_consumer_p50_ms", "to_consumer_p99_ms"]
+out = {"bench": "md_latency_summary", "label": rows[0]["label"].rsplit(" run=", 1)[0], "runs": len(rows)}
+for k in keys:
+    vals = [r[k] for r in rows]
+    out["median_" + k] = round(statistics.median(vals), 3)
+    out["spread_" + k] = round(max(vals) - min(vals), 3)
+print(json.dumps(out))'
