@@ -26,6 +26,7 @@
 #include "tickstream/kafka/admin.h"
 #include "tickstream/kafka/consumer.h"
 #include "tickstream/kafka/producer.h"
+#include "tickstream/kafka/read_to_end.h"
 #include "tickstream/kafka/topics.h"
 #include "tickstream/marketdata/v1/raw.pb.h"
 #include "tickstream/observability/counters.h"
@@ -136,46 +137,6 @@ private:
   uint64_t last_commits_ = 0;
 };
 
-// Reads `starts` (partition -> first offset, or OFFSET_BEGINNING) of `topic` up to the high
-// watermarks they had when called, handing each record to `fn`. Compaction leaves holes in the
-// offsets, so a partition is done once a record at or past the mark - 1 has been read.
-template <typename Fn>
-void readToEnd(kafka::Consumer& reader, const std::string& topic,
-               const std::map<int32_t, int64_t>& starts, Fn&& fn) {
-  std::map<int32_t, int64_t> end;
-  std::vector<kafka::TopicPartitionOffset> assignment;
-  for (const auto& [p, start] : starts) {
-    const auto [low, high] = reader.watermarks(topic, p, 10s);
-    const int64_t from = start < 0 ? low : std::max(start, low);
-    if (from < high) {
-      end[p] = high;
-      assignment.push_back({topic, p, from});
-    }
-  }
-  if (assignment.empty()) {
-    return;
-  }
-  reader.assign(assignment);
-  const auto deadline = std::chrono::steady_clock::now() + 300s;
-  while (!end.empty()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error("restoring from " + topic + ": high watermarks not reached in 300 s");
-    }
-    auto m = reader.poll(500ms);
-    if (!m) {
-      continue;
-    }
-    if (!m->ok()) {
-      throw std::runtime_error("restoring from " + topic + ": " + m->errorString());
-    }
-    fn(*m);
-    if (auto it = end.find(m->partition()); it != end.end() && m->offset() + 1 >= it->second) {
-      end.erase(it);
-    }
-  }
-  reader.assign({});
-}
-
 struct RestoreStats {
   uint64_t snapshots = 0;  // md.snapshot records read
   uint64_t ticks = 0;      // md.ticks records read from the tails
@@ -201,7 +162,7 @@ RestoreStats restorePartitions(const Options& opts, const std::vector<int32_t>& 
   }
   std::map<int32_t, int64_t> last_snapshot_ms;
   marketdata::v1::SymbolSnapshot snapshot;
-  readToEnd(reader, opts.snapshot_topic, from, [&](const kafka::Message& m) {
+  kafka::readToEnd(reader, opts.snapshot_topic, from, [&](const kafka::Message& m) {
     if (!snapshot.ParseFromArray(m.payload().data(), static_cast<int>(m.payload().size()))) {
       logging::warn("unparseable snapshot skipped",
                     {{"partition", m.partition()}, {"offset", static_cast<long long>(m.offset())}});
@@ -213,7 +174,9 @@ RestoreStats restorePartitions(const Options& opts, const std::vector<int32_t>& 
     last = std::max(last, m.timestampMs());
   });
 
-  const int64_t window_ms = opts.delivery_timeout_ms + kTailMarginMs;
+  // Two delivery timeouts: an update whose snapshot never arrived was produced at most that long
+  // before the partition's last delivered snapshot (docs/normalizer.md, "Why the tail window").
+  const int64_t window_ms = 2 * int64_t{opts.delivery_timeout_ms} + kTailMarginMs;
   std::map<int32_t, int64_t> tails;
   for (const int32_t p : partitions) {
     auto it = last_snapshot_ms.find(p);
@@ -222,7 +185,7 @@ RestoreStats restorePartitions(const Options& opts, const std::vector<int32_t>& 
                    : reader.offsetForTime(opts.ticks_topic, p, it->second - window_ms, 10s);
   }
   marketdata::v1::MarketDataUpdate update;
-  readToEnd(reader, opts.ticks_topic, tails, [&](const kafka::Message& m) {
+  kafka::readToEnd(reader, opts.ticks_topic, tails, [&](const kafka::Message& m) {
     if (!update.ParseFromArray(m.payload().data(), static_cast<int>(m.payload().size()))) {
       logging::warn("unparseable update skipped",
                     {{"partition", m.partition()}, {"offset", static_cast<long long>(m.offset())}});
@@ -370,6 +333,9 @@ private:
     cc.brokers = opts.kafka_brokers;
     cc.group_id = opts.group_id;
     cc.client_id = "normalizer";
+    // A fetch returns as soon as there is data; when there is none, the broker holds it at most
+    // this long. librdkafka's default (500 ms) showed as hundreds of ms of feed latency.
+    cc.extra = {{"fetch.wait.max.ms", "5"}};
     return cc;
   }
 

@@ -15,6 +15,7 @@
 
 #include "tickstream/kafka/consumer.h"
 #include "tickstream/marketdata/v1/marketdata.pb.h"
+#include "tickstream/marketdata/v1/raw.pb.h"
 #include "tickstream/runtime/clock.h"
 #include "tickstream/runtime/flags.h"
 
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
   int warmup_s = 3;
   int duration_s = 10;
   std::string label;
+  bool raw = false;
+  int fetch_wait_ms = 5;
   runtime::Flags flags("md_latency_bench", "feed -> md.ticks latency seen by a consumer");
   flags.add("--brokers", brokers, "Kafka bootstrap servers");
   flags.add("--topic", topic, "the md.ticks topic to read");
@@ -48,6 +51,8 @@ int main(int argc, char** argv) {
   flags.add("--warmup-s", warmup_s, "seconds read before measuring")->check(CLI::NonNegativeNumber);
   flags.add("--duration-s", duration_s, "seconds measured")->check(CLI::PositiveNumber);
   flags.add("--label", label, "free text copied into the JSON line");
+  flags.add("--fetch-wait-ms", fetch_wait_ms, "fetch.wait.max.ms of this consumer");
+  flags.add("--raw", raw, "read md.raw (RawFeedMessage) instead: the ingestion -> Kafka leg alone");
   if (auto code = flags.parse(argc, argv)) {
     return *code;
   }
@@ -56,7 +61,7 @@ int main(int argc, char** argv) {
   cc.brokers = brokers;
   cc.client_id = "md-latency-bench";
   // A gateway-like consumer: fetch as soon as anything is there.
-  cc.extra = {{"fetch.wait.max.ms", "5"}, {"fetch.min.bytes", "1"}};
+  cc.extra = {{"fetch.wait.max.ms", std::to_string(fetch_wait_ms)}, {"fetch.min.bytes", "1"}};
   kafka::Consumer consumer(cc);
   std::vector<kafka::TopicPartitionOffset> all;
   for (int32_t p = 0; p < partitions; ++p) {
@@ -65,6 +70,7 @@ int main(int argc, char** argv) {
   consumer.assign(all);
 
   marketdata::v1::MarketDataUpdate u;
+  marketdata::v1::RawFeedMessage r;
   std::vector<int64_t> total, to_publish, to_consumer;
   total.reserve(4'000'000);
   to_publish.reserve(4'000'000);
@@ -82,8 +88,20 @@ int main(int argc, char** argv) {
     if (Clock::now() < measure_from) {
       continue;
     }
-    if (!u.ParseFromArray(m->payload().data(), static_cast<int>(m->payload().size())) ||
-        u.receive_ts_ns() == 0) {
+    if (raw) {
+      if (!r.ParseFromArray(m->payload().data(), static_cast<int>(m->payload().size()))) {
+        ++bad;
+        continue;
+      }
+      // md.raw has no publish stamp: the whole latency is ingestion -> visible here.
+      u.Clear();
+      u.set_receive_ts_ns(r.receive_ts_ns());
+      u.set_publish_ts_ns(r.receive_ts_ns());
+    } else if (!u.ParseFromArray(m->payload().data(), static_cast<int>(m->payload().size()))) {
+      ++bad;
+      continue;
+    }
+    if (u.receive_ts_ns() == 0) {
       ++bad;
       continue;
     }

@@ -9,11 +9,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
-build=$root/build/dev rate=100000 runs=3 duration=10 cap=1000000000 linger=1 warmup=3
+build=$root/build/dev rate=100000 runs=3 duration=10 cap=1000000000 linger=1 warmup=10 partitions=16
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2 ;; --rate) rate=$2 ;; --runs) runs=$2 ;; --duration) duration=$2 ;;
-    --cap) cap=$2 ;; --linger) linger=$2 ;;
+    --cap) cap=$2 ;; --linger) linger=$2 ;; --partitions) partitions=$2 ;; --warmup) warmup=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -27,21 +27,20 @@ cleanup() {
 trap cleanup EXIT
 brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
 bin=$build/services
-partitions=64
+
 results=()
 for run in $(seq 1 "$runs"); do
   raw=bench.raw.$run ticks=bench.ticks.$run snap=bench.snapshot.$run
   port=$(free_port)
-  # Enough messages for warm-up + measurement + start-up slack; the feed stops by itself.
-  messages=$((rate * (warmup + duration + 15)))
-  "$bin/exchange-sim/exchange-sim" --listen "127.0.0.1:$port" --symbols 1000 \
-    --messages "$messages" --rate "$rate" --metrics-listen "" >"$state/exchange-sim.log" 2>&1 &
-  echo $! >"$state/exchange-sim.pid"
-  wait_until 30 "exchange-sim to listen" port_open 127.0.0.1 "$port"
+  # Ingestion and the normalizer first, so the measured feed finds them ready (a normalizer that
+  # starts behind replays a backlog, and that would be measured instead). Ingestion creates the
+  # raw topic, then retries the venue's port with backoff until exchange-sim listens.
   "$bin/ingestion/ingestion" --kafka-brokers "$brokers" --raw-topic "$raw" \
     --md-partitions "$partitions" --soup-connect "127.0.0.1:$port" --kafka-linger-ms "$linger" \
     --metrics-listen "" >"$state/ingestion.log" 2>&1 &
   echo $! >"$state/ingestion.pid"
+  raw_ready() { grep -q '"topic ready"' "$state/ingestion.log"; }
+  wait_until 60 "ingestion to create $raw" raw_ready
   "$bin/normalizer/normalizer" --kafka-brokers "$brokers" --raw-topic "$raw" --ticks-topic "$ticks" \
     --snapshot-topic "$snap" --md-partitions "$partitions" --group-id "bench.$run" \
     --max-updates-per-second "$cap" --kafka-linger-ms "$linger" --metrics-listen "" \
@@ -49,9 +48,14 @@ for run in $(seq 1 "$runs"); do
   echo $! >"$state/normalizer.pid"
   ticks_ready() { grep -q '"partitions assigned"' "$state/normalizer.log"; }
   wait_until 60 "normalizer to own its partitions" ticks_ready
+  # Enough messages for warm-up + measurement + slack; the feed stops by itself.
+  messages=$((rate * (warmup + duration + 10)))
+  "$bin/exchange-sim/exchange-sim" --listen "127.0.0.1:$port" --symbols 1000 \
+    --messages "$messages" --rate "$rate" --metrics-listen "" >"$state/exchange-sim.log" 2>&1 &
+  echo $! >"$state/exchange-sim.pid"
   line=$("$build/tests/bench/md_latency_bench" --brokers "$brokers" --topic "$ticks" \
     --partitions "$partitions" --warmup-s "$warmup" --duration-s "$duration" \
-    --label "rate=$rate cap=$cap linger=$linger run=$run")
+    --label "rate=$rate cap=$cap linger=$linger partitions=$partitions run=$run")
   echo "$line"
   results+=("$line")
   for svc in normalizer ingestion exchange-sim; do stop_pid "$state/$svc.pid" 20 || true; done

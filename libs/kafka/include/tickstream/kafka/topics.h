@@ -17,7 +17,10 @@ inline constexpr const char* kOrdersEvents = "orders.events";  // order transiti
 inline constexpr const char* kOrdersFills = "orders.fills";    // fills, key: account
 
 struct Layout {
-  int32_t md_partitions = 64;     // md.raw, md.ticks and md.snapshot: the gateway's shard unit
+  // md.raw, md.ticks and md.snapshot: the gateway's shard unit. 16, not more, per broker:
+  // librdkafka sends one partition per ProduceRequest, so latency grows with the partitions a
+  // broker leads (docs/benchmarks.md: 64 on one broker cost seconds at 20k msg/s).
+  int32_t md_partitions = 16;
   int32_t order_partitions = 16;  // orders.events and orders.fills
   int16_t replication = 1;        // 1 on a single local broker; 3 in production
 };

@@ -1,0 +1,160 @@
+// gateway: one WebSocket gateway shard. Owns the md.ticks partitions the shard ring gives it,
+// loads their state from md.snapshot, then streams updates to clients (docs/gateway.md,
+// docs/gateway-protocol.md).
+//   gateway --kafka-brokers 127.0.0.1:9092 --shard-id 0 --shard-count 2 --listen 127.0.0.1:8080
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <prometheus/registry.h>
+
+#include "gateway_config.h"
+#include "gateway_metrics.h"
+#include "server.h"
+#include "symbol_store.h"
+#include "tick_source.h"
+#include "tickstream/kafka/topics.h"
+#include "tickstream/observability/health.h"
+#include "tickstream/observability/http_endpoint.h"
+#include "tickstream/runtime/flags.h"
+#include "tickstream/runtime/logging.h"
+#include "tickstream/runtime/shutdown.h"
+#include "tickstream/sharding/ring.h"
+
+using namespace tickstream;
+
+int main(int argc, char** argv) {
+  runtime::ShutdownSignal shutdown; // first: every later thread inherits the blocked signals
+
+  gateway::GatewayConfig config;
+  gateway::TickSourceConfig source;
+  std::string metrics_listen = "127.0.0.1:0";
+  std::string rs256_key_file;
+  std::size_t history = 256;
+  config.partitions = kafka::topics::Layout{}.md_partitions;
+  runtime::Flags flags("gateway", "WebSocket gateway shard: md.ticks to clients");
+  flags.add("--kafka-brokers", source.brokers, "Kafka bootstrap servers (host:port,...)");
+  flags.add("--ticks-topic", source.ticks_topic, "topic of MarketDataUpdates");
+  flags.add("--snapshot-topic", source.snapshot_topic, "compacted topic of SymbolSnapshots");
+  flags.add("--md-partitions", config.partitions, "partitions of the ticks and snapshot topics");
+  flags.add("--listen", config.listen, "HOST:PORT for WebSocket /v1/stream, /v1/route and / (port 0 = any)");
+  flags.add("--shard-id", config.shard_id, "this shard's ordinal (a StatefulSet pod's index)");
+  flags.add("--shard-count", config.shard_count, "shards in the ring");
+  flags.add("--replication", config.replication, "shards serving each partition");
+  flags.add("--shard-endpoints", config.shard_endpoints,
+            "WebSocket URL of every shard, by ordinal (for wrong-shard errors and /v1/route)")
+      ->delimiter(',');
+  flags.add("--static-dir", config.static_dir, "directory served at / (the watchlist page)");
+  flags.add("--metrics-listen", metrics_listen, "HOST:PORT for /metrics, /healthz, /readyz (empty = off)");
+  flags.add("--jwt-hs256-secret", config.auth.hs256_secret, "HS256 key for client tokens (>= 32 bytes)");
+  flags.add("--jwt-rs256-public-key-file", rs256_key_file, "PEM file of the RS256 public key");
+  flags.add("--jwt-issuer", config.auth.issuer, "required token issuer (empty: not checked)");
+  flags.add("--jwt-audience", config.auth.audience, "required token audience (empty: not checked)");
+  flags.add("--allow-anonymous", config.allow_anonymous,
+            "with no JWT key configured, accept clients without a token (development only)");
+  flags.add("--max-symbols", config.max_symbols, "subscriptions per connection");
+  flags.add("--max-inbound-per-second", config.max_inbound_per_second, "client messages per second");
+  flags.add("--max-frame-bytes", config.max_frame_bytes, "largest client message");
+  flags.add("--min-interval-floor-ms", config.min_interval_floor_ms,
+            "lowest per-subscription update interval the server honours");
+  flags.add("--ping-interval-ms", config.ping_interval_ms, "server ping after this much silence");
+  flags.add("--idle-timeout-ms", config.idle_timeout_ms, "close clients silent this long");
+  flags.add("--slow-client-timeout-ms", config.slow_client_timeout_ms,
+            "close a client whose socket has not taken a write for this long");
+  flags.add("--upgrades-per-ip-per-second", config.upgrades_per_ip_per_second,
+            "WebSocket upgrades allowed per client IP (token bucket rate)");
+  flags.add("--upgrade-burst-per-ip", config.upgrade_burst_per_ip, "token bucket burst for upgrades");
+  flags.add("--drain-grace-ms", config.drain_grace_ms, "SIGTERM: how long clients get to leave");
+  flags.add("--history-per-symbol", history, "recent updates kept per symbol for Resume");
+  flags.add("--lookback-ms", source.lookback_ms, "md.ticks read from this long before start-up");
+  if (auto code = flags.parse(argc, argv)) {
+    return *code;
+  }
+  if (!rs256_key_file.empty()) {
+    std::ifstream in(rs256_key_file);
+    if (!in) {
+      logging::error("bad flag", {{"error", "--jwt-rs256-public-key-file: cannot read " + rs256_key_file}});
+      return 2;
+    }
+    std::ostringstream pem;
+    pem << in.rdbuf();
+    config.auth.rs256_public_key_pem = pem.str();
+  }
+  gateway::SymbolStoreConfig store_config;
+  store_config.history_per_symbol = history;
+  try {
+    config.validate();
+    store_config.validate();
+  } catch (const std::exception& e) {
+    logging::error("bad flag", {{"error", e.what()}});
+    return 2;
+  }
+  if (!config.auth.hs256_secret.empty() || !config.auth.rs256_public_key_pem.empty()) {
+    config.allow_anonymous = false;  // a key means tokens are required
+  } else {
+    logging::warn("no JWT key: clients connect without a token (--allow-anonymous)");
+  }
+
+  try {
+    const sharding::ShardRing ring({config.shard_count, config.partitions, config.replication});
+    const auto owned = ring.partitionsOf(config.shard_id);
+    source.partitions.assign(owned.begin(), owned.end());
+    source.client_id = "gateway-" + std::to_string(config.shard_id);
+
+    auto registry = std::make_shared<prometheus::Registry>();
+    auto health = std::make_shared<observability::Health>();
+    health->setReady("market", false, "loading md.snapshot");
+    gateway::GatewayMetrics metrics(*registry);
+    auto endpoint = observability::startHttpEndpoint(metrics_listen, registry, health);
+
+    boost::asio::io_context io(1);
+    gateway::SymbolStore store(store_config);
+    gateway::Server server(io, config, store, ring, &metrics);
+    server.start();
+    logging::info("gateway listening",
+                  {{"listen", config.listen},
+                   {"port", static_cast<int>(server.port())},
+                   {"shard", config.shard_id},
+                   {"shards", config.shard_count},
+                   {"partitions_owned", static_cast<long long>(source.partitions.size())}});
+
+    int status = 0;
+    gateway::TickSource ticks(
+        source, io, server, &metrics,
+        [&] {
+          health->setReady("market", true);
+          logging::info("gateway ready", {{"symbols", static_cast<long long>(store.size())}});
+        },
+        [&](const std::string& why) {
+          health->setLive(false, "tick source: " + why);
+          status = 1;
+          shutdown.request();
+        });
+    ticks.start();
+
+    // SIGTERM: stop accepting, Reconnect every client, close them after the grace, then stop.
+    shutdown.onRequest([&] {
+      boost::asio::post(io, [&] {
+        health->setReady("market", false, "draining");
+        server.drain([&] { io.stop(); });
+      });
+    });
+    io.run();
+    ticks.stop();
+    if (endpoint) {
+      endpoint->stop();
+    }
+    logging::info("gateway exiting", {{"status", status}});
+    return status;
+  } catch (const std::exception& e) {
+    logging::error("gateway failed", {{"error", e.what()}});
+    return 1;
+  }
+}

@@ -1,0 +1,693 @@
+#include "connection.h"
+
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "server.h"
+#include "tickstream/runtime/clock.h"
+#include "tickstream/runtime/logging.h"
+#include "tickstream/ws/frame.h"
+#include "tickstream/ws/handshake.h"
+
+namespace tickstream::gateway {
+
+namespace asio = boost::asio;
+namespace gv1 = gateway::v1;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kReadBuffer = 4096;
+constexpr std::size_t kMaxIov = 512;         // iovecs per gathered write (IOV_MAX is 1024)
+constexpr int64_t kMs = 1'000'000;
+constexpr uint16_t kCloseUnauthenticated = 4001;
+constexpr uint16_t kCloseTokenExpired = 4002;
+constexpr uint16_t kCloseSlowConsumer = 4008;
+constexpr uint16_t kCloseRateLimited = 4009;
+constexpr uint16_t kCloseReconnect = 4010;
+
+std::string frame(ws::Opcode opcode, std::string_view payload) {
+  std::string out(ws::headerSize(payload.size()), '\0');
+  ws::writeHeader(reinterpret_cast<uint8_t*>(out.data()), opcode, payload.size());
+  out.append(payload);
+  return out;
+}
+
+ws::Opcode dataOpcode(Encoding e) {
+  return e == Encoding::Proto ? ws::Opcode::Binary : ws::Opcode::Text;
+}
+
+} // namespace
+
+Connection::Connection(Server& server, tcp::socket socket, std::string peer)
+    : server_(server), socket_(std::move(socket)), peer_(std::move(peer)),
+      parser_(ws::FrameParserConfig{.maxMessageBytes = server.config().max_frame_bytes}),
+      inbound_(auth::RateLimit{static_cast<double>(server.config().max_inbound_per_second),
+                               2.0 * server.config().max_inbound_per_second}) {
+  static uint64_t next_id = 0;
+  connection_id_ = std::to_string(server.config().shard_id) + "-" + std::to_string(++next_id);
+  opened_ns_ = last_heard_ns_ = last_sent_ns_ = runtime::wallClockNs();
+}
+
+Connection::~Connection() = default;
+
+void Connection::start() {
+  rbuf_.resize(kReadBuffer);
+  read();
+}
+
+void Connection::read() {
+  if (state_ == State::Closed) {
+    return;
+  }
+  socket_.async_read_some(asio::buffer(rbuf_), [self = shared_from_this()](
+                                                   const boost::system::error_code& ec,
+                                                   std::size_t n) {
+    if (ec) {
+      self->finish();
+      return;
+    }
+    self->onRead(n);
+  });
+}
+
+void Connection::onRead(std::size_t n) {
+  last_heard_ns_ = runtime::wallClockNs();
+  if (state_ == State::Http) {
+    onHttp(n);
+  } else {
+    onFrames(std::span<uint8_t>(rbuf_.data(), n));
+  }
+  if (state_ == State::Open || state_ == State::Http) {
+    read();
+  } else if (state_ == State::Closing) {
+    read();  // wait for the client's Close or for the socket to go away
+  }
+}
+
+void Connection::onHttp(std::size_t n) {
+  http_.append(reinterpret_cast<const char*>(rbuf_.data()), n);
+  const ws::RequestResult r = ws::parseRequest(http_, server_.handshakeConfig());
+  switch (r.kind) {
+  case ws::RequestKind::NeedMore:
+    return;
+  case ws::RequestKind::Error:
+    control_.push_back(ws::buildTextResponse(r.status, r.reason));
+    close_after_flush_ = true;
+    state_ = State::Closing;
+    flush();
+    return;
+  case ws::RequestKind::PlainHttp:
+    control_.push_back(server_.httpResponse(r.request));
+    close_after_flush_ = true;
+    state_ = State::Closing;
+    flush();
+    return;
+  case ws::RequestKind::Upgrade:
+    break;
+  }
+  if (r.request.path != "/v1/stream") {
+    control_.push_back(ws::buildTextResponse(ws::HttpStatus::NotFound, "use /v1/stream\n"));
+    close_after_flush_ = true;
+    state_ = State::Closing;
+    flush();
+    return;
+  }
+  if (server_.draining()) {
+    control_.push_back(
+        ws::buildTextResponse(ws::HttpStatus::ServiceUnavailable, "draining: reconnect elsewhere\n", 1));
+    close_after_flush_ = true;
+    state_ = State::Closing;
+    flush();
+    return;
+  }
+  encoding_ = encodingFor(r.request.subprotocol);
+  // The token may come in the upgrade (Authorization: Bearer, or ?token= for browsers, which
+  // cannot set headers on a WebSocket); otherwise the first message must be Auth.
+  std::string_view token = r.request.bearerToken;
+  if (token.empty()) {
+    token = ws::queryParam(r.request.query, "token");
+  }
+  std::string why;
+  gv1::ErrorCode code = gv1::ERROR_CODE_UNSPECIFIED;
+  const bool token_given = !token.empty();
+  const bool token_ok = token_given && authenticate(token, why, code);
+  control_.push_back(ws::buildUpgradeResponse(r.request));
+  // Bytes after the request (a client may send its first frame right away).
+  const std::size_t extra = http_.size() - r.request.headerBytes;
+  std::string rest = http_.substr(r.request.headerBytes, extra);
+  http_.clear();
+  http_.shrink_to_fit();
+  state_ = State::Open;
+  if (token_ok || (!token_given && !server_.verifier())) {
+    authed_ = true;
+    sendWelcome(0);
+  } else if (token_given) {
+    if (server_.metrics()) server_.metrics()->auth_failures.Increment();
+    sendError(0, code, why);
+    close(code == gv1::ERROR_CODE_TOKEN_EXPIRED ? kCloseTokenExpired : kCloseUnauthenticated, why);
+    return;
+  }
+  flush();
+  if (!rest.empty()) {
+    onFrames(std::span<uint8_t>(reinterpret_cast<uint8_t*>(rest.data()), rest.size()));
+  }
+}
+
+void Connection::onFrames(std::span<uint8_t> bytes) {
+  while (state_ == State::Open || state_ == State::Closing) {
+    const ws::Event e = parser_.next(bytes);
+    switch (e.type) {
+    case ws::EventType::NeedMore:
+      return;
+    case ws::EventType::Text:
+    case ws::EventType::Binary:
+      if (state_ == State::Open) {
+        onMessage(e.type == ws::EventType::Text,
+                  std::string_view(reinterpret_cast<const char*>(e.payload.data()), e.payload.size()));
+      }
+      break;
+    case ws::EventType::Ping: {
+      std::string pong(ws::kMaxControlFrameSize, '\0');
+      pong.resize(ws::writePong(reinterpret_cast<uint8_t*>(pong.data()), e.payload));
+      control_.push_back(std::move(pong));
+      flush();
+      break;
+    }
+    case ws::EventType::Pong:
+      break;
+    case ws::EventType::Close:
+      if (state_ == State::Open) {
+        close(static_cast<uint16_t>(ws::CloseCode::Normal), "");
+      }
+      close_after_flush_ = true;
+      flush();
+      return;
+    case ws::EventType::ProtocolError:
+      if (server_.metrics()) server_.metrics()->protocol_errors.Increment();
+      if (e.code == ws::CloseCode::MessageTooBig) {
+        sendError(0, gv1::ERROR_CODE_FRAME_TOO_LARGE,
+                  "frame larger than " + std::to_string(server_.config().max_frame_bytes) + " bytes");
+      }
+      close(static_cast<uint16_t>(e.code), e.reason);
+      return;
+    }
+  }
+}
+
+void Connection::onMessage(bool text, std::string_view payload) {
+  const int64_t now = runtime::wallClockNs();
+  if (!inbound_.tryTake(now)) {
+    if (server_.metrics()) server_.metrics()->inbound_rate_limited.Increment();
+    if (++strikes_ > server_.config().rate_limit_strikes) {
+      close(kCloseRateLimited, "inbound rate limit");
+      return;
+    }
+    gv1::ServerMessage m;
+    auto* err = m.mutable_error();
+    err->set_code(gv1::ERROR_CODE_RATE_LIMITED);
+    err->set_message("more than " + std::to_string(server_.config().max_inbound_per_second) +
+                     " messages per second; message dropped");
+    err->set_retry_after_ms(static_cast<uint32_t>(inbound_.retryAfterNs(now) / kMs + 1));
+    sendMessage(m);
+    return;
+  }
+  gv1::ClientMessage m;
+  const DecodeResult r = decodeClient(encoding_, text, payload, m);
+  if (!r.ok()) {
+    if (server_.metrics()) server_.metrics()->protocol_errors.Increment();
+    sendError(m.request_id(), r.code, r.message, r.symbol);
+    return;
+  }
+  handle(m);
+}
+
+void Connection::handle(const gv1::ClientMessage& m) {
+  const uint32_t id = m.request_id();
+  if (m.has_auth()) {
+    handleAuth(id, m.auth().token());
+    return;
+  }
+  if (!authed_) {
+    if (server_.metrics()) server_.metrics()->auth_failures.Increment();
+    sendError(id, gv1::ERROR_CODE_UNAUTHENTICATED, "send Auth with a token first");
+    close(kCloseUnauthenticated, "unauthenticated");
+    return;
+  }
+  if (m.has_subscribe()) {
+    handleSubscribe(id, m.subscribe());
+  } else if (m.has_unsubscribe()) {
+    handleUnsubscribe(id, m.unsubscribe());
+  } else if (m.has_resume()) {
+    handleResume(id, m.resume());
+  } else if (m.has_ping()) {
+    gv1::ServerMessage reply;
+    reply.set_request_id(id);
+    reply.mutable_pong()->set_client_ts_ns(m.ping().client_ts_ns());
+    reply.mutable_pong()->set_server_ts_ns(runtime::wallClockNs());
+    sendMessage(reply);
+  }
+}
+
+bool Connection::authenticate(std::string_view token, std::string& why, gv1::ErrorCode& code) {
+  const auto& verifier = server_.verifier();
+  if (!verifier) {
+    why = "this gateway takes no tokens";
+    code = gv1::ERROR_CODE_UNAUTHENTICATED;
+    return false;
+  }
+  const auto now_s = runtime::wallClockNs() / 1'000'000'000;
+  const auth::VerifyResult r = verifier->verify(token, now_s);
+  if (!r.ok()) {
+    why = "token rejected: " + std::string(auth::toString(r.status));
+    code = r.status == auth::VerifyStatus::Expired ? gv1::ERROR_CODE_TOKEN_EXPIRED
+                                                   : gv1::ERROR_CODE_UNAUTHENTICATED;
+    return false;
+  }
+  token_expires_ns_ = r.claims.expires_at * 1'000'000'000;
+  return true;
+}
+
+void Connection::handleAuth(uint32_t request_id, std::string_view token) {
+  std::string why;
+  gv1::ErrorCode code = gv1::ERROR_CODE_UNSPECIFIED;
+  if (!authenticate(token, why, code)) {
+    if (server_.metrics()) server_.metrics()->auth_failures.Increment();
+    sendError(request_id, code, why);
+    close(code == gv1::ERROR_CODE_TOKEN_EXPIRED ? kCloseTokenExpired : kCloseUnauthenticated, why);
+    return;
+  }
+  authed_ = true;  // a second Auth extends the session with the new expiry
+  sendWelcome(request_id);
+}
+
+void Connection::sendWelcome(uint32_t request_id) {
+  const auto& c = server_.config();
+  gv1::ServerMessage m;
+  m.set_request_id(request_id);
+  auto* w = m.mutable_welcome();
+  w->set_shard_id(static_cast<uint32_t>(c.shard_id));
+  w->set_shard_count(static_cast<uint32_t>(c.shard_count));
+  w->set_server_ts_ns(runtime::wallClockNs());
+  w->set_token_expires_ts_ns(token_expires_ns_);
+  w->set_connection_id(connection_id_);
+  auto* l = w->mutable_limits();
+  l->set_max_symbols(c.max_symbols);
+  l->set_max_inbound_msgs_per_sec(c.max_inbound_per_second);
+  l->set_max_frame_bytes(c.max_frame_bytes);
+  l->set_min_interval_floor_ms(c.min_interval_floor_ms);
+  sendMessage(m);
+}
+
+void Connection::handleSubscribe(uint32_t request_id, const gv1::Subscribe& s) {
+  const auto& c = server_.config();
+  for (const auto& want : s.subscriptions()) {
+    const std::string& symbol = want.symbol();
+    const sharding::Route route = server_.ring().route(symbol);
+    if (!server_.ring().owns(c.shard_id, route.partition)) {
+      gv1::ServerMessage m;
+      m.set_request_id(request_id);
+      auto* err = m.mutable_error();
+      err->set_code(gv1::ERROR_CODE_WRONG_SHARD);
+      err->set_symbol(symbol);
+      const int32_t right = route.shards.empty() ? -1 : route.shards[0];
+      err->set_shard_id(static_cast<uint32_t>(right));
+      err->set_endpoint(server_.endpointOf(right));
+      err->set_message("shard " + std::to_string(right) + " serves " + symbol);
+      sendMessage(m);
+      continue;
+    }
+    if (server_.store().snapshot(symbol) == nullptr) {
+      sendError(request_id, gv1::ERROR_CODE_UNKNOWN_SYMBOL, "not listed: " + symbol, symbol);
+      continue;
+    }
+    auto it = subs_.find(symbol);
+    if (it == subs_.end() && subs_.size() >= c.max_symbols) {
+      sendError(request_id, gv1::ERROR_CODE_TOO_MANY_SUBSCRIPTIONS,
+                "at most " + std::to_string(c.max_symbols) + " symbols per connection", symbol);
+      continue;
+    }
+    const bool fresh = it == subs_.end();
+    if (fresh) {
+      it = subs_.emplace(symbol, Sub{}).first;
+      server_.subscribe(symbol, this);
+    }
+    Sub& sub = it->second;
+    sub.mask = maskOf(want.modes());
+    sub.min_interval_ms = std::max(want.min_interval_ms(), c.min_interval_floor_ms);
+    gv1::ServerMessage ack;
+    ack.set_request_id(request_id);
+    auto* sd = ack.mutable_subscribed();
+    sd->set_symbol(symbol);
+    modesOf(sub.mask, *sd->mutable_modes());
+    sd->set_min_interval_ms(sub.min_interval_ms);
+    sendMessage(ack);
+    if (fresh) {
+      std::optional<uint64_t> from;
+      if (auto r = resume_.find(symbol); r != resume_.end()) {
+        from = r->second;
+        resume_.erase(r);
+      }
+      sendState(request_id, symbol, sub, from);
+    }
+  }
+}
+
+void Connection::handleUnsubscribe(uint32_t request_id, const gv1::Unsubscribe& u) {
+  gv1::ServerMessage ack;
+  ack.set_request_id(request_id);
+  for (const auto& symbol : u.symbols()) {
+    auto it = subs_.find(symbol);
+    if (it == subs_.end()) {
+      continue;
+    }
+    ready_.erase(std::remove(ready_.begin(), ready_.end(), &const_cast<std::string&>(it->first)),
+                 ready_.end());
+    server_.unsubscribe(symbol, this);
+    subs_.erase(it);
+    ack.mutable_unsubscribed()->add_symbols(symbol);
+  }
+  if (!ack.has_unsubscribed()) {
+    ack.mutable_unsubscribed();
+  }
+  sendMessage(ack);
+}
+
+void Connection::handleResume(uint32_t request_id, const gv1::Resume& r) {
+  for (const auto& pos : r.positions()) {
+    auto it = subs_.find(pos.symbol());
+    if (it == subs_.end()) {
+      resume_[pos.symbol()] = pos.last_seq();  // used by the next Subscribe for it
+      continue;
+    }
+    // Gap repair on a live subscription: whatever is pending is superseded by the replay.
+    it->second.pending.reset();
+    it->second.skipped = 0;
+    sendState(request_id, pos.symbol(), it->second, pos.last_seq());
+  }
+}
+
+void Connection::sendState(uint32_t request_id, const std::string& symbol, Sub& sub,
+                           std::optional<uint64_t> from_seq) {
+  SymbolStore& store = server_.store();
+  if (from_seq) {
+    std::vector<UpdatePtr> missed;
+    if (store.updatesAfter(symbol, *from_seq, missed)) {
+      sub.last_seq = *from_seq;
+      for (const auto& u : missed) {
+        auto frames = std::make_shared<UpdateFrames>(u);
+        if (frames->empty(sub.mask)) {
+          ++sub.skipped;
+          sub.last_seq = u->seq();
+          continue;
+        }
+        sendUpdateNow(frames, sub);
+      }
+      return;
+    }
+  }
+  const marketdata::v1::SymbolSnapshot* snap = store.snapshot(symbol);
+  if (snap == nullptr) {
+    return;
+  }
+  std::string payload;
+  encodeSnapshot(encoding_, sub.mask, *snap, from_seq.has_value(), request_id, payload);
+  queueFrame(dataOpcode(encoding_), std::move(payload));
+  sub.last_seq = snap->last_seq();
+  sub.skipped = 0;
+  flush();
+}
+
+void Connection::sendUpdateNow(const std::shared_ptr<UpdateFrames>& frames, Sub& sub) {
+  const Pieces p = frames->pieces(encoding_, sub.mask, sub.skipped);
+  std::string payload;
+  payload.reserve(p.size());
+  for (const auto part : p.spans()) {
+    payload.append(part);
+  }
+  queueFrame(dataOpcode(encoding_), std::move(payload));
+  sub.last_seq = frames->update().seq();
+  sub.skipped = 0;
+  flush();
+}
+
+void Connection::offer(const std::string& symbol, const std::shared_ptr<UpdateFrames>& frames,
+                       int64_t now_ns) {
+  auto it = subs_.find(symbol);
+  if (it == subs_.end() || state_ != State::Open) {
+    return;
+  }
+  Sub& sub = it->second;
+  const uint64_t seq = frames->update().seq();
+  if (seq <= sub.last_seq) {
+    return;  // already covered by the snapshot or a replay
+  }
+  if (frames->empty(sub.mask)) {
+    ++sub.skipped;  // nothing this subscription selects changed
+    sub.last_seq = seq;
+    return;  // a pending update, if any, is still the latest this client wants
+  }
+  if (sub.pending) {
+    ++sub.skipped;  // conflate: the newer update replaces the one not yet sent
+    if (server_.metrics()) server_.metrics()->conflated.Increment();
+  }
+  sub.pending = frames;
+  if (now_ns < sub.next_allowed_ns) {
+    server_.deferred(this);
+    return;
+  }
+  if (!sub.queued) {
+    sub.queued = true;
+    ready_.push_back(&const_cast<std::string&>(it->first));
+  }
+  flush();
+}
+
+bool Connection::releaseDeferred(int64_t now_ns) {
+  bool left = false;
+  for (auto& [symbol, sub] : subs_) {
+    if (!sub.pending || sub.queued) {
+      continue;
+    }
+    if (now_ns < sub.next_allowed_ns) {
+      left = true;
+      continue;
+    }
+    sub.queued = true;
+    ready_.push_back(&const_cast<std::string&>(symbol));
+  }
+  flush();
+  return left;
+}
+
+void Connection::sendError(uint32_t request_id, gv1::ErrorCode code, std::string message,
+                           std::string symbol) {
+  gv1::ServerMessage m;
+  m.set_request_id(request_id);
+  auto* err = m.mutable_error();
+  err->set_code(code);
+  err->set_message(std::move(message));
+  err->set_symbol(std::move(symbol));
+  sendMessage(m);
+}
+
+void Connection::sendMessage(const gv1::ServerMessage& m) {
+  std::string payload;
+  encodeServer(encoding_, m, payload);
+  queueFrame(dataOpcode(encoding_), std::move(payload));
+  flush();
+}
+
+void Connection::queueFrame(ws::Opcode opcode, std::string payload) {
+  control_.push_back(frame(opcode, payload));
+}
+
+void Connection::close(uint16_t code, std::string_view reason) {
+  if (state_ != State::Open) {
+    return;
+  }
+  std::string f(ws::kMaxControlFrameSize, '\0');
+  f.resize(ws::writeClose(reinterpret_cast<uint8_t*>(f.data()), static_cast<ws::CloseCode>(code),
+                          reason));
+  control_.push_back(std::move(f));
+  state_ = State::Closing;
+  close_after_flush_ = true;
+  flush();
+}
+
+void Connection::drain(const gv1::Reconnect& reconnect) {
+  if (state_ != State::Open) {
+    return;
+  }
+  gv1::ServerMessage m;
+  *m.mutable_reconnect() = reconnect;
+  sendMessage(m);
+  close(kCloseReconnect, "reconnect");
+}
+
+void Connection::flush() {
+  if (writing_ || state_ == State::Closed) {
+    return;
+  }
+  if (control_.empty() && ready_.empty()) {
+    if (close_after_flush_) {
+      finish();
+    }
+    return;
+  }
+  iov_.clear();
+  inflight_control_.clear();
+  inflight_frames_.clear();
+  inflight_pieces_.clear();
+  inflight_headers_.clear();
+  inflight_receive_ts_.clear();
+  while (!control_.empty() && iov_.size() < kMaxIov) {
+    inflight_control_.push_back(std::move(control_.front()));
+    control_.pop_front();
+  }
+  for (const auto& c : inflight_control_) {
+    iov_.emplace_back(c.data(), c.size());
+  }
+  const int64_t now = runtime::wallClockNs();
+  std::size_t taken = 0;
+  if (state_ == State::Open) {
+    const std::size_t room = (kMaxIov - std::min(kMaxIov, iov_.size())) / 4;
+    const std::size_t n = std::min(room, ready_.size());
+    inflight_pieces_.reserve(n);
+    inflight_headers_.reserve(n);
+    for (; taken < n; ++taken) {
+      auto it = subs_.find(*ready_[taken]);
+      Sub& sub = it->second;
+      sub.queued = false;
+      if (!sub.pending) {
+        continue;
+      }
+      inflight_pieces_.push_back(sub.pending->pieces(encoding_, sub.mask, sub.skipped));
+      inflight_headers_.emplace_back();
+      ws::writeHeader(inflight_headers_.back().data(), dataOpcode(encoding_),
+                      inflight_pieces_.back().size());
+      inflight_receive_ts_.push_back(sub.pending->update().receive_ts_ns());
+      sub.last_seq = sub.pending->update().seq();
+      sub.skipped = 0;
+      sub.next_allowed_ns = now + int64_t{sub.min_interval_ms} * kMs;
+      inflight_frames_.push_back(std::move(sub.pending));
+    }
+    for (std::size_t i = 0; i < inflight_pieces_.size(); ++i) {
+      const auto& h = inflight_headers_[i];
+      iov_.emplace_back(h.data(), ws::headerSize(inflight_pieces_[i].size()));
+      for (const auto part : inflight_pieces_[i].spans()) {
+        if (!part.empty()) {
+          iov_.emplace_back(part.data(), part.size());
+        }
+      }
+    }
+  }
+  ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(taken));
+  if (iov_.empty()) {
+    if (close_after_flush_) {
+      finish();
+    }
+    return;
+  }
+  writing_ = true;
+  write_started_ns_ = now;
+  asio::async_write(socket_, iov_,
+                    [self = shared_from_this()](const boost::system::error_code& ec,
+                                                std::size_t bytes) { self->onWritten(ec, bytes); });
+}
+
+void Connection::onWritten(const boost::system::error_code& ec, std::size_t bytes) {
+  writing_ = false;
+  if (ec) {
+    finish();
+    return;
+  }
+  const int64_t now = runtime::wallClockNs();
+  last_sent_ns_ = now;
+  if (auto* m = server_.metrics()) {
+    m->bytes_out.Increment(static_cast<double>(bytes));
+    m->messages_out.Increment(static_cast<double>(inflight_control_.size() + inflight_frames_.size()));
+    for (const int64_t ts : inflight_receive_ts_) {
+      if (ts > 0) {
+        m->delivery_latency.Observe(static_cast<double>(now - ts) / 1e9);
+      }
+    }
+  }
+  inflight_frames_.clear();  // releases the shared bytes
+  flush();
+}
+
+void Connection::housekeeping(int64_t now_ns) {
+  const auto& c = server_.config();
+  if (state_ == State::Closed) {
+    return;
+  }
+  if (writing_ && now_ns - write_started_ns_ > int64_t{c.slow_client_timeout_ms} * kMs) {
+    // The client stopped reading: its pending data stays bounded (one update per symbol), but
+    // it is behind for good. A Close frame could not get past the stuck write either.
+    if (server_.metrics()) server_.metrics()->slow_client_closes.Increment();
+    logging::info("slow client closed", {{"peer", peer_}, {"connection", connection_id_}});
+    abort("slow consumer");
+    return;
+  }
+  if (state_ == State::Http && now_ns - opened_ns_ > int64_t{c.auth_timeout_ms} * kMs) {
+    abort("no upgrade request in time");
+    return;
+  }
+  if (state_ != State::Open) {
+    return;
+  }
+  if (!authed_ && now_ns - opened_ns_ > int64_t{c.auth_timeout_ms} * kMs) {
+    sendError(0, gv1::ERROR_CODE_UNAUTHENTICATED, "no Auth in time");
+    close(kCloseUnauthenticated, "auth timeout");
+    return;
+  }
+  if (authed_ && token_expires_ns_ != 0 && now_ns > token_expires_ns_) {
+    sendError(0, gv1::ERROR_CODE_TOKEN_EXPIRED, "token expired; send Auth with a new one");
+    close(kCloseTokenExpired, "token expired");
+    return;
+  }
+  if (now_ns - last_heard_ns_ > int64_t{c.idle_timeout_ms} * kMs) {
+    close(static_cast<uint16_t>(ws::CloseCode::GoingAway), "idle timeout");
+    return;
+  }
+  if (now_ns - std::max(last_heard_ns_, last_sent_ns_) > int64_t{c.ping_interval_ms} * kMs) {
+    std::string ping(ws::kMaxControlFrameSize, '\0');
+    ping.resize(ws::writePing(reinterpret_cast<uint8_t*>(ping.data()), {}));
+    control_.push_back(std::move(ping));
+    last_sent_ns_ = now_ns;
+    flush();
+  }
+}
+
+void Connection::abort(std::string_view why) {
+  if (state_ == State::Closed) {
+    return;
+  }
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  logging::debug("connection aborted", {{"peer", peer_}, {"why", why}});
+  finish();
+}
+
+void Connection::finish() {
+  if (state_ == State::Closed) {
+    return;
+  }
+  state_ = State::Closed;
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  for (const auto& [symbol, sub] : subs_) {
+    server_.unsubscribe(symbol, this);
+  }
+  subs_.clear();
+  ready_.clear();
+  server_.closed(shared_from_this());
+}
+
+} // namespace tickstream::gateway

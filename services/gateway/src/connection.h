@@ -1,0 +1,124 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol.h"
+#include "symbol_store.h"
+#include "tickstream/auth/rate_limiter.h"
+#include "tickstream/gateway/v1/gateway.pb.h"
+#include "tickstream/ws/parser.h"
+
+// One client of a gateway shard: HTTP upgrade, the WebSocket session, its subscriptions and
+// what is waiting to be written to it. Runs on the server's I/O thread only.
+//
+// Conflation: per subscribed symbol the connection holds at most one pending update (the
+// latest); a newer one replaces it and the replaced one is counted in the next Update's
+// skipped_by_conflation. A slow reader therefore costs at most one pending update per
+// subscription, and always gets the newest state. Everything ready goes out in one gathered
+// write (header + shared bytes per update), so many small updates cost few syscalls.
+namespace tickstream::gateway {
+
+class Server;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+  Connection(Server& server, boost::asio::ip::tcp::socket socket, std::string peer);
+  ~Connection();
+
+  void start();
+  // A new update for a symbol this connection subscribes to.
+  void offer(const std::string& symbol, const std::shared_ptr<UpdateFrames>& frames,
+             int64_t now_ns);
+  // Sends deferred updates whose interval has passed; true if some are still deferred.
+  bool releaseDeferred(int64_t now_ns);
+  // Timers: auth deadline, pings, idle timeout, slow reader. Called about once per second.
+  void housekeeping(int64_t now_ns);
+  // SIGTERM: Reconnect, then close (4010) once it is written or the grace has passed.
+  void drain(const gateway::v1::Reconnect& reconnect);
+  // Closes the socket now (no close handshake).
+  void abort(std::string_view why);
+
+  [[nodiscard]] std::size_t subscriptions() const noexcept { return subs_.size(); }
+
+private:
+  struct Sub {
+    ModeMask mask = kAllModes;
+    uint32_t min_interval_ms = 0;
+    int64_t next_allowed_ns = 0;
+    uint64_t last_seq = 0;                 // last seq this client has (Update or Snapshot)
+    uint64_t skipped = 0;                  // md.ticks updates not sent since the last Update
+    std::shared_ptr<UpdateFrames> pending; // the latest not yet sent
+    bool queued = false;                   // in ready_
+  };
+
+  enum class State { Http, Open, Closing, Closed };
+
+  void read();
+  void onRead(std::size_t n);
+  void onHttp(std::size_t n);
+  void onFrames(std::span<uint8_t> bytes);
+  void onMessage(bool text, std::string_view payload);
+  void handle(const gateway::v1::ClientMessage& m);
+  void handleAuth(uint32_t request_id, std::string_view token);
+  void handleSubscribe(uint32_t request_id, const gateway::v1::Subscribe& s);
+  void handleUnsubscribe(uint32_t request_id, const gateway::v1::Unsubscribe& u);
+  void handleResume(uint32_t request_id, const gateway::v1::Resume& r);
+  // Snapshot, or the missed updates from the history when `from_seq` is set and it reaches.
+  void sendState(uint32_t request_id, const std::string& symbol, Sub& sub,
+                 std::optional<uint64_t> from_seq);
+  bool authenticate(std::string_view token, std::string& why, gateway::v1::ErrorCode& code);
+  void sendWelcome(uint32_t request_id);
+  void sendError(uint32_t request_id, gateway::v1::ErrorCode code, std::string message,
+                 std::string symbol = {});
+  void sendMessage(const gateway::v1::ServerMessage& m);
+  void sendUpdateNow(const std::shared_ptr<UpdateFrames>& frames, Sub& sub);
+  void queueFrame(ws::Opcode opcode, std::string payload);
+  void close(uint16_t code, std::string_view reason);
+  void flush();
+  void onWritten(const boost::system::error_code& ec, std::size_t bytes);
+  void finish();
+
+  Server& server_;
+  boost::asio::ip::tcp::socket socket_;
+  std::string peer_;
+  State state_ = State::Http;
+  std::string http_;                 // the upgrade request until complete
+  std::vector<uint8_t> rbuf_;
+  ws::FrameParser parser_;
+  Encoding encoding_ = Encoding::Json;
+  bool authed_ = false;
+  int64_t token_expires_ns_ = 0;     // 0: no expiry
+  std::string connection_id_;
+  std::unordered_map<std::string, Sub> subs_;
+  std::unordered_map<std::string, uint64_t> resume_;  // Resume positions for later Subscribes
+  auth::TokenBucket inbound_;
+  uint32_t strikes_ = 0;             // RATE_LIMITED answers so far
+  int64_t opened_ns_ = 0;
+  int64_t last_heard_ns_ = 0;
+  int64_t last_sent_ns_ = 0;
+  bool close_after_flush_ = false;
+
+  // Output: control frames (encoded replies), then ready updates.
+  std::deque<std::string> control_;      // complete frames (header + payload)
+  std::vector<std::string*> ready_;      // symbols (keys of subs_) with a pending update due
+  bool writing_ = false;
+  int64_t write_started_ns_ = 0;
+  // What the write in flight refers to: kept alive until it completes.
+  std::vector<std::string> inflight_control_;
+  std::vector<std::shared_ptr<UpdateFrames>> inflight_frames_;
+  std::vector<Pieces> inflight_pieces_;
+  std::vector<std::array<uint8_t, 10>> inflight_headers_;
+  std::vector<int64_t> inflight_receive_ts_;
+  std::vector<boost::asio::const_buffer> iov_;
+};
+
+} // namespace tickstream::gateway

@@ -1,0 +1,50 @@
+#include "gateway_metrics.h"
+
+namespace tickstream::gateway {
+
+namespace {
+
+prometheus::Counter& counter(prometheus::Registry& r, const char* name, const char* help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
+}
+
+prometheus::Gauge& gauge(prometheus::Registry& r, const char* name, const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+}
+
+} // namespace
+
+GatewayMetrics::GatewayMetrics(prometheus::Registry& r)
+    : connections(gauge(r, "gateway_connections", "open client connections")),
+      subscriptions(gauge(r, "gateway_subscriptions", "symbol subscriptions over all connections")),
+      connections_total(counter(r, "gateway_connections_total", "connections accepted")),
+      messages_out(counter(r, "gateway_messages_out_total", "WebSocket messages written")),
+      bytes_out(counter(r, "gateway_bytes_out_total", "bytes written to clients")),
+      conflated(counter(r, "gateway_conflated_total",
+                        "updates replaced by a newer one before a client could be sent them")),
+      slow_client_closes(counter(r, "gateway_slow_client_closes_total",
+                                 "clients closed because they stopped reading")),
+      upgrades_rate_limited(counter(r, "gateway_upgrades_rate_limited_total",
+                                    "WebSocket upgrades refused by the per-IP rate limit (429)")),
+      inbound_rate_limited(counter(r, "gateway_inbound_rate_limited_total",
+                                   "client messages dropped by the per-connection rate limit")),
+      protocol_errors(counter(r, "gateway_protocol_errors_total",
+                              "malformed frames and invalid requests")),
+      auth_failures(counter(r, "gateway_auth_failures_total", "rejected or missing tokens")),
+      updates_in(counter(r, "gateway_updates_in_total", "md.ticks updates applied")),
+      updates_stale(counter(r, "gateway_updates_stale_total",
+                            "md.ticks updates at or below the known seq (ignored)")),
+      updates_gap(counter(r, "gateway_updates_gap_total", "md.ticks seq jumps")),
+      delivery_latency(prometheus::BuildHistogram()
+                           .Name("gateway_delivery_latency_seconds")
+                           .Help("ingestion receive time to socket write completed, per update")
+                           .Register(r)
+                           .Add({}, prometheus::Histogram::BucketBoundaries{
+                                        0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
+                                        0.2, 0.5, 1, 2, 5})),
+      consumer_lag(prometheus::BuildGauge()
+                       .Name("gateway_consumer_lag")
+                       .Help("md.ticks records not yet consumed, per partition")
+                       .Register(r)) {}
+
+} // namespace tickstream::gateway

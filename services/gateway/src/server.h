@@ -1,0 +1,93 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "gateway_config.h"
+#include "gateway_metrics.h"
+#include "symbol_store.h"
+#include "tickstream/auth/jwt.h"
+#include "tickstream/auth/rate_limiter.h"
+#include "tickstream/sharding/ring.h"
+#include "tickstream/ws/handshake.h"
+
+// The gateway shard's network side, on one I/O thread: accepts connections, upgrades them to
+// WebSocket (libs/ws), serves /v1/route and the static page on the same port, keeps the
+// symbol -> subscribers index, and fans each md.ticks update out to the subscribers, encoded
+// once per (encoding, modes) variant. Everything here runs on the io_context's thread; the
+// Kafka side hands data in with post() (TickSource).
+namespace tickstream::gateway {
+
+class Connection;
+
+class Server {
+public:
+  // `store` and `ring` must outlive the server; `metrics` may be null.
+  Server(boost::asio::io_context& io, GatewayConfig config, SymbolStore& store,
+         const sharding::ShardRing& ring, GatewayMetrics* metrics);
+  ~Server();
+
+  // Binds and starts accepting; throws std::runtime_error when the port cannot be bound.
+  void start();
+  [[nodiscard]] uint16_t port() const noexcept { return port_; }
+
+  // From md.snapshot, before ready (TickSource posts these).
+  void loadSnapshots(const std::vector<marketdata::v1::SymbolSnapshot>& snapshots);
+  // From md.ticks: applied to the store, then offered to the subscribers.
+  void onUpdates(const std::vector<UpdatePtr>& updates);
+
+  // SIGTERM: stop accepting, send every client Reconnect, close them after the grace period.
+  // Calls `done` on the I/O thread once every connection is gone (or the grace has passed).
+  void drain(std::function<void()> done);
+
+  // --- used by Connection ---
+  [[nodiscard]] const GatewayConfig& config() const noexcept { return config_; }
+  [[nodiscard]] SymbolStore& store() noexcept { return store_; }
+  [[nodiscard]] const sharding::ShardRing& ring() const noexcept { return ring_; }
+  [[nodiscard]] const std::optional<auth::Verifier>& verifier() const noexcept { return verifier_; }
+  [[nodiscard]] GatewayMetrics* metrics() noexcept { return metrics_; }
+  [[nodiscard]] const ws::HandshakeConfig& handshakeConfig() const noexcept { return handshake_; }
+  void subscribe(std::string_view symbol, Connection* c);
+  void unsubscribe(std::string_view symbol, Connection* c);
+  void closed(const std::shared_ptr<Connection>& c);
+  // A connection holds a deferred update (min interval): checked by the 10 ms timer.
+  void deferred(Connection* c) { deferred_.insert(c); }
+  // Plain HTTP on the WebSocket port: /v1/route, /healthz, static files.
+  std::string httpResponse(const ws::HttpRequest& request);
+  [[nodiscard]] std::string endpointOf(int32_t shard) const;
+  [[nodiscard]] bool draining() const noexcept { return draining_; }
+
+private:
+  void accept();
+  void tick();
+  std::string routeResponse(std::string_view query);
+
+  boost::asio::io_context& io_;
+  GatewayConfig config_;
+  SymbolStore& store_;
+  const sharding::ShardRing& ring_;
+  GatewayMetrics* metrics_;
+  std::optional<auth::Verifier> verifier_;
+  ws::HandshakeConfig handshake_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer timer_;
+  uint16_t port_ = 0;
+  uint64_t ticks_ = 0;
+  auth::KeyedRateLimiter upgrades_;
+  std::unordered_set<std::shared_ptr<Connection>> connections_;
+  std::unordered_map<std::string, std::vector<Connection*>> subscribers_;
+  std::unordered_set<Connection*> deferred_;
+  bool draining_ = false;
+};
+
+} // namespace tickstream::gateway

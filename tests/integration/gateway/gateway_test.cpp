@@ -1,0 +1,365 @@
+// Two gateway shards on the real broker, each owning its half of md.ticks, driven by Python's
+// websockets client (a client that is not ours): snapshot then ordered updates, resume from the
+// history, wrong shard, unknown symbol, bad and expired tokens, bad JSON, /v1/route, and
+// SIGTERM telling clients to reconnect.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tickstream/auth/jwt.h"
+#include "tickstream/kafka/admin.h"
+#include "tickstream/kafka/producer.h"
+#include "tickstream/marketdata/v1/marketdata.pb.h"
+#include "tickstream/sharding/ring.h"
+#include "tickstream/testing/child.h"
+#include "tickstream/testing/infra.h"
+
+using namespace std::chrono_literals;
+namespace testing = tickstream::testing;
+namespace kafka = tickstream::kafka;
+namespace mdv1 = tickstream::marketdata::v1;
+using nlohmann::json;
+using testing::Child;
+
+namespace {
+
+constexpr int32_t kPartitions = 8;
+const std::string kSecret = "integration-test-secret-0123456789abcdef";
+
+uint16_t freePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// GET over a plain socket: the body of the reply.
+std::string httpGet(uint16_t port, const std::string& target) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  REQUIRE(::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  const auto body = out.find("\r\n\r\n");
+  return body == std::string::npos ? out : out.substr(body + 4);
+}
+
+std::string token(const std::string& subject, int64_t expires_in_s) {
+  tickstream::auth::Claims c;
+  c.subject = subject;
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  c.issued_at = now;
+  c.expires_at = now + expires_in_s;
+  return tickstream::auth::Signer::hs256(kSecret).sign(c);
+}
+
+// Runs ws_client.py to completion; one parsed JSON object per line it printed.
+std::vector<json> runClient(const std::string& dir, const std::vector<std::string>& args) {
+  static int n = 0;
+  const std::string log = dir + "/client-" + std::to_string(++n) + ".log";
+  std::vector<std::string> argv{TICKSTREAM_PYTHON, TICKSTREAM_WS_CLIENT};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Child client(argv, log);
+  REQUIRE(client.waitExit(60s) == std::optional<int>(0));
+  std::vector<json> out;
+  std::istringstream in(testing::slurp(log));
+  for (std::string line; std::getline(in, line);) {
+    INFO(line);
+    if (!line.empty() && line[0] == '{') {
+      out.push_back(json::parse(line));
+    }
+  }
+  return out;
+}
+
+// The messages (not the final {"closed": ...} line) a client printed.
+std::vector<json> messages(const std::vector<json>& lines) {
+  std::vector<json> out;
+  for (const auto& l : lines) {
+    if (l.contains("message")) out.push_back(l["message"]);
+  }
+  return out;
+}
+
+std::optional<int> closeCode(const std::vector<json>& lines) {
+  if (lines.empty() || !lines.back().contains("closed") || lines.back()["closed"].is_null()) {
+    return std::nullopt;
+  }
+  return lines.back()["closed"].get<int>();
+}
+
+uint64_t seqOf(const json& update_message) {
+  return std::stoull(update_message["update"]["update"]["seq"].get<std::string>());
+}
+
+uint64_t skippedOf(const json& update_message) {
+  const auto& u = update_message["update"];
+  return u.contains("skippedByConflation") ? std::stoull(u["skippedByConflation"].get<std::string>()) : 0;
+}
+
+uint16_t waitForPort(Child& gw) {
+  uint16_t port = 0;
+  const std::regex ready(R"("gateway ready")");
+  const std::regex listening(R"("gateway listening".*"port":(\d+))");
+  testing::waitUntil(
+      [&] {
+        const std::string log = gw.log();
+        std::smatch m;
+        if (std::regex_search(log, m, listening) && std::regex_search(log, ready)) {
+          port = static_cast<uint16_t>(std::stoi(m[1].str()));
+        }
+        return port != 0 || !gw.running();
+      },
+      30s);
+  return port;
+}
+
+} // namespace
+
+TEST_CASE("two gateway shards stream their own symbols to a real WebSocket client") {
+  const std::string dir = testing::uniqueName(
+      (std::filesystem::temp_directory_path() / "tickstream-gateway").string());
+  std::filesystem::create_directories(dir);
+  const std::string brokers = testing::kafkaBootstrap();
+  const std::string ticks_topic = testing::uniqueName("it.gw.ticks");
+  const std::string snapshot_topic = testing::uniqueName("it.gw.snapshot");
+  kafka::Admin admin(brokers);
+  admin.ensureTopics({{ticks_topic, kPartitions, 1, {}},
+                      {snapshot_topic, kPartitions, 1, {{"cleanup.policy", "compact"}}}});
+
+  // Symbols and which shard owns each, as the gateways compute it.
+  const tickstream::sharding::ShardRing ring({2, kPartitions, 1});
+  std::vector<std::string> mine, theirs;  // owned by shard 0 / shard 1
+  for (char a = 'A'; a <= 'Z'; ++a) {
+    const std::string s = std::string("GW") + a;
+    (ring.route(s).shards[0] == 0 ? mine : theirs).push_back(s);
+  }
+  REQUIRE(mine.size() >= 3);
+  REQUIRE(!theirs.empty());
+  const std::string sym = mine[0];
+  std::string unknown;  // a listed-looking symbol of shard 0 with no snapshot
+  for (int i = 0; unknown.empty(); ++i) {
+    const std::string s = "NOPE" + std::to_string(i);
+    if (ring.route(s).shards[0] == 0) unknown = s;
+  }
+
+  kafka::ProducerConfig pc;
+  pc.brokers = brokers;
+  pc.linger_ms = 1;
+  kafka::Producer producer(pc);
+  for (const auto& s : mine) {
+    mdv1::SymbolSnapshot snap;
+    snap.set_symbol(s);
+    snap.set_last_seq(5);
+    snap.mutable_quote()->set_bid_price(100'0000);
+    snap.mutable_quote()->set_ask_price(101'0000);
+    REQUIRE(producer.produce(snapshot_topic, s, snap.SerializeAsString()) == kafka::ProduceResult::Ok);
+  }
+  for (const auto& s : theirs) {
+    mdv1::SymbolSnapshot snap;
+    snap.set_symbol(s);
+    snap.set_last_seq(1);
+    REQUIRE(producer.produce(snapshot_topic, s, snap.SerializeAsString()) == kafka::ProduceResult::Ok);
+  }
+  REQUIRE(producer.flush(10s));
+
+  const uint16_t port0 = freePort();
+  const uint16_t port1 = freePort();
+  const std::string url0 = "ws://127.0.0.1:" + std::to_string(port0) + "/v1/stream";
+  const std::string url1 = "ws://127.0.0.1:" + std::to_string(port1) + "/v1/stream";
+  const auto gatewayArgs = [&](int shard, uint16_t port) {
+    return std::vector<std::string>{
+        TICKSTREAM_GATEWAY_BIN, "--kafka-brokers", brokers, "--ticks-topic", ticks_topic,
+        "--snapshot-topic", snapshot_topic, "--md-partitions", std::to_string(kPartitions),
+        "--shard-id", std::to_string(shard), "--shard-count", "2", "--listen",
+        "127.0.0.1:" + std::to_string(port), "--shard-endpoints", url0 + "," + url1,
+        "--jwt-hs256-secret", kSecret, "--metrics-listen", "127.0.0.1:0", "--drain-grace-ms",
+        "3000"};
+  };
+  Child gw0(gatewayArgs(0, port0), dir + "/gateway-0.log");
+  Child gw1(gatewayArgs(1, port1), dir + "/gateway-1.log");
+  INFO("gateway 0 log:\n" << gw0.log());
+  REQUIRE(waitForPort(gw0) == port0);
+  REQUIRE(waitForPort(gw1) == port1);
+
+  // Updates for `sym` keep flowing while the clients run: seq 6, 7, ...
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> produced{5};
+  std::thread feed([&] {
+    while (!stop) {
+      mdv1::MarketDataUpdate u;
+      u.set_symbol(sym);
+      u.set_seq(produced + 1);
+      u.mutable_quote()->set_bid_price(100'0000 + static_cast<int64_t>(produced));
+      u.mutable_quote()->set_ask_price(101'0000);
+      u.set_receive_ts_ns(1);
+      if (producer.produce(ticks_topic, sym, u.SerializeAsString()) == kafka::ProduceResult::Ok) {
+        ++produced;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  struct StopFeed {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~StopFeed() {
+      stop = true;
+      if (t.joinable()) t.join();
+    }
+  } stop_feed{stop, feed};
+
+  const std::string good = token("alice", 3600);
+
+  {
+    // Subscribe: Welcome, Subscribed, Snapshot (seq 5 or later), then updates in order.
+    const auto lines = runClient(dir, {url0, "--token", good, "--updates", "10", "--send",
+                                       R"({"requestId":1,"subscribe":{"subscriptions":[{"symbol":")" +
+                                           sym + R"("}]}})"});
+    const auto msgs = messages(lines);
+    REQUIRE(msgs.size() >= 13);
+    CHECK(msgs[0].contains("welcome"));
+    CHECK(msgs[0]["welcome"]["shardCount"] == 2);
+    CHECK(msgs[1]["subscribed"]["symbol"] == sym);
+    CHECK(msgs[1]["requestId"] == 1);
+    REQUIRE(msgs[2].contains("snapshot"));
+    const uint64_t snap_seq = std::stoull(msgs[2]["snapshot"]["snapshot"]["lastSeq"].get<std::string>());
+    CHECK(snap_seq >= 5);
+    CHECK_FALSE(msgs[2]["snapshot"]["snapshot"].contains("rawNextOffset"));
+    uint64_t last = snap_seq;
+    for (std::size_t i = 3; i < msgs.size(); ++i) {
+      REQUIRE(msgs[i].contains("update"));
+      // Either the next seq, or one that says how many conflation skipped: never a loss.
+      CHECK(seqOf(msgs[i]) == last + skippedOf(msgs[i]) + 1);
+      last = seqOf(msgs[i]);
+    }
+
+    // Resume: positions first, then Subscribe; the missed updates come from the history, with
+    // no snapshot.
+    const uint64_t from = last - 2;
+    const auto resumed = messages(runClient(
+        dir, {url0, "--token", good, "--messages", "4", "--send",
+              R"({"resume":{"positions":[{"symbol":")" + sym + R"(","lastSeq":")" +
+                  std::to_string(from) + R"("}]}})",
+              "--send", R"({"subscribe":{"subscriptions":[{"symbol":")" + sym + R"("}]}})"}));
+    REQUIRE(resumed.size() >= 4);
+    CHECK(resumed[1].contains("subscribed"));
+    REQUIRE(resumed[2].contains("update"));
+    CHECK(seqOf(resumed[2]) == from + 1);
+    CHECK(seqOf(resumed[3]) == from + 2);
+  }
+
+  {
+    // Wrong shard and unknown symbol: errors naming the right shard; the connection stays.
+    const auto msgs = messages(runClient(
+        dir, {url0, "--token", good, "--messages", "4", "--send",
+              R"({"requestId":2,"subscribe":{"subscriptions":[{"symbol":")" + theirs[0] +
+                  R"("},{"symbol":")" + unknown + R"("}]}})",
+              "--send", R"({"requestId":3,"ping":{"clientTsNs":"42"}})"}));
+    REQUIRE(msgs.size() == 4);
+    CHECK(msgs[1]["error"]["code"] == "ERROR_CODE_WRONG_SHARD");
+    CHECK(msgs[1]["error"]["shardId"] == 1);
+    CHECK(msgs[1]["error"]["endpoint"] == url1);
+    CHECK(msgs[2]["error"]["code"] == "ERROR_CODE_UNKNOWN_SYMBOL");
+    CHECK(msgs[2]["error"]["symbol"] == unknown);
+    CHECK(msgs[3]["pong"]["clientTsNs"] == "42");
+    CHECK(msgs[3]["requestId"] == 3);
+  }
+
+  {
+    // Bad input keeps the connection: invalid JSON, an unknown operation, binary on the JSON
+    // protocol; each answered, then a ping still works.
+    const auto msgs = messages(runClient(
+        dir, {url0, "--token", good, "--messages", "5", "--send", "{nope", "--send",
+              R"({"requestId":9,"teleport":{}})", "--send", R"({"requestId":4,"ping":{}})",
+              "--send-binary", "deadbeef"}));
+    REQUIRE(msgs.size() == 5);
+    CHECK(msgs[1]["error"]["code"] == "ERROR_CODE_BAD_REQUEST");
+    CHECK(msgs[2]["error"]["code"] == "ERROR_CODE_UNKNOWN_OPERATION");
+    CHECK(msgs[2]["requestId"] == 9);
+    CHECK(msgs[3].contains("pong"));
+    CHECK(msgs[4]["error"]["code"] == "ERROR_CODE_BAD_REQUEST");
+  }
+
+  {
+    // Tokens: none (first message not Auth), a forged one, an expired one.
+    auto lines = runClient(dir, {url0, "--send", R"({"ping":{}})"});
+    CHECK(closeCode(lines) == std::optional<int>(4001));
+    lines = runClient(dir, {url0, "--token", good + "x"});
+    CHECK(closeCode(lines) == std::optional<int>(4001));
+    lines = runClient(dir, {url0, "--token", token("bob", -3600)});
+    CHECK(closeCode(lines) == std::optional<int>(4002));
+    // Auth as a message works too.
+    const auto msgs = messages(runClient(
+        dir, {url0, "--messages", "1", "--send", R"({"requestId":5,"auth":{"token":")" + good + R"("}})"}));
+    REQUIRE(msgs.size() == 1);
+    CHECK(msgs[0]["welcome"].value("shardId", 0) == 0);  // proto3 JSON leaves 0 out
+    CHECK(msgs[0]["requestId"] == 5);
+  }
+
+  {
+    // Route: any shard answers for any symbol.
+    const json route = json::parse(httpGet(port1, "/v1/route?symbols=" + sym + "," + theirs[0]));
+    REQUIRE(route["routes"].size() == 2);
+    CHECK(route["routes"][0]["shards"][0].value("shardId", 0) == 0);  // 0 is left out
+    CHECK(route["routes"][0]["shards"][0]["endpoint"] == url0);
+    CHECK(route["routes"][1]["shards"][0]["shardId"] == 1);
+  }
+
+  {
+    // SIGTERM: a connected client is told to reconnect, then closed with 4010; exit 0.
+    std::vector<std::string> argv{TICKSTREAM_PYTHON, TICKSTREAM_WS_CLIENT, url0, "--token", good,
+                                  "--timeout", "30", "--send",
+                                  R"({"subscribe":{"subscriptions":[{"symbol":")" + sym + R"("}]}})"};
+    const std::string log = dir + "/client-drain.log";
+    Child client(argv, log);
+    REQUIRE(testing::waitUntil([&] { return testing::slurp(log).find("snapshot") != std::string::npos; },
+                               20s));
+    gw0.signal(SIGTERM);
+    CHECK(client.waitExit(30s) == std::optional<int>(0));
+    const std::string out = testing::slurp(log);
+    CHECK(out.find("RECONNECT_REASON_DRAINING") != std::string::npos);
+    CHECK(out.find(R"("closed": 4010)") != std::string::npos);
+    CHECK(gw0.waitExit(20s) == std::optional<int>(0));
+  }
+
+  gw1.signal(SIGTERM);
+  CHECK(gw1.waitExit(20s) == std::optional<int>(0));
+  stop = true;
+  feed.join();
+  admin.deleteTopics({ticks_topic, snapshot_topic});
+  std::filesystem::remove_all(dir);
+}
