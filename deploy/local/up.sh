@@ -48,7 +48,7 @@ metric() {
 stop_all() {
   log "stopping"
   # Services first (they flush to Kafka on SIGTERM), then the infrastructure.
-  for svc in normalizer ingestion exchange-sim; do stop_pid "$state/$svc.pid" 30; done
+  for svc in gateway-0 gateway-1 normalizer ingestion exchange-sim; do stop_pid "$state/$svc.pid" 30; done
   "$TICKSTREAM_ROOT/deploy/local/kafka.sh" stop --dir "$state/kafka" || true
   if [ "$hold" = 1 ]; then
     "$TICKSTREAM_ROOT/deploy/local/postgres.sh" stop --dir "$state/postgres" || true
@@ -90,6 +90,32 @@ normalizing() {
 }
 wait_until 60 "normalizer to publish to md.ticks" normalizing || { tail -20 "$state/normalizer.log" >&2; die "normalizer is not publishing: $state/normalizer.log"; }
 
+# Two gateway shards split md.ticks' partitions between them (the ring in libs/sharding). A
+# fresh dev secret per run; the browser link carries a token minted with it.
+gw0=$(free_port); gw1=$(free_port); gw0_metrics=$(free_port); gw1_metrics=$(free_port)
+secret=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
+endpoints="ws://127.0.0.1:$gw0/v1/stream,ws://127.0.0.1:$gw1/v1/stream"
+log "starting gateway shards 0 and 1 (WebSocket)"
+for shard in 0 1; do
+  port=$gw0; metrics_port=$gw0_metrics
+  [ "$shard" = 1 ] && { port=$gw1; metrics_port=$gw1_metrics; }
+  # The secret through the environment (TICKSTREAM_JWT_HS256_SECRET), not on the command line.
+  ( export TICKSTREAM_JWT_HS256_SECRET=$secret
+    start_service "gateway-$shard" "$bin/services/gateway/gateway" \
+      --kafka-brokers "$brokers" --shard-id "$shard" --shard-count 2 --listen "127.0.0.1:$port" \
+      --shard-endpoints "$endpoints" --static-dir "$TICKSTREAM_ROOT/services/gateway/web" \
+      --metrics-listen "127.0.0.1:$metrics_port" )
+done
+gateway_ready() {
+  pid_alive "$state/gateway-$1.pid" || return 2
+  grep -q '"gateway ready"' "$state/gateway-$1.log"
+}
+for shard in 0 1; do
+  wait_until 60 "gateway shard $shard to load md.snapshot" gateway_ready "$shard" ||
+    { tail -20 "$state/gateway-$shard.log" >&2; die "gateway-$shard did not start: $state/gateway-$shard.log"; }
+done
+token=$(TICKSTREAM_SECRET=$secret "$bin/tools/tsctl/tsctl" token --subject demo --ttl 86400)
+
 cat <<TXT
 
   Tickstream local stack is up (state in $state)
@@ -103,10 +129,16 @@ cat <<TXT
   exchange-sim         127.0.0.1:$sim_port (SoupBinTCP)  metrics: http://127.0.0.1:$sim_metrics/metrics
   ingestion            -> md.raw                  metrics: http://127.0.0.1:$ing_metrics/metrics
   normalizer           -> md.ticks, md.snapshot   metrics: http://127.0.0.1:$norm_metrics/metrics
-  logs                 $state/{exchange-sim,ingestion,normalizer}.log
+  gateway shard 0      ws://127.0.0.1:$gw0/v1/stream      metrics: http://127.0.0.1:$gw0_metrics/metrics
+  gateway shard 1      ws://127.0.0.1:$gw1/v1/stream      metrics: http://127.0.0.1:$gw1_metrics/metrics
+  logs                 $state/{exchange-sim,ingestion,normalizer,gateway-0,gateway-1}.log
 
-  Still to come: the gateway shards (WebSocket) and the order service join this command as
-  their issues land.
+  Watch prices move in a browser (each shard serves its own symbols):
+        http://127.0.0.1:$gw0/#token=$token
+        http://127.0.0.1:$gw1/#token=$token
+  Which shard serves a symbol:  curl 'http://127.0.0.1:$gw0/v1/route?symbols=AAPL,MSFT'
+
+  Still to come: the order service joins this command when its issue lands.
 
   Try:  $bin/tools/tsctl/tsctl topics describe --kafka-brokers $brokers
         $bin/tools/tsctl/tsctl watch --kafka-brokers $brokers --top 20
@@ -124,7 +156,7 @@ if [ "$hold" = 1 ]; then
     "$(metric "$ing_metrics" ingestion_published_total)" "$(metric "$norm_metrics" normalizer_updates_total)"
   # The console ends on Ctrl-C (or if Kafka goes away); the EXIT trap then stops everything.
   "$bin/tools/tsctl/tsctl" watch --kafka-brokers "$brokers" --top 15 --refresh-ms 1000 || true
-  for svc in exchange-sim ingestion normalizer; do
+  for svc in exchange-sim ingestion normalizer gateway-0 gateway-1; do
     pid_alive "$state/$svc.pid" || log "$svc had exited; see $state/$svc.log"
   done
   exit 0

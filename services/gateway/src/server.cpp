@@ -205,7 +205,9 @@ void Server::onUpdates(const std::vector<UpdatePtr>& updates) {
     }
     // Encoded once per (encoding, modes) variant on first use, shared by every subscriber.
     auto frames = std::make_shared<UpdateFrames>(u);
-    for (Connection* c : it->second) {
+    // A copy: an offer may end a connection, which edits the subscriber list.
+    fanout_.assign(it->second.begin(), it->second.end());
+    for (Connection* c : fanout_) {
       c->offer(it->first, frames, now);
     }
   }
@@ -317,6 +319,20 @@ std::string Server::httpResponse(const ws::HttpRequest& request) {
   }
   if (request.path == "/v1/route") {
     return okResponse("application/json", routeResponse(request.query));
+  }
+  if (request.path == "/v1/symbols") {
+    // The symbols this shard serves, sorted: what a watchlist can offer.
+    std::vector<std::string> names = store_.symbols();
+    std::sort(names.begin(), names.end());
+    std::string body = "[";
+    for (const auto& name : names) {
+      if (!validSymbol(name)) {
+        continue;  // only [A-Z0-9.-]: nothing to escape
+      }
+      body += (body.size() > 1 ? ",\"" : "\"") + name + "\"";
+    }
+    body += "]";
+    return okResponse("application/json", body);
   }
   if (request.path == "/healthz") {
     return okResponse("text/plain", "ok\n");

@@ -87,6 +87,7 @@ private:
   std::unordered_set<std::shared_ptr<Connection>> connections_;
   std::unordered_map<std::string, std::vector<Connection*>> subscribers_;
   std::unordered_set<Connection*> deferred_;
+  std::vector<Connection*> fanout_;  // reused: the subscribers of the update being fanned out
   bool draining_ = false;
 };
 

@@ -106,6 +106,15 @@ bool SymbolStore::updatesAfter(std::string_view symbol, uint64_t last_seq,
   return true;
 }
 
+std::vector<std::string> SymbolStore::symbols() const {
+  std::vector<std::string> out;
+  out.reserve(symbols_.size());
+  for (const auto& [name, entry] : symbols_) {
+    out.push_back(name);
+  }
+  return out;
+}
+
 const mdv1::SymbolSnapshot* SymbolStore::snapshot(std::string_view symbol) const {
   const Entry* e = find(symbol);
   return e == nullptr ? nullptr : &e->state;

@@ -54,6 +54,8 @@ public:
   // unknown: send a snapshot instead. A `last_seq` at the current seq yields true and nothing.
   bool updatesAfter(std::string_view symbol, uint64_t last_seq, std::vector<UpdatePtr>& out) const;
 
+  // Every symbol known, in no particular order (allocates; for /v1/symbols).
+  [[nodiscard]] std::vector<std::string> symbols() const;
   [[nodiscard]] std::size_t size() const noexcept { return symbols_.size(); }
   [[nodiscard]] uint64_t refused() const noexcept { return refused_; }
 

@@ -198,7 +198,7 @@ gwv1::ServerMessage expectedUpdate(const mdv1::MarketDataUpdate& u, ModeMask mas
 
 // ---------------------------------------------------------------------------------------------
 
-TEST_CASE("the subprotocol picks the encoding; anything but tickstream.v1.proto is JSON") {
+TEST_CASE("the subprotocol picks the encoding: anything but tickstream.v1.proto is JSON") {
   CHECK(encodingFor("tickstream.v1.proto") == Encoding::Proto);
   CHECK(encodingFor("tickstream.v1.json") == Encoding::Json);
   CHECK(encodingFor("") == Encoding::Json);
@@ -508,7 +508,7 @@ TEST_CASE("symbols are 1-16 characters of A-Z 0-9 . -") {
 
 // ---------------------------------------------------------------------------------------------
 
-TEST_CASE("maskOf: empty means all; modesOf lists a mask's modes") {
+TEST_CASE("maskOf treats empty as all and modesOf lists a mask's modes") {
   google::protobuf::RepeatedField<int> modes;
   CHECK(maskOf(modes) == kAllModes);
   modes.Add(mdv1::MODE_DEPTH);

@@ -40,7 +40,7 @@ std::vector<uint64_t> seqs(const std::vector<UpdatePtr>& v) {
 
 } // namespace
 
-TEST_CASE("updates after a snapshot advance the state; stale ones are ignored") {
+TEST_CASE("updates after a snapshot advance the state, stale ones are ignored") {
   SymbolStore store;
   REQUIRE(store.loadSnapshot(snapshot("AAPL", 10)));
   CHECK(store.snapshot("AAPL")->raw_next_offset() == 0);  // internal field dropped

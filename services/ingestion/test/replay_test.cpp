@@ -115,7 +115,7 @@ TEST_CASE("a capture with a truncated tail replays the whole records and reports
   CHECK(pub.records().size() == 2);
 }
 
-TEST_CASE("a gzip capture replays like the plain one; a cut gzip stream is an error, not a crash") {
+TEST_CASE("a gzip capture replays like the plain one and a cut gzip stream is an error, not a crash") {
   MarketConfig mc;
   mc.symbols = 20;
   mc.seed = 11;
