@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
   flags.add("--idle-timeout-ms", config.idle_timeout_ms, "close clients silent this long");
   flags.add("--slow-client-timeout-ms", config.slow_client_timeout_ms,
             "close a client whose socket has not taken a write for this long");
+  flags.add("--socket-send-buffer-bytes", config.socket_send_buffer_bytes,
+            "SO_SNDBUF of each client socket (0 = the kernel's default)");
   flags.add("--upgrades-per-ip-per-second", config.upgrades_per_ip_per_second,
             "WebSocket upgrades allowed per client IP (token bucket rate)");
   flags.add("--upgrade-burst-per-ip", config.upgrade_burst_per_ip, "token bucket burst for upgrades");

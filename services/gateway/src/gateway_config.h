@@ -28,6 +28,7 @@ struct GatewayConfig {
   int ping_interval_ms = 15'000;           // server ping after this long without traffic
   int idle_timeout_ms = 45'000;            // close after this long without anything from the client
   int slow_client_timeout_ms = 5'000;      // a write pending this long closes the client (4008)
+  int socket_send_buffer_bytes = 0;        // SO_SNDBUF per client socket; 0 = kernel default
   double upgrades_per_ip_per_second = 20;  // WebSocket upgrades per client IP (token bucket)
   double upgrade_burst_per_ip = 40;
   int drain_grace_ms = 5'000;              // SIGTERM: Reconnect sent, close after this long

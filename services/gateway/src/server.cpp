@@ -134,6 +134,10 @@ void Server::accept() {
                           });
       } else {
         socket.set_option(tcp::no_delay(true), e2);
+        if (config_.socket_send_buffer_bytes > 0) {
+          // Bounds the kernel's share of a slow client's backlog too.
+          socket.set_option(asio::socket_base::send_buffer_size(config_.socket_send_buffer_bytes), e2);
+        }
         auto c = std::make_shared<Connection>(*this, std::move(socket), peer);
         connections_.insert(c);
         if (metrics_) {

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -131,6 +132,44 @@ uint64_t skippedOf(const json& update_message) {
   return u.contains("skippedByConflation") ? std::stoull(u["skippedByConflation"].get<std::string>()) : 0;
 }
 
+// Resident memory of a process, in KiB (VmRSS).
+long rssKiB(pid_t pid) {
+  std::istringstream in(testing::slurp("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// A client that upgrades, subscribes, and then never reads: a tiny receive buffer so the
+// gateway's writes back up at once.
+int stalledClient(uint16_t port, const std::string& tok, const std::string& symbol) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int small = 2048;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  const std::string req = "GET /v1/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Authorization: Bearer " + tok + "\r\n\r\n";
+  REQUIRE(::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
+  std::string resp;
+  char c;
+  while (resp.find("\r\n\r\n") == std::string::npos && ::read(fd, &c, 1) == 1) resp += c;
+  REQUIRE(resp.rfind("HTTP/1.1 101", 0) == 0);
+  // One masked text frame (mask 0: the payload goes as it is).
+  const std::string payload = R"({"subscribe":{"subscriptions":[{"symbol":")" + symbol + R"("}]}})";
+  std::string frame{static_cast<char>(0x81), static_cast<char>(0x80 | payload.size()), 0, 0, 0, 0};
+  frame += payload;
+  REQUIRE(payload.size() < 126);
+  REQUIRE(::write(fd, frame.data(), frame.size()) == static_cast<ssize_t>(frame.size()));
+  return fd;
+}
+
 uint16_t waitForPort(Child& gw) {
   uint16_t port = 0;
   const std::regex ready(R"("gateway ready")");
@@ -208,7 +247,7 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
         "--shard-id", std::to_string(shard), "--shard-count", "2", "--listen",
         "127.0.0.1:" + std::to_string(port), "--shard-endpoints", url0 + "," + url1,
         "--jwt-hs256-secret", kSecret, "--metrics-listen", "127.0.0.1:0", "--drain-grace-ms",
-        "3000"};
+        "3000", "--slow-client-timeout-ms", "1500", "--socket-send-buffer-bytes", "4096"};
   };
   Child gw0(gatewayArgs(0, port0), dir + "/gateway-0.log");
   Child gw1(gatewayArgs(1, port1), dir + "/gateway-1.log");
@@ -315,6 +354,29 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
   }
 
   {
+    // An inbound flood: answered with RATE_LIMITED (retry_after_ms set) beyond the burst, then
+    // closed with 4009 after repeated strikes.
+    std::vector<std::string> args{url0, "--token", good, "--timeout", "10"};
+    for (int i = 0; i < 80; ++i) {
+      args.push_back("--send");
+      args.push_back(R"({"ping":{}})");
+    }
+    const auto lines = runClient(dir, args);
+    int pongs = 0, limited = 0;
+    for (const auto& m : messages(lines)) {
+      pongs += m.contains("pong") ? 1 : 0;
+      if (m.contains("error") && m["error"]["code"] == "ERROR_CODE_RATE_LIMITED") {
+        ++limited;
+        CHECK(m["error"].value("retryAfterMs", 0) > 0);
+      }
+    }
+    CHECK(pongs >= 40);  // the burst
+    CHECK(pongs < 80);
+    CHECK(limited >= 10);
+    CHECK(closeCode(lines) == std::optional<int>(4009));
+  }
+
+  {
     // Tokens: none (first message not Auth), a forged one, an expired one.
     auto lines = runClient(dir, {url0, "--send", R"({"ping":{}})"});
     CHECK(closeCode(lines) == std::optional<int>(4001));
@@ -328,6 +390,35 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
     REQUIRE(msgs.size() == 1);
     CHECK(msgs[0]["welcome"].value("shardId", 0) == 0);  // proto3 JSON leaves 0 out
     CHECK(msgs[0]["requestId"] == 5);
+  }
+
+  {
+    // A client that stops reading is closed once a write has waited 1.5 s; its backlog is at
+    // most one pending update per symbol, so the gateway's memory does not grow; a reading
+    // client on the same symbol keeps streaming meanwhile.
+    const long rss_before = rssKiB(gw0.pid());
+    const int stalled = stalledClient(port0, good, sym);
+    const auto lines = runClient(dir, {url0, "--token", good, "--updates", "150", "--timeout", "30",
+                                       "--send",
+                                       R"({"subscribe":{"subscriptions":[{"symbol":")" + sym + R"("}]}})"});
+    const auto msgs = messages(lines);
+    int updates = 0;
+    for (const auto& m : msgs) updates += m.contains("update") ? 1 : 0;
+    CHECK(updates == 150);  // ~3 s of updates, none stalled by the other client
+    REQUIRE(testing::waitUntil([&] { return gw0.log().find("slow client closed") != std::string::npos; }, 20s));
+    const long rss_after = rssKiB(gw0.pid());
+    INFO("gateway RSS " << rss_before << " KiB -> " << rss_after << " KiB");
+    CHECK(rss_after - rss_before < 16 * 1024);
+    // The stalled socket was closed by the gateway: draining it ends in EOF or a reset.
+    timeval two_s{2, 0};
+    ::setsockopt(stalled, SOL_SOCKET, SO_RCVTIMEO, &two_s, sizeof two_s);  // never hang here
+    char buf[4096];
+    ssize_t n = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while ((n = ::read(stalled, buf, sizeof buf)) > 0 && std::chrono::steady_clock::now() < deadline) {
+    }
+    CHECK(n <= 0);
+    ::close(stalled);
   }
 
   {

@@ -76,6 +76,7 @@ public:
     return !waitExit(0ms).has_value();
   }
   std::string log() const { return slurp(log_); }
+  pid_t pid() const { return pid_; }
 
 private:
   std::string log_;
