@@ -323,7 +323,10 @@ public:
       revoked.insert(tp.partition);
       owned_.erase(tp.partition);
     }
-    commit(revoked);
+    if (!commit(revoked)) {
+      // The next owner would restore from snapshots this instance could not deliver.
+      throw std::runtime_error("could not flush before giving up partitions");
+    }
     logging::info("partitions revoked", {{"count", static_cast<long long>(revoked.size())}});
   }
 
@@ -376,6 +379,12 @@ private:
   // False only when Kafka lost or refused records.
   bool commit(const std::set<int32_t>& partitions) {
     if (!flushProducer(producer_, std::chrono::milliseconds(opts_.flush_timeout_ms))) {
+      return false;
+    }
+    if (sink_.produceFailed() > 0) {
+      // A refused update or snapshot: md.snapshot may now lag md.ticks by more than a restart
+      // looks back. Crash-only: exit, and the restart rebuilds from md.raw.
+      logging::error("kafka refused records", {{"refused", static_cast<unsigned long long>(sink_.produceFailed())}});
       return false;
     }
     if (!dirty_) {

@@ -28,6 +28,8 @@ constexpr uint16_t kCloseTokenExpired = 4002;
 constexpr uint16_t kCloseSlowConsumer = 4008;
 constexpr uint16_t kCloseRateLimited = 4009;
 constexpr uint16_t kCloseReconnect = 4010;
+// Unconflated output (replies, snapshots, replays) a connection may have queued.
+constexpr std::size_t kMaxControlBytes = 4 << 20;
 
 std::string frame(ws::Opcode opcode, std::string_view payload) {
   std::string out(ws::headerSize(payload.size()), '\0');
@@ -171,9 +173,16 @@ void Connection::onFrames(std::span<uint8_t> bytes) {
       }
       break;
     case ws::EventType::Ping: {
-      std::string pong(ws::kMaxControlFrameSize, '\0');
-      pong.resize(ws::writePong(reinterpret_cast<uint8_t*>(pong.data()), e.payload));
-      control_.push_back(std::move(pong));
+      // Nothing may follow our Close; pings count against the inbound limit like messages; and
+      // only the latest unanswered Ping needs a Pong (RFC 6455 5.5.3).
+      if (state_ != State::Open || !inboundAllowed()) {
+        break;
+      }
+      if (!pong_.empty()) {
+        pong_.clear();
+      }
+      pong_.resize(ws::kMaxControlFrameSize);
+      pong_.resize(ws::writePong(reinterpret_cast<uint8_t*>(pong_.data()), e.payload));
       flush();
       break;
     }
@@ -198,21 +207,31 @@ void Connection::onFrames(std::span<uint8_t> bytes) {
   }
 }
 
-void Connection::onMessage(bool text, std::string_view payload) {
+bool Connection::inboundAllowed() {
   const int64_t now = runtime::wallClockNs();
-  if (!inbound_.tryTake(now)) {
-    if (server_.metrics()) server_.metrics()->inbound_rate_limited.Increment();
-    if (++strikes_ > server_.config().rate_limit_strikes) {
-      close(kCloseRateLimited, "inbound rate limit");
-      return;
-    }
-    gv1::ServerMessage m;
-    auto* err = m.mutable_error();
-    err->set_code(gv1::ERROR_CODE_RATE_LIMITED);
-    err->set_message("more than " + std::to_string(server_.config().max_inbound_per_second) +
-                     " messages per second; message dropped");
-    err->set_retry_after_ms(static_cast<uint32_t>(inbound_.retryAfterNs(now) / kMs + 1));
-    sendMessage(m);
+  if (inbound_.full(now)) {
+    strikes_ = 0;  // behaved for a whole burst's worth of time: old strikes are forgiven
+  }
+  if (inbound_.tryTake(now)) {
+    return true;
+  }
+  if (server_.metrics()) server_.metrics()->inbound_rate_limited.Increment();
+  if (++strikes_ > server_.config().rate_limit_strikes) {
+    close(kCloseRateLimited, "inbound rate limit");
+    return false;
+  }
+  gv1::ServerMessage m;
+  auto* err = m.mutable_error();
+  err->set_code(gv1::ERROR_CODE_RATE_LIMITED);
+  err->set_message("more than " + std::to_string(server_.config().max_inbound_per_second) +
+                   " messages per second; message dropped");
+  err->set_retry_after_ms(static_cast<uint32_t>(inbound_.retryAfterNs(now) / kMs + 1));
+  sendMessage(m);
+  return false;
+}
+
+void Connection::onMessage(bool text, std::string_view payload) {
+  if (!inboundAllowed()) {
     return;
   }
   gv1::ClientMessage m;
@@ -380,12 +399,16 @@ void Connection::handleResume(uint32_t request_id, const gv1::Resume& r) {
   for (const auto& pos : r.positions()) {
     auto it = subs_.find(pos.symbol());
     if (it == subs_.end()) {
-      resume_[pos.symbol()] = pos.last_seq();  // used by the next Subscribe for it
+      // Used by the next Subscribe for it; bounded like subscriptions are.
+      if (resume_.size() < server_.config().max_symbols || resume_.contains(pos.symbol())) {
+        resume_[pos.symbol()] = pos.last_seq();
+      }
       continue;
     }
     // Gap repair on a live subscription: whatever is pending is superseded by the replay.
     it->second.pending.reset();
     it->second.skipped = 0;
+    it->second.skipped_after = 0;
     sendState(request_id, pos.symbol(), it->second, pos.last_seq());
   }
 }
@@ -446,14 +469,24 @@ void Connection::offer(const std::string& symbol, const std::shared_ptr<UpdateFr
     return;  // already covered by the snapshot or a replay
   }
   if (frames->empty(sub.mask)) {
-    ++sub.skipped;  // nothing this subscription selects changed
-    sub.last_seq = seq;
-    return;  // a pending update, if any, is still the latest this client wants
+    // Nothing this subscription selects changed. Counted after the pending update (if any),
+    // which stays the latest this client wants: the client's next Update then accounts for it.
+    if (sub.pending) {
+      ++sub.skipped_after;
+      sub.pending_through = seq;
+    } else {
+      ++sub.skipped;
+      sub.last_seq = seq;
+    }
+    return;
   }
   if (sub.pending) {
-    ++sub.skipped;  // conflate: the newer update replaces the one not yet sent
+    // conflate: the newer update replaces the one not yet sent, and everything skipped after it
+    sub.skipped += 1 + sub.skipped_after;
     if (server_.metrics()) server_.metrics()->conflated.Increment();
   }
+  sub.skipped_after = 0;
+  sub.pending_through = seq;
   sub.pending = frames;
   if (now_ns < sub.next_allowed_ns) {
     server_.deferred(this);
@@ -502,7 +535,15 @@ void Connection::sendMessage(const gv1::ServerMessage& m) {
 }
 
 void Connection::queueFrame(ws::Opcode opcode, std::string payload) {
+  control_bytes_ += payload.size() + ws::kMaxServerHeaderSize;
   control_.push_back(frame(opcode, payload));
+  if (control_bytes_ > kMaxControlBytes && state_ == State::Open) {
+    // Replies, snapshots and replays are not conflated: a client that asks for more than it
+    // reads is cut off rather than allowed to grow the gateway's memory.
+    if (server_.metrics()) server_.metrics()->slow_client_closes.Increment();
+    logging::info("client backlog over the limit", {{"peer", peer_}, {"connection", connection_id_}});
+    abort("backlog over the limit");
+  }
 }
 
 void Connection::close(uint16_t code, std::string_view reason) {
@@ -532,7 +573,7 @@ void Connection::flush() {
   if (writing_ || state_ == State::Closed) {
     return;
   }
-  if (control_.empty() && ready_.empty()) {
+  if (control_.empty() && ready_.empty() && pong_.empty()) {
     if (close_after_flush_) {
       finish();
     }
@@ -544,7 +585,12 @@ void Connection::flush() {
   inflight_pieces_.clear();
   inflight_headers_.clear();
   inflight_receive_ts_.clear();
-  while (!control_.empty() && iov_.size() < kMaxIov) {
+  if (!pong_.empty()) {
+    inflight_control_.push_back(std::move(pong_));
+    pong_.clear();
+  }
+  while (!control_.empty() && iov_.size() + inflight_control_.size() < kMaxIov) {
+    control_bytes_ -= std::min(control_bytes_, control_.front().size() + ws::kMaxServerHeaderSize);
     inflight_control_.push_back(std::move(control_.front()));
     control_.pop_front();
   }
@@ -570,8 +616,10 @@ void Connection::flush() {
       ws::writeHeader(inflight_headers_.back().data(), dataOpcode(encoding_),
                       inflight_pieces_.back().size());
       inflight_receive_ts_.push_back(sub.pending->update().receive_ts_ns());
-      sub.last_seq = sub.pending->update().seq();
-      sub.skipped = 0;
+      // Updates skipped after the pending one count toward the next Update sent.
+      sub.last_seq = sub.pending_through;
+      sub.skipped = sub.skipped_after;
+      sub.skipped_after = 0;
       sub.next_allowed_ns = now + int64_t{sub.min_interval_ms} * kMs;
       inflight_frames_.push_back(std::move(sub.pending));
     }

@@ -56,6 +56,8 @@ private:
     int64_t next_allowed_ns = 0;
     uint64_t last_seq = 0;                 // last seq this client has (Update or Snapshot)
     uint64_t skipped = 0;                  // md.ticks updates not sent since the last Update
+    uint64_t skipped_after = 0;            // updates with nothing selected since `pending`
+    uint64_t pending_through = 0;          // the seq the client has once `pending` is sent
     std::shared_ptr<UpdateFrames> pending; // the latest not yet sent
     bool queued = false;                   // in ready_
   };
@@ -67,6 +69,8 @@ private:
   void onHttp(std::size_t n);
   void onFrames(std::span<uint8_t> bytes);
   void onMessage(bool text, std::string_view payload);
+  // Takes one message (or Ping) from the inbound budget; answers RATE_LIMITED or closes if not.
+  bool inboundAllowed();
   void handle(const gateway::v1::ClientMessage& m);
   void handleAuth(uint32_t request_id, std::string_view token);
   void handleSubscribe(uint32_t request_id, const gateway::v1::Subscribe& s);
@@ -109,6 +113,8 @@ private:
 
   // Output: control frames (encoded replies), then ready updates.
   std::deque<std::string> control_;      // complete frames (header + payload)
+  std::size_t control_bytes_ = 0;        // about the bytes in control_ (capped)
+  std::string pong_;                     // the Pong to the latest Ping, if unsent
   std::vector<std::string*> ready_;      // symbols (keys of subs_) with a pending update due
   bool writing_ = false;
   int64_t write_started_ns_ = 0;

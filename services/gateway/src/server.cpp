@@ -78,7 +78,7 @@ void GatewayConfig::validate() const {
 Server::Server(asio::io_context& io, GatewayConfig config, SymbolStore& store,
                const sharding::ShardRing& ring, GatewayMetrics* metrics)
     : io_(io), config_((config.validate(), std::move(config))), store_(store), ring_(ring),
-      metrics_(metrics), acceptor_(io), timer_(io),
+      metrics_(metrics), acceptor_(io), timer_(io), accept_retry_(io),
       upgrades_(auth::KeyedRateLimiterConfig{
           .limit = {config_.upgrades_per_ip_per_second, config_.upgrade_burst_per_ip}}) {
   if (!config_.auth.hs256_secret.empty() || !config_.auth.rs256_public_key_pem.empty()) {
@@ -147,7 +147,13 @@ void Server::accept() {
         c->start();
       }
     } else {
-      logging::warn("accept failed", {{"error", ec.message()}});  // e.g. out of file descriptors
+      // e.g. out of file descriptors: retry after a pause instead of spinning on the error.
+      logging::warn("accept failed", {{"error", ec.message()}});
+      accept_retry_.expires_after(100ms);
+      accept_retry_.async_wait([this](const boost::system::error_code& e) {
+        if (!e && !draining_) accept();
+      });
+      return;
     }
     if (!draining_) {
       accept();
@@ -263,6 +269,7 @@ void Server::drain(std::function<void()> done) {
         c->abort("drain grace over");
       }
       timer_.cancel();
+      accept_retry_.cancel();
       done();
       return;
     }

@@ -81,6 +81,7 @@ private:
   ws::HandshakeConfig handshake_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer accept_retry_;  // re-arms accept after an error (e.g. EMFILE)
   uint16_t port_ = 0;
   uint64_t ticks_ = 0;
   auth::KeyedRateLimiter upgrades_;

@@ -159,10 +159,10 @@ ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange
             // P: a non-displayed order executed; side is that resting order's side.
             onTrade(*s, m.price, m.shares,
                     aggressorAgainst(m.side == 'S' ? book::Side::Sell : book::Side::Buy),
-                    m.match_number, false, exchange_ts_ns);
+                    m.match_number, false, exchange_ts_ns, now_ns);
           } else {
             onTrade(*s, m.cross_price, static_cast<int64_t>(m.shares),
-                    mdv1::AGGRESSOR_SIDE_UNSPECIFIED, m.match_number, true, exchange_ts_ns);
+                    mdv1::AGGRESSOR_SIDE_UNSPECIFIED, m.match_number, true, exchange_ts_ns, now_ns);
           }
           changed(*s, exchange_ts_ns, receive_ts_ns, now_ns);
           return ApplyResult::Ok;
@@ -174,7 +174,7 @@ ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange
           }
           const auto state = tradingState(m.trading_state);
           const auto reason = itch::trimRight(m.reason);
-          const bool rolled = rollBars(*s, exchange_ts_ns);
+          const bool rolled = rollBars(*s, exchange_ts_ns, now_ns);
           if (state == s->state && reason == s->reason) {
             if (rolled) {
               changed(*s, exchange_ts_ns, receive_ts_ns, now_ns);
@@ -199,7 +199,7 @@ ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange
 void Normalizer::onBook(const book::Update& u, uint64_t match_number, int64_t exchange_ts_ns,
                         int64_t receive_ts_ns, int64_t now_ns) noexcept {
   SymbolState& s = *stateFor(u.book);
-  bool visible = rollBars(s, exchange_ts_ns);
+  bool visible = rollBars(s, exchange_ts_ns, now_ns);
   if (u.top_changed || u.depth_changed) {
     s.book_dirty = true;
     if (u.top_changed) {
@@ -210,7 +210,7 @@ void Normalizer::onBook(const book::Update& u, uint64_t match_number, int64_t ex
   }
   if (u.traded && u.printable) {
     onTrade(s, u.trade_price, u.trade_shares, aggressorAgainst(u.side), match_number, false,
-            exchange_ts_ns);
+            exchange_ts_ns, now_ns);
     visible = true;
   }
   if (!visible) {
@@ -220,7 +220,7 @@ void Normalizer::onBook(const book::Update& u, uint64_t match_number, int64_t ex
   changed(s, exchange_ts_ns, receive_ts_ns, now_ns);
 }
 
-bool Normalizer::rollBars(SymbolState& s, int64_t exchange_ts_ns) noexcept {
+bool Normalizer::rollBars(SymbolState& s, int64_t exchange_ts_ns, int64_t now_ns) noexcept {
   bool closed = false;
   for (size_t i = 0; i < kBars; ++i) {
     const int64_t len = kBarLength[i];
@@ -229,6 +229,11 @@ bool Normalizer::rollBars(SymbolState& s, int64_t exchange_ts_ns) noexcept {
     if (b.active && start > b.start_ts_ns) {
       // The symbol's first event of a later interval closes the bar in progress: its own
       // events, not a shared clock, so a replay after a restart closes it at the same record.
+      if (s.closed_dirty[i] && !(raw_next_ != 0 && raw_next_ <= s.silent_until)) {
+        // The previous completed bar is still waiting for the rate cap (a burst of exchange
+        // time, e.g. catching up): publish it now rather than lose it.
+        publish(s, now_ns);
+      }
       s.closed[i] = b;
       s.closed_dirty[i] = true;
       b = BarState{};
@@ -240,7 +245,7 @@ bool Normalizer::rollBars(SymbolState& s, int64_t exchange_ts_ns) noexcept {
 
 void Normalizer::onTrade(SymbolState& s, int64_t price, int64_t size,
                          mdv1::AggressorSide side, uint64_t match_number, bool cross,
-                         int64_t exchange_ts_ns) noexcept {
+                         int64_t exchange_ts_ns, int64_t now_ns) noexcept {
   const auto notional = static_cast<book::Uint128>(price) * static_cast<book::Uint128>(size);
   s.volume += size;
   s.notional += notional;
@@ -254,7 +259,7 @@ void Normalizer::onTrade(SymbolState& s, int64_t price, int64_t size,
   s.last_trade = TradeState{price, size, side, match_number, exchange_ts_ns, cross, s.volume};
   s.trade_dirty = true;
 
-  rollBars(s, exchange_ts_ns);
+  rollBars(s, exchange_ts_ns, now_ns);
   for (size_t i = 0; i < kBars; ++i) {
     const int64_t len = kBarLength[i];
     const int64_t start = exchange_ts_ns - (((exchange_ts_ns % len) + len) % len);

@@ -175,9 +175,11 @@ private:
               int64_t receive_ts_ns, int64_t now_ns) noexcept;
   // Closes every bar of `s` whose interval ended before the interval of `exchange_ts_ns`; true
   // if one closed (a visible change).
-  bool rollBars(SymbolState& s, int64_t exchange_ts_ns) noexcept;
+  // A completed bar still held by the rate cap is published first (over the cap) rather than
+  // overwritten; `now_ns` stamps that update.
+  bool rollBars(SymbolState& s, int64_t exchange_ts_ns, int64_t now_ns) noexcept;
   void onTrade(SymbolState& s, int64_t price, int64_t size, marketdata::v1::AggressorSide side,
-               uint64_t match_number, bool cross, int64_t exchange_ts_ns) noexcept;
+               uint64_t match_number, bool cross, int64_t exchange_ts_ns, int64_t now_ns) noexcept;
   // Records a visible change and emits now, or conflates if the symbol is over its rate.
   void changed(SymbolState& s, int64_t exchange_ts_ns, int64_t receive_ts_ns,
                int64_t now_ns) noexcept;
