@@ -28,6 +28,8 @@ constexpr uint16_t kCloseTokenExpired = 4002;
 constexpr uint16_t kCloseSlowConsumer = 4008;
 constexpr uint16_t kCloseRateLimited = 4009;
 constexpr uint16_t kCloseReconnect = 4010;
+// How long a closing connection waits for the client to close its side.
+constexpr int64_t kLingerNs = 2'000'000'000;
 // Unconflated output (replies, snapshots, replays) a connection may have queued.
 constexpr std::size_t kMaxControlBytes = 4 << 20;
 
@@ -575,7 +577,7 @@ void Connection::flush() {
   }
   if (control_.empty() && ready_.empty() && pong_.empty()) {
     if (close_after_flush_) {
-      finish();
+      linger();
     }
     return;
   }
@@ -636,7 +638,7 @@ void Connection::flush() {
   ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(taken));
   if (iov_.empty()) {
     if (close_after_flush_) {
-      finish();
+      linger();
     }
     return;
   }
@@ -671,6 +673,10 @@ void Connection::onWritten(const boost::system::error_code& ec, std::size_t byte
 void Connection::housekeeping(int64_t now_ns) {
   const auto& c = server_.config();
   if (state_ == State::Closed) {
+    return;
+  }
+  if (lingering_ && now_ns - linger_since_ns_ > kLingerNs) {
+    abort("client did not close");
     return;
   }
   if (writing_ && now_ns - write_started_ns_ > int64_t{c.slow_client_timeout_ms} * kMs) {
@@ -709,6 +715,19 @@ void Connection::housekeeping(int64_t now_ns) {
     last_sent_ns_ = now_ns;
     flush();
   }
+}
+
+void Connection::linger() {
+  if (lingering_ || state_ == State::Closed) {
+    return;
+  }
+  // Half-close, then read until the client closes too. Closing a socket with unread input makes
+  // the kernel send a reset, and a reset makes the client's kernel drop what it has not read
+  // yet: our last replies and the Close frame would never reach it.
+  lingering_ = true;
+  linger_since_ns_ = runtime::wallClockNs();
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void Connection::abort(std::string_view why) {

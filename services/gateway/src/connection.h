@@ -89,6 +89,8 @@ private:
   void close(uint16_t code, std::string_view reason);
   void flush();
   void onWritten(const boost::system::error_code& ec, std::size_t bytes);
+  // All output is written and the connection is to end: half-close and wait for the client.
+  void linger();
   void finish();
 
   Server& server_;
@@ -110,6 +112,8 @@ private:
   int64_t last_heard_ns_ = 0;
   int64_t last_sent_ns_ = 0;
   bool close_after_flush_ = false;
+  bool lingering_ = false;           // our side is shut; waiting for the client's EOF
+  int64_t linger_since_ns_ = 0;
 
   // Output: control frames (encoded replies), then ready updates.
   std::deque<std::string> control_;      // complete frames (header + payload)
