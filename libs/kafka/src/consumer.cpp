@@ -200,10 +200,19 @@ std::vector<TopicPartitionOffset> Consumer::committed(std::vector<TopicPartition
 
 int64_t Consumer::offsetForTime(const std::string& topic, int32_t partition, int64_t timestamp_ms,
                                 std::chrono::milliseconds timeout) {
+  // Transient errors (a new topic's partition has no leader yet) are retried until `timeout`,
+  // as watermarks() does.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   PartitionList list({{topic, partition, timestamp_ms}});
-  if (auto err = consumer_->offsetsForTimes(list.list, static_cast<int>(timeout.count()));
-      err != RdKafka::ERR_NO_ERROR) {
-    throw KafkaError(err, "kafka offsetsForTimes " + topic);
+  for (;;) {
+    auto err = consumer_->offsetsForTimes(list.list, static_cast<int>(timeout.count()));
+    if (err == RdKafka::ERR_NO_ERROR) err = list.list[0]->err();
+    if (err == RdKafka::ERR_NO_ERROR) break;
+    if (classify(err) != ErrorClass::Retriable || std::chrono::steady_clock::now() >= deadline) {
+      throw KafkaError(err, "kafka offsetsForTimes " + topic);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    list.list[0]->set_offset(timestamp_ms);
   }
   const int64_t offset = list.list[0]->offset();
   if (offset >= 0) return offset;
