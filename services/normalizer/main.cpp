@@ -50,6 +50,7 @@ struct Options {
   int32_t md_partitions = kafka::topics::Layout{}.md_partitions; // of md.ticks and md.snapshot
   std::string group_id = "normalizer";                    // consumer group on the raw topic
   uint32_t max_updates_per_second = 20;                   // per-symbol rate cap
+  size_t broken_trade_memory = size_t{1} << 18;           // executions a Broken Trade can undo
   std::string metrics_listen = "127.0.0.1:0";             // /metrics, /healthz, /readyz
   std::string trading_date;                               // YYYY-MM-DD in snapshots; "" = today
   int commit_interval_ms = 1000;                          // flush the producer, then commit
@@ -62,8 +63,9 @@ struct Options {
 // between the normalizer's record timestamps.
 constexpr int64_t kTailMarginMs = 5'000;
 
-constexpr std::array<const char*, 4> kResultNames = {"ok", "ignored", "unknown_symbol",
-                                                     "book_rejected"};
+// Indexed by normalizer::ApplyResult.
+constexpr std::array<const char*, 5> kResultNames = {"ok", "ignored", "unknown_symbol",
+                                                     "book_rejected", "unknown_trade"};
 
 // What the loop counts, as plain integers on the consuming thread.
 struct LoopCounters {
@@ -449,6 +451,9 @@ int main(int argc, char** argv) {
   flags.add("--max-updates-per-second", opts.max_updates_per_second,
             "per-symbol update rate cap (conflation above it)")
       ->check(CLI::Range(1U, 1'000'000'000U));
+  flags.add("--broken-trade-memory", opts.broken_trade_memory,
+            "latest executions remembered so a Broken Trade ('B') can withdraw them (~60 bytes each)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 28));
   flags.add("--metrics-listen", opts.metrics_listen,
             "HOST:PORT for /metrics, /healthz, /readyz (port 0 = any; empty = off)");
   flags.add("--trading-date", opts.trading_date, "trading day YYYY-MM-DD (default: today, UTC)");
@@ -474,6 +479,7 @@ int main(int argc, char** argv) {
 
   normalizer::NormalizerConfig config;
   config.max_updates_per_second = opts.max_updates_per_second;
+  config.broken_trade_memory = opts.broken_trade_memory;
   config.trading_day = opts.trading_date;
   try {
     config.validate();

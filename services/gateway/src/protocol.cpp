@@ -318,6 +318,9 @@ void filterUpdate(const mdv1::MarketDataUpdate& update, ModeMask mask,
   if (update.has_trade() && has(mask, mdv1::MODE_TRADES)) {
     *out.mutable_trade() = update.trade();
   }
+  if (has(mask, mdv1::MODE_TRADES)) {
+    *out.mutable_trade_breaks() = update.trade_breaks();
+  }
   if (update.has_quote() && has(mask, mdv1::MODE_QUOTE)) {
     *out.mutable_quote() = update.quote();
   }
@@ -436,7 +439,8 @@ UpdateFrames::~UpdateFrames() = default;
 
 bool UpdateFrames::empty(ModeMask mask) const noexcept {
   const mdv1::MarketDataUpdate& u = *update_;
-  return !u.has_status() && !(u.has_trade() && has(mask, mdv1::MODE_TRADES)) &&
+  return !u.has_status() &&
+         !((u.has_trade() || u.trade_breaks_size() > 0) && has(mask, mdv1::MODE_TRADES)) &&
          !(u.has_quote() && has(mask, mdv1::MODE_QUOTE)) &&
          !(u.has_depth() && has(mask, mdv1::MODE_DEPTH)) &&
          !(u.bars_size() > 0 && has(mask, mdv1::MODE_BARS));

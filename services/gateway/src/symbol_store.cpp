@@ -138,6 +138,15 @@ void SymbolStore::merge(mdv1::SymbolSnapshot& s, const mdv1::MarketDataUpdate& u
     s.set_session_high(std::max(s.session_high(), t.price()));
     s.set_session_low(s.session_low() == 0 ? t.price() : std::min(s.session_low(), t.price()));
   }
+  for (const auto& br : u.trade_breaks()) {
+    // A break carries the session totals after it; it is newer than the update's trade unless
+    // that trade was printed after it (the normalizer merged both under its rate cap).
+    if (!u.has_trade() || br.exchange_ts_ns() >= u.trade().exchange_ts_ns()) {
+      s.set_session_volume(br.session_volume());
+    }
+    s.set_session_vwap(br.session_vwap());
+    s.set_session_trade_count(br.session_trade_count());
+  }
   if (u.has_quote()) {
     *s.mutable_quote() = u.quote();
   }

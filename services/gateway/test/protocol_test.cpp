@@ -115,6 +115,14 @@ mdv1::MarketDataUpdate fullUpdate() {
   t->set_match_number(55'000'000'001ULL);
   t->set_exchange_ts_ns(1'704'200'000'123'456'000LL);
   t->set_session_volume(9'000'000'000LL);
+  mdv1::TradeBreak* br = u.add_trade_breaks();
+  br->set_match_number(54'000'000'001ULL);
+  br->set_price(1'234'000);
+  br->set_size(50);
+  br->set_exchange_ts_ns(1'704'200'000'123'456'700LL);
+  br->set_session_volume(8'999'999'950LL);
+  br->set_session_vwap(1'230'000);
+  br->set_session_trade_count(7'000'000'000ULL);
   mdv1::Quote* q = u.mutable_quote();
   q->set_bid_price(1'234'400);
   q->set_bid_size(300);
@@ -550,6 +558,7 @@ TEST_CASE("filtering keeps the parts a mask selects, status always, raw_next_off
     CHECK(f.conflated() == 3);
     CHECK(f.raw_next_offset() == 0);
     CHECK(f.has_trade() == ((mask & kTrades) != 0));
+    CHECK(f.trade_breaks_size() == ((mask & kTrades) != 0 ? 1 : 0));
     CHECK(f.has_quote() == ((mask & kQuote) != 0));
     CHECK(f.has_depth() == ((mask & kDepth) != 0));
     CHECK(f.bars_size() == ((mask & kBars) != 0 ? 2 : 0));
@@ -569,7 +578,7 @@ TEST_CASE("filtering keeps the parts a mask selects, status always, raw_next_off
 TEST_CASE("filterUpdate and filterSnapshot know every field of the contract") {
   // A field added to MarketDataUpdate or SymbolSnapshot is not forwarded until filterUpdate /
   // filterSnapshot copy it: when this fails, decide whether clients get the new field.
-  CHECK(mdv1::MarketDataUpdate::descriptor()->field_count() == 12);
+  CHECK(mdv1::MarketDataUpdate::descriptor()->field_count() == 13);
   CHECK(mdv1::SymbolSnapshot::descriptor()->field_count() == 19);
 }
 

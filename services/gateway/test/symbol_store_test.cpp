@@ -127,6 +127,35 @@ TEST_CASE("trades, bars and status merge into the state a new subscriber is sent
   CHECK(s->current_bars_size() == 0);  // the completed bar left the bars in progress
 }
 
+TEST_CASE("a trade break sets the session totals unless a later trade came with it") {
+  SymbolStore store;
+  auto u = std::make_shared<mdv1::MarketDataUpdate>();
+  u->set_symbol("AAPL");
+  u->set_seq(1);
+  u->mutable_trade()->set_session_volume(300);
+  u->mutable_trade()->set_exchange_ts_ns(100);
+  auto* br = u->add_trade_breaks();
+  br->set_exchange_ts_ns(200);  // after the trade: its totals are the newest
+  br->set_session_volume(250);
+  br->set_session_vwap(10'0000);
+  br->set_session_trade_count(4);
+  REQUIRE(store.apply(u) == ApplyStatus::Applied);
+  CHECK(store.snapshot("AAPL")->session_volume() == 250);
+  CHECK(store.snapshot("AAPL")->session_vwap() == 10'0000);
+  CHECK(store.snapshot("AAPL")->session_trade_count() == 4);
+
+  auto v = std::make_shared<mdv1::MarketDataUpdate>();
+  v->set_symbol("AAPL");
+  v->set_seq(2);
+  v->mutable_trade()->set_session_volume(270);
+  v->mutable_trade()->set_exchange_ts_ns(400);
+  auto* older = v->add_trade_breaks();
+  older->set_exchange_ts_ns(300);  // before the trade, whose volume already excludes it
+  older->set_session_volume(200);
+  REQUIRE(store.apply(v) == ApplyStatus::Applied);
+  CHECK(store.snapshot("AAPL")->session_volume() == 270);
+}
+
 TEST_CASE("symbols beyond the configured bound are refused and counted") {
   SymbolStoreConfig c;
   c.max_symbols = 2;

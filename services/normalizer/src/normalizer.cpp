@@ -68,10 +68,14 @@ void NormalizerConfig::validate() const {
   if (book.depth_levels < 1 || book.depth_levels > 1024) {
     throw std::invalid_argument("NormalizerConfig.book.depth_levels must be 1..1024");
   }
+  if (broken_trade_memory < 1 || broken_trade_memory > (size_t{1} << 28)) {
+    throw std::invalid_argument("NormalizerConfig.broken_trade_memory must be 1..2^28");
+  }
 }
 
 Normalizer::Normalizer(const NormalizerConfig& config, TickSink& sink)
     : config_((config.validate(), config)), sink_(sink), books_(config.book),
+      trades_(config.broken_trade_memory),
       min_interval_ns_(kSecond / config.max_updates_per_second),
       index_by_locate_(config.book.books, 0), scratch_bids_(config.book.depth_levels),
       scratch_asks_(config.book.depth_levels) {
@@ -166,6 +170,20 @@ ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange
           }
           changed(*s, exchange_ts_ns, receive_ts_ns, now_ns);
           return ApplyResult::Ok;
+        } else if constexpr (std::is_same_v<T, itch::BrokenTrade>) {
+          SymbolState* s = stateFor(m.stock_locate);
+          if (s == nullptr) {
+            ++stats_.unknown_symbol;
+            return ApplyResult::UnknownSymbol;
+          }
+          const auto trade = trades_.take(m.match_number);
+          if (!trade || trade->locate != m.stock_locate) {
+            ++stats_.unknown_breaks;
+            return ApplyResult::UnknownTrade;
+          }
+          onBreak(*s, *trade, exchange_ts_ns, now_ns);
+          changed(*s, exchange_ts_ns, receive_ts_ns, now_ns);
+          return ApplyResult::Ok;
         } else if constexpr (std::is_same_v<T, itch::StockTradingAction>) {
           SymbolState* s = stateFor(m.stock_locate);
           if (s == nullptr) {
@@ -258,6 +276,7 @@ void Normalizer::onTrade(SymbolState& s, int64_t price, int64_t size,
   s.has_trade = true;
   s.last_trade = TradeState{price, size, side, match_number, exchange_ts_ns, cross, s.volume};
   s.trade_dirty = true;
+  trades_.record({match_number, s.locate, price, size, exchange_ts_ns});
 
   rollBars(s, exchange_ts_ns, now_ns);
   for (size_t i = 0; i < kBars; ++i) {
@@ -278,6 +297,38 @@ void Normalizer::onTrade(SymbolState& s, int64_t price, int64_t size,
     ++b.trades;
     s.bar_dirty[i] = true;
   }
+}
+
+void Normalizer::onBreak(SymbolState& s, const LedgerTrade& trade, int64_t exchange_ts_ns,
+                         int64_t now_ns) noexcept {
+  ++stats_.broken_trades;
+  const auto notional =
+      static_cast<book::Uint128>(trade.price) * static_cast<book::Uint128>(trade.size);
+  s.volume -= trade.size;
+  s.notional -= notional;
+  --s.trade_count;
+  // The break is an event of the symbol: it closes bars like any other (replay-deterministic).
+  rollBars(s, exchange_ts_ns, now_ns);
+  for (size_t i = 0; i < kBars; ++i) {
+    const int64_t len = kBarLength[i];
+    const int64_t start = trade.exchange_ts_ns - (((trade.exchange_ts_ns % len) + len) % len);
+    // Only a bar subscribers have not yet seen complete is corrected: in progress, or closed
+    // but still held by the rate cap. Open/high/low/close stay as printed: recomputing them
+    // would need every trade of the interval, and exchanges publish corrected bars separately.
+    auto withdraw = [&](BarState& b) {
+      b.volume -= trade.size;
+      b.notional -= notional;
+      --b.trades;
+    };
+    if (s.bars[i].active && s.bars[i].start_ts_ns == start) {
+      withdraw(s.bars[i]);
+      s.bar_dirty[i] = true;
+    } else if (s.closed_dirty[i] && s.closed[i].start_ts_ns == start) {
+      withdraw(s.closed[i]);  // still held by the cap: goes out corrected, as complete
+    }
+  }
+  s.breaks.push_back(BreakState{trade.match_number, trade.price, trade.size, exchange_ts_ns,
+                                s.volume, roundedVwap(s.notional, s.volume), s.trade_count});
 }
 
 void Normalizer::changed(SymbolState& s, int64_t exchange_ts_ns, int64_t receive_ts_ns,
@@ -383,6 +434,18 @@ bool Normalizer::publish(SymbolState& s, int64_t now_ns) noexcept {
       any = true;
     }
   }
+  for (const BreakState& br : s.breaks) {
+    auto* tb = u.add_trade_breaks();
+    tb->set_match_number(br.match_number);
+    tb->set_price(br.price);
+    tb->set_size(br.size);
+    tb->set_exchange_ts_ns(br.exchange_ts_ns);
+    tb->set_session_volume(br.session_volume);
+    tb->set_session_vwap(br.session_vwap);
+    tb->set_session_trade_count(br.session_trade_count);
+    any = true;
+  }
+  s.breaks.clear();
   if (s.status_dirty) {
     auto* st = u.mutable_status();
     st->set_state(s.state);
@@ -428,6 +491,7 @@ void Normalizer::absorb(SymbolState& s) noexcept {
   s.pub_bid = s.pub_nbids > 0 ? s.pub_bids[0] : book::Level{};
   s.pub_ask = s.pub_nasks > 0 ? s.pub_asks[0] : book::Level{};
   s.book_dirty = s.trade_dirty = s.status_dirty = false;
+  s.breaks.clear();
   s.bar_dirty = {};
   s.closed_dirty = {};
   ++stats_.absorbed;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tick_sink.h"
+#include "trade_ledger.h"
 #include "tickstream/book/book_set.h"
 #include "tickstream/itch/messages.h"
 #include "tickstream/marketdata/v1/marketdata.pb.h"
@@ -26,6 +27,9 @@ struct NormalizerConfig {
   book::BookSetConfig book{};              // books, live orders and depth N (depth_levels)
   uint32_t max_updates_per_second = 20;    // per-symbol rate cap; 1..1e9
   std::string trading_day;                 // exchange-local "YYYY-MM-DD" put in snapshots
+  // Latest printable executions remembered so a Broken Trade ('B') can withdraw them (~60 bytes
+  // each); a break of an older one is counted in unknown_breaks and changes nothing.
+  size_t broken_trade_memory = size_t{1} << 18;
 
   // Throws std::invalid_argument naming the first bad field.
   void validate() const;
@@ -37,6 +41,7 @@ enum class ApplyResult {
   Ignored,       // a type the normalizer does not use (NOII, Reg SHO, system events, ...)
   UnknownSymbol, // a locate no Stock Directory registered: book kept, nothing emitted
   BookRejected,  // the book refused the event (unknown order, overfill, ...): nothing changed
+  UnknownTrade,  // a Broken Trade of an execution not remembered: nothing changed
 };
 
 // Where a symbol's published output ended, as a restart recovers it from md.snapshot and the
@@ -56,6 +61,8 @@ struct NormalizerStats {
   uint64_t book_errors = 0;  // BookRejected results
   uint64_t unknown_symbol = 0;
   uint64_t absorbed = 0;     // changes already published before a restart (applied silently)
+  uint64_t broken_trades = 0;   // Broken Trade messages applied
+  uint64_t unknown_breaks = 0;  // Broken Trades of an execution not (or no longer) remembered
 };
 
 class Normalizer {
@@ -124,6 +131,16 @@ private:
     int64_t session_volume = 0;
   };
 
+  struct BreakState {
+    uint64_t match_number = 0;
+    int64_t price = 0;
+    int64_t size = 0;
+    int64_t exchange_ts_ns = 0;
+    int64_t session_volume = 0;
+    int64_t session_vwap = 0;
+    uint64_t session_trade_count = 0;
+  };
+
   struct SymbolState {
     std::string symbol;
     uint16_t locate = 0;
@@ -162,6 +179,7 @@ private:
     bool book_dirty = false;
     bool trade_dirty = false;
     bool status_dirty = false;
+    std::vector<BreakState> breaks;  // not yet published; allocates, but breaks are rare
     std::array<bool, kBars> bar_dirty{};
     std::array<bool, kBars> closed_dirty{};
     uint32_t pending = 0;  // events merged into the next update
@@ -180,6 +198,9 @@ private:
   bool rollBars(SymbolState& s, int64_t exchange_ts_ns, int64_t now_ns) noexcept;
   void onTrade(SymbolState& s, int64_t price, int64_t size, marketdata::v1::AggressorSide side,
                uint64_t match_number, bool cross, int64_t exchange_ts_ns, int64_t now_ns) noexcept;
+  // Withdraws a remembered execution from `s`'s session totals and its bar in progress.
+  void onBreak(SymbolState& s, const LedgerTrade& trade, int64_t exchange_ts_ns,
+               int64_t now_ns) noexcept;
   // Records a visible change and emits now, or conflates if the symbol is over its rate.
   void changed(SymbolState& s, int64_t exchange_ts_ns, int64_t receive_ts_ns,
                int64_t now_ns) noexcept;
@@ -196,6 +217,7 @@ private:
   NormalizerConfig config_;
   TickSink& sink_;
   book::BookSet books_;
+  TradeLedger trades_;
   int64_t min_interval_ns_ = 0;
   std::vector<uint32_t> index_by_locate_;  // locate -> 1 + index in symbols_; 0 = unknown
   std::vector<SymbolState> symbols_;

@@ -526,3 +526,91 @@ TEST_CASE("a halt and a resume each publish a TradingStatus, a repeat publishes 
   CHECK(h.sink.updates().back().status().state() == mdv1::TRADING_STATE_TRADING);
   CHECK(h.sink.snapshots().back().status().state() == mdv1::TRADING_STATE_TRADING);
 }
+
+namespace {
+itch::BrokenTrade brokenTrade(uint64_t match) {
+  itch::BrokenTrade b;
+  b.stock_locate = 1;
+  b.match_number = match;
+  return b;
+}
+} // namespace
+
+TEST_CASE("a broken trade is withdrawn from the session totals and the bar in progress") {
+  Harness h;
+  const auto at = [](int64_t ms) { return kDay + ms * kMs; };
+  h.feed(trade(10, 100'0000, 1), at(10'100));
+  h.feed(trade(30, 110'0000, 2), at(10'200));
+  h.feed(trade(20, 90'0000, 3), at(10'300));
+  REQUIRE(h.feed(brokenTrade(2), at(10'400)) == ApplyResult::Ok);
+
+  const auto& u = h.sink.updates().back();
+  REQUIRE(u.trade_breaks_size() == 1);
+  const auto& br = u.trade_breaks(0);
+  CHECK(br.match_number() == 2);
+  CHECK(br.price() == 110'0000);
+  CHECK(br.size() == 30);
+  CHECK(br.exchange_ts_ns() == at(10'400));
+  CHECK(br.session_volume() == 30);
+  CHECK(br.session_vwap() == 93'3333);  // (1,000,000 + 1,800,000) / 30 = 93333.33
+  CHECK(br.session_trade_count() == 2);
+  // The bars still in progress are corrected and published; open/high/low/close stay.
+  REQUIRE(u.bars_size() == 2);
+  for (const auto& b : u.bars()) {
+    CHECK_FALSE(b.complete());
+    CHECK(b.volume() == 30);
+    CHECK(b.trade_count() == 2);
+    CHECK(b.vwap() == 93'3333);
+    CHECK(b.high() == 110'0000);
+  }
+
+  mdv1::SymbolSnapshot snap;
+  REQUIRE(h.n.snapshot("TEST", at(10'500), snap));
+  CHECK(snap.session_volume() == 30);
+  CHECK(snap.session_trade_count() == 2);
+  CHECK(snap.session_vwap() == 93'3333);
+  CHECK(h.n.stats().broken_trades == 1);
+
+  // A second break of the same execution, and a break of one never seen, change nothing.
+  const size_t before = h.sink.updates().size();
+  CHECK(h.feed(brokenTrade(2), at(10'600)) == ApplyResult::UnknownTrade);
+  CHECK(h.feed(brokenTrade(99), at(10'700)) == ApplyResult::UnknownTrade);
+  CHECK(h.sink.updates().size() == before);
+  CHECK(h.n.stats().unknown_breaks == 2);
+}
+
+TEST_CASE("a break of a trade in a completed bar leaves that bar alone") {
+  Harness h;
+  const auto at = [](int64_t ms) { return kDay + ms * kMs; };
+  h.feed(trade(10, 100'0000, 1), at(10'100));
+  h.feed(trade(5, 100'0000, 2), at(11'100));  // completes the 10 s bar
+  h.feed(brokenTrade(1), at(11'200));
+  const auto& u = h.sink.updates().back();
+  REQUIRE(u.trade_breaks_size() == 1);
+  CHECK(u.trade_breaks(0).session_volume() == 5);
+  // The minute bar (in progress, held both trades) is corrected; the 10 s bar, already out as
+  // complete, is not re-sent; the 11 s bar never held the broken trade.
+  for (const auto& b : u.bars()) {
+    CHECK_FALSE(b.complete());
+    CHECK(b.volume() == 5);
+    CHECK((b.interval() == mdv1::BAR_INTERVAL_1M || b.start_ts_ns() == kDay + 11 * kSecond));
+  }
+}
+
+TEST_CASE("breaks held by the rate cap all go out, none conflated away") {
+  NormalizerConfig c = Harness::uncapped();
+  c.max_updates_per_second = 1;
+  Harness h(c);
+  const auto at = [](int64_t ms) { return kDay + ms * kMs; };
+  h.feed(trade(10, 100'0000, 1), at(100));
+  h.feed(trade(10, 100'0000, 2), at(200));
+  h.feed(trade(10, 100'0000, 3), at(300));
+  h.feed(brokenTrade(1), at(400));
+  h.feed(brokenTrade(3), at(500));
+  h.n.tick(at(1'200));
+  const auto& u = h.sink.updates().back();
+  REQUIRE(u.trade_breaks_size() == 2);
+  CHECK(u.trade_breaks(0).match_number() == 1);
+  CHECK(u.trade_breaks(1).match_number() == 3);
+  CHECK(u.trade_breaks(1).session_volume() == 10);
+}
