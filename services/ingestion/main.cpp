@@ -149,19 +149,6 @@ void logCounters(std::string_view msg, const ingestion::FeedCounters& c,
 }
 
 // Waits for Kafka to acknowledge everything queued: on shutdown nothing may be left behind.
-bool flushProducer(kafka::Producer& producer, std::chrono::milliseconds timeout) {
-  if (!producer.flush(timeout)) {
-    logging::error("kafka flush timed out; records may be lost",
-                   {{"outstanding", producer.outstanding()}});
-    return false;
-  }
-  if (producer.failed() > 0 || !producer.fatalError().empty()) {
-    logging::error("kafka lost records", {{"failed", static_cast<unsigned long long>(producer.failed())},
-                                          {"fatal", producer.fatalError()}});
-    return false;
-  }
-  return true;
-}
 
 int runReplay(const Options& opts, ingestion::FeedHandler& handler, kafka::Producer& producer,
               FeedMetrics& metrics, observability::Health& health) {
@@ -169,7 +156,7 @@ int runReplay(const Options& opts, ingestion::FeedHandler& handler, kafka::Produ
   logging::info("replaying capture", {{"path", opts.capture_in}});
   // The replay runs on this thread; the counters are published to /metrics when it ends.
   const ingestion::ReplayResult result = ingestion::replayCapture(opts.capture_in, handler);
-  const bool flushed = flushProducer(producer, std::chrono::milliseconds(opts.flush_timeout_ms));
+  const bool flushed = producer.flushAndVerify(std::chrono::milliseconds(opts.flush_timeout_ms));
   metrics.update(handler.counters(), producer, true);
   logCounters("capture replayed", handler.counters(), producer);
   if (result.status != itch::CaptureStatus::End) {
@@ -233,14 +220,14 @@ int runLive(runtime::ShutdownSignal& shutdown, const Options& opts,
       // The day is over; the client has stopped by itself. Stay up (ready, serving /metrics)
       // until told to stop, so a supervisor does not restart us into replaying the whole day.
       end_reported = true;
-      flushProducer(producer, std::chrono::milliseconds(opts.flush_timeout_ms));
+      producer.flushAndVerify(std::chrono::milliseconds(opts.flush_timeout_ms));
       const std::lock_guard lock(handler_mu);
       logCounters("end of session", handler.counters(), producer);
     }
   }
 
   client.stop(); // joins the feed thread: nothing is handed to the producer after this
-  const bool flushed = flushProducer(producer, std::chrono::milliseconds(opts.flush_timeout_ms));
+  const bool flushed = producer.flushAndVerify(std::chrono::milliseconds(opts.flush_timeout_ms));
   refresh();
   logCounters("ingestion stopped", handler.counters(), producer);
   if (!flushed) {

@@ -202,19 +202,6 @@ RestoreStats restorePartitions(const Options& opts, const std::vector<int32_t>& 
 
 // Waits for Kafka to acknowledge everything produced so far (snapshots included: each is
 // produced before its update's report completes).
-bool flushProducer(kafka::Producer& producer, std::chrono::milliseconds timeout) {
-  if (!producer.flush(timeout)) {
-    logging::error("kafka flush timed out", {{"outstanding", producer.outstanding()}});
-    return false;
-  }
-  if (producer.failed() > 0 || !producer.fatalError().empty()) {
-    logging::error("kafka lost records",
-                   {{"failed", static_cast<unsigned long long>(producer.failed())},
-                    {"fatal", producer.fatalError()}});
-    return false;
-  }
-  return true;
-}
 
 std::string partitionList(const std::vector<int32_t>& partitions) {
   std::string out;
@@ -380,7 +367,7 @@ private:
   // Flushes the producer, then commits the positions of `partitions` (progress reporting only).
   // False only when Kafka lost or refused records.
   bool commit(const std::set<int32_t>& partitions) {
-    if (!flushProducer(producer_, std::chrono::milliseconds(opts_.flush_timeout_ms))) {
+    if (!producer_.flushAndVerify(std::chrono::milliseconds(opts_.flush_timeout_ms))) {
       return false;
     }
     if (sink_.produceFailed() > 0) {

@@ -162,6 +162,21 @@ bool Producer::flush(std::chrono::milliseconds timeout) {
   return true;
 }
 
+bool Producer::flushAndVerify(std::chrono::milliseconds timeout) {
+  if (!flush(timeout)) {
+    logging::error("kafka flush timed out: records may be lost",
+                   {{"timeout_ms", static_cast<long long>(timeout.count())},
+                    {"outstanding", outstanding()}});
+    return false;
+  }
+  if (failed() > 0 || !fatalError().empty()) {
+    logging::error("kafka records not delivered",
+                   {{"failed", static_cast<unsigned long long>(failed())}, {"fatal", fatalError()}});
+    return false;
+  }
+  return true;
+}
+
 int Producer::outstanding() const { return producer_->outq_len(); }
 
 std::string Producer::fatalError() const {

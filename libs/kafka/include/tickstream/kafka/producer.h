@@ -78,6 +78,11 @@ class Producer {
 
   // Waits until every queued message has its delivery report; false on timeout.
   bool flush(std::chrono::milliseconds timeout);
+  // flush(), then checks nothing was lost: true when every record produced so far was
+  // delivered; otherwise logs what went wrong (timed out with records outstanding, records
+  // failed, fatal error) and returns false. What a service calls before it commits its input
+  // offsets or exits.
+  bool flushAndVerify(std::chrono::milliseconds timeout);
 
   // Messages queued or in flight.
   int outstanding() const;
