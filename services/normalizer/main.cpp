@@ -57,6 +57,7 @@ struct Options {
   int flush_timeout_ms = 30'000;                          // how long a flush may take
   int kafka_linger_ms = 5;                                // producer batching delay (latency vs. throughput)
   int delivery_timeout_ms = 30'000;                       // producer retries a record this long
+  int snapshot_interval_ms = 1000;                        // least time between a symbol's snapshots
 };
 
 // Added to the delivery timeout when a restart looks back in md.ticks: covers clock steps
@@ -178,7 +179,9 @@ RestoreStats restorePartitions(const Options& opts, const std::vector<int32_t>& 
 
   // Two delivery timeouts: an update whose snapshot never arrived was produced at most that long
   // before the partition's last delivered snapshot (docs/normalizer.md, "Why the tail window").
-  const int64_t window_ms = 2 * int64_t{opts.delivery_timeout_ms} + kTailMarginMs;
+  // A snapshot may also have waited one snapshot interval after its update was acknowledged.
+  const int64_t window_ms =
+      2 * int64_t{opts.delivery_timeout_ms} + opts.snapshot_interval_ms + kTailMarginMs;
   std::map<int32_t, int64_t> tails;
   for (const int32_t p : partitions) {
     auto it = last_snapshot_ms.find(p);
@@ -245,6 +248,7 @@ public:
       const auto now = std::chrono::steady_clock::now();
       if (now >= next_tick) {
         normalizer_.tick(runtime::wallClockNs());
+        sink_.releaseDue();
         next_tick = now + 1ms;
       }
       if (now >= next_commit) {
@@ -255,7 +259,7 @@ public:
     }
     // Shutdown: everything conflated goes out now, then is delivered, then committed.
     normalizer_.flushAll(runtime::wallClockNs());
-    ok = commit(owned_) && ok;
+    ok = commit(owned_, true) && ok;
     refresh();
     consumer_.close();
     logging::info("normalizer stopped",
@@ -312,7 +316,7 @@ public:
       revoked.insert(tp.partition);
       owned_.erase(tp.partition);
     }
-    if (!commit(revoked)) {
+    if (!commit(revoked, true)) {
       // The next owner would restore from snapshots this instance could not deliver.
       throw std::runtime_error("could not flush before giving up partitions");
     }
@@ -365,9 +369,15 @@ private:
   }
 
   // Flushes the producer, then commits the positions of `partitions` (progress reporting only).
+  // With `final` (shutdown, partitions handed over) the snapshots still waiting for their
+  // interval go out too, so the next owner's restore starts from md.snapshot alone.
   // False only when Kafka lost or refused records.
-  bool commit(const std::set<int32_t>& partitions) {
-    if (!producer_.flushAndVerify(std::chrono::milliseconds(opts_.flush_timeout_ms))) {
+  bool commit(const std::set<int32_t>& partitions, bool final = false) {
+    const auto timeout = std::chrono::milliseconds(opts_.flush_timeout_ms);
+    if (!producer_.flushAndVerify(timeout)) {
+      return false;
+    }
+    if (final && sink_.releaseDue(true) > 0 && !producer_.flushAndVerify(timeout)) {
       return false;
     }
     if (sink_.produceFailed() > 0) {
@@ -451,6 +461,10 @@ int main(int argc, char** argv) {
             "how long the producer retries a record before failing it (also how far back a "
             "restart reads md.ticks)")
       ->check(CLI::Range(1'000, 600'000));
+  flags.add("--snapshot-interval-ms", opts.snapshot_interval_ms,
+            "least time between two md.snapshot records of a symbol (0 = with every update; "
+            "a restart reads this much more of md.ticks)")
+      ->check(CLI::Range(0, 60'000));
   flags.add("--kafka-linger-ms", opts.kafka_linger_ms,
             "how long the producer waits to fill a batch (latency vs. throughput)")
       ->check(CLI::Range(0, 1000));
@@ -511,7 +525,9 @@ int main(int argc, char** argv) {
       }
     });
     sink = std::make_unique<normalizer::KafkaTickSink>(
-        normalizer::KafkaTickSinkConfig{opts.ticks_topic, opts.snapshot_topic}, producer);
+        normalizer::KafkaTickSinkConfig{opts.ticks_topic, opts.snapshot_topic,
+                                        std::chrono::milliseconds(opts.snapshot_interval_ms)},
+        producer);
     normalizer::Normalizer normalizer(config, *sink);
 
     // Partitions are restored and replayed as the consumer group assigns them.

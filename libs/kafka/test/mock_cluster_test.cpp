@@ -2,40 +2,22 @@
 // wrappers' behaviour. The same flows against a real broker are in tests/integration/kafka.
 #include <catch2/catch.hpp>
 
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
-
 #include <atomic>
 #include <string>
 
 #include "tickstream/kafka/consumer.h"
 #include "tickstream/kafka/producer.h"
+#include "tickstream/testing/mock_kafka.h"
 
 using namespace tickstream::kafka;
 using namespace std::chrono_literals;
 
 namespace {
 
-// A mock cluster lives inside a client handle; other clients reach it through its bootstraps.
-class MockCluster {
+// One topic, "mock.topic", with two partitions.
+class MockCluster : public tickstream::testing::MockKafka {
  public:
-  MockCluster() {
-    char err[256];
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), err, sizeof err);
-    REQUIRE(rk_ != nullptr);
-    cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
-    REQUIRE(cluster_ != nullptr);
-    REQUIRE(rd_kafka_mock_topic_create(cluster_, "mock.topic", 2, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-  ~MockCluster() {
-    rd_kafka_mock_cluster_destroy(cluster_);
-    rd_kafka_destroy(rk_);
-  }
-  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
-
- private:
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  MockCluster() { createTopic("mock.topic", 2); }
 };
 
 }  // namespace

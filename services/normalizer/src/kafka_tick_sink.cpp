@@ -31,10 +31,54 @@ void KafkaTickSink::onDelivery(const kafka::DeliveryReport& report) {
     return;  // a snapshot, or an update without one
   }
   if (report.error == RdKafka::ERR_NO_ERROR) {
-    // Never block here: this is the thread that frees the producer's queue.
-    send(config_.snapshot_topic, slot->key, slot->bytes, nullptr, 0ms);
+    if (config_.snapshot_interval.count() == 0) {
+      // Never block here: this is the thread that frees the producer's queue.
+      send(config_.snapshot_topic, slot->key, slot->bytes, nullptr, 0ms);
+    } else {
+      const auto now = std::chrono::steady_clock::now();
+      std::lock_guard lock(throttle_mu_);
+      auto [it, fresh] = throttles_.try_emplace(slot->key);
+      Throttle& t = it->second;
+      if (fresh) {
+        t.key = slot->key;
+      }
+      if (now >= t.next) {
+        sendSnapshot(t, slot->bytes, now);  // also supersedes a parked older one
+      } else {
+        t.parked.swap(slot->bytes);  // the slot takes the old buffer back for reuse
+        if (!t.is_parked) {
+          t.is_parked = true;
+          parked_.push_back(&t);
+        }
+      }
+    }
   }
   giveBack(slot);
+}
+
+void KafkaTickSink::sendSnapshot(Throttle& t, std::string_view bytes,
+                                 std::chrono::steady_clock::time_point now) {
+  send(config_.snapshot_topic, t.key, bytes, nullptr, 0ms);
+  t.next = now + config_.snapshot_interval;
+  t.is_parked = false;  // parked_ drops it at the next releaseDue()
+}
+
+size_t KafkaTickSink::releaseDue(bool all) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(throttle_mu_);
+  size_t sent = 0;
+  std::erase_if(parked_, [&](Throttle* t) {
+    if (!t->is_parked) {
+      return true;  // a newer snapshot went out directly
+    }
+    if (!all && now < t->next) {
+      return false;
+    }
+    sendSnapshot(*t, t->parked, now);
+    ++sent;
+    return true;
+  });
+  return sent;
 }
 
 bool KafkaTickSink::send(const std::string& topic, std::string_view key, std::string_view value,

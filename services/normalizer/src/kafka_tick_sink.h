@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tick_sink.h"
@@ -20,11 +21,21 @@
 // describes an update md.ticks does not hold, which is what a restart relies on. The snapshot
 // waits in a slot handed to the producer as the update's opaque; the producer's delivery thread
 // calls onDelivery(), which produces it (or drops it if the update failed).
+//
+// With a snapshot interval, a symbol's snapshots go out at most once per interval: one that
+// comes sooner waits in the symbol's parking place (latest wins: it describes every update
+// before it) until releaseDue() finds the interval passed. At the rate cap every update would
+// otherwise carry a full snapshot (depth and all) to the broker, doubling the records it
+// takes; md.snapshot only has to be recent enough for a restart's md.ticks tail and a
+// gateway's start, which both read md.ticks after it.
 namespace tickstream::normalizer {
 
 struct KafkaTickSinkConfig {
   std::string ticks_topic = "md.ticks";        // where MarketDataUpdates go
   std::string snapshot_topic = "md.snapshot";  // where SymbolSnapshots go (compacted)
+  // Least time between two snapshots of one symbol; 0 = one with every update. A restart
+  // reads this much more of md.ticks.
+  std::chrono::milliseconds snapshot_interval{0};
 };
 
 class KafkaTickSink final : public TickSink {
@@ -39,6 +50,12 @@ public:
   // From the producer's delivery thread.
   void onDelivery(const kafka::DeliveryReport& report);
 
+  // Produces the parked snapshots whose interval has passed, or all of them with `all` (before
+  // a shutdown or a hand-over of partitions, after the producer was flushed so every update's
+  // snapshot has been parked). Call it every few ms from the emitting thread. Returns how
+  // many it produced.
+  size_t releaseDue(bool all = false);
+
   // Records the producer refused (queue full for the whole wait, fatal, rejected): lost.
   [[nodiscard]] uint64_t produceFailed() const noexcept;
 
@@ -51,8 +68,18 @@ private:
 
   bool send(const std::string& topic, std::string_view key, std::string_view value,
             PendingSnapshot* slot, std::chrono::milliseconds max_block);
+  // A symbol's snapshot throttle.
+  struct Throttle {
+    std::string key;
+    std::chrono::steady_clock::time_point next{};  // the next snapshot may go out from then
+    std::string parked;                             // the latest one that came sooner
+    bool is_parked = false;
+  };
+
   PendingSnapshot* takeSlot();
   void giveBack(PendingSnapshot* slot);
+  // Sends `bytes` as `t`'s snapshot now and starts its next interval. Under throttle_mu_.
+  void sendSnapshot(Throttle& t, std::string_view bytes, std::chrono::steady_clock::time_point now);
 
   KafkaTickSinkConfig config_;
   kafka::Producer& producer_;
@@ -60,6 +87,10 @@ private:
   std::mutex slots_mu_;  // the emitting thread takes slots, the delivery thread returns them
   std::vector<std::unique_ptr<PendingSnapshot>> free_slots_;
   std::atomic<uint64_t> produce_failed_{0};
+  // The delivery thread parks, the emitting thread releases.
+  std::mutex throttle_mu_;
+  std::unordered_map<std::string, Throttle> throttles_;  // by symbol; node-stable
+  std::vector<Throttle*> parked_;                         // symbols with a snapshot waiting
 };
 
 } // namespace tickstream::normalizer

@@ -19,6 +19,7 @@
 #include "pipeline_support.h"
 #include "tickstream/kafka/admin.h"
 #include "tickstream/kafka/consumer.h"
+#include "tickstream/kafka/read_to_end.h"
 #include "tickstream/marketdata/v1/marketdata.pb.h"
 #include "tickstream/testing/infra.h"
 
@@ -234,6 +235,32 @@ void runPipeline(bool kill_midway) {
   REQUIRE(normalizer->running());
   normalizer->signal(SIGTERM);
   CHECK(normalizer->waitExit(30s) == std::optional<int>(0));
+  // md.snapshot ends where md.ticks ends: the shutdown released every snapshot still waiting
+  // for its interval, and none is older than one before it (latest wins).
+  std::map<int32_t, int64_t> from_start;
+  for (int32_t p = 0; p < kPartitions; ++p) {
+    from_start[p] = RdKafka::Topic::OFFSET_BEGINNING;
+  }
+  std::map<std::string, uint64_t> snapshot_seq;
+  uint64_t snapshot_regressions = 0;
+  kafka::readToEnd(consumer, snapshot_topic, from_start, [&](const kafka::Message& m) {
+    mdv1::SymbolSnapshot snap;
+    REQUIRE(snap.ParseFromArray(m.payload().data(), static_cast<int>(m.payload().size())));
+    uint64_t& last = snapshot_seq[snap.symbol()];
+    snapshot_regressions += snap.last_seq() < last ? 1 : 0;
+    last = snap.last_seq();
+  }, 60s);
+  uint64_t snapshot_behind = 0;
+  for (const auto& [symbol, t] : ticks) {
+    if (snapshot_seq[symbol] != t.seqs.back()) {
+      UNSCOPED_INFO(symbol << " md.snapshot at seq " << snapshot_seq[symbol] << ", md.ticks at "
+                           << t.seqs.back());
+      ++snapshot_behind;
+    }
+  }
+  CHECK(snapshot_behind == 0);
+  CHECK(snapshot_regressions == 0);
+
   REQUIRE(ingestion.running());
   ingestion.signal(SIGTERM);
   CHECK(ingestion.waitExit(20s) == std::optional<int>(0));

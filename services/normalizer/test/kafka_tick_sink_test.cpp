@@ -1,0 +1,116 @@
+// KafkaTickSink against librdkafka's in-process mock cluster: a snapshot follows its update's
+// acknowledgement, and with a snapshot interval a symbol's snapshots are spaced by it, latest
+// wins, and releaseDue(true) leaves md.snapshot describing the last update.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kafka_tick_sink.h"
+#include "tickstream/kafka/consumer.h"
+#include "tickstream/kafka/producer.h"
+#include "tickstream/marketdata/v1/marketdata.pb.h"
+#include "tickstream/testing/mock_kafka.h"
+
+namespace kafka = tickstream::kafka;
+namespace mdv1 = tickstream::marketdata::v1;
+using tickstream::normalizer::KafkaTickSink;
+using tickstream::normalizer::KafkaTickSinkConfig;
+using namespace std::chrono_literals;
+
+namespace {
+
+// What one topic holds, in offset order.
+std::vector<std::string> readAll(const std::string& bootstrap, const std::string& topic) {
+  kafka::ConsumerConfig cc;
+  cc.brokers = bootstrap;
+  cc.group_id = "sink-test-reader";
+  kafka::Consumer consumer(cc);
+  consumer.assign({{topic, 0, RdKafka::Topic::OFFSET_BEGINNING}});
+  std::vector<std::string> out;
+  while (auto m = consumer.poll(1500ms)) {
+    REQUIRE(m->ok());
+    out.emplace_back(m->payload());
+  }
+  return out;
+}
+
+// Emits updates 1..n for "AAPL", each with its snapshot, `gap` apart.
+void emitUpdates(KafkaTickSink& sink, uint64_t n, std::chrono::milliseconds gap) {
+  for (uint64_t seq = 1; seq <= n; ++seq) {
+    mdv1::MarketDataUpdate u;
+    u.set_symbol("AAPL");
+    u.set_seq(seq);
+    mdv1::SymbolSnapshot s;
+    s.set_symbol("AAPL");
+    s.set_last_seq(seq);
+    sink.emit("AAPL", u, &s);
+    sink.releaseDue();
+    std::this_thread::sleep_for(gap);
+  }
+}
+
+std::vector<uint64_t> snapshotSeqs(const std::vector<std::string>& records) {
+  std::vector<uint64_t> seqs;
+  for (const auto& r : records) {
+    mdv1::SymbolSnapshot s;
+    REQUIRE(s.ParseFromString(r));
+    seqs.push_back(s.last_seq());
+  }
+  return seqs;
+}
+
+struct Setup {
+  explicit Setup(std::chrono::milliseconds interval) {
+    cluster.createTopic("t.ticks", 1);
+    cluster.createTopic("t.snap", 1);
+    kafka::ProducerConfig pc;
+    pc.brokers = cluster.bootstrap();
+    pc.linger_ms = 0;
+    producer = std::make_unique<kafka::Producer>(pc, [this](const kafka::DeliveryReport& r) {
+      if (sink) {
+        sink->onDelivery(r);
+      }
+    });
+    sink = std::make_unique<KafkaTickSink>(KafkaTickSinkConfig{"t.ticks", "t.snap", interval},
+                                           *producer);
+  }
+  tickstream::testing::MockKafka cluster;
+  std::unique_ptr<KafkaTickSink> sink;
+  std::unique_ptr<kafka::Producer> producer;
+};
+
+} // namespace
+
+TEST_CASE("without an interval every acknowledged update's snapshot follows it") {
+  Setup t(0ms);
+  emitUpdates(*t.sink, 20, 0ms);
+  REQUIRE(t.producer->flushAndVerify(10s));
+  REQUIRE(t.producer->flushAndVerify(10s));  // the snapshots produced from the deliveries
+  CHECK(readAll(t.cluster.bootstrap(), "t.ticks").size() == 20);
+  const auto seqs = snapshotSeqs(readAll(t.cluster.bootstrap(), "t.snap"));
+  REQUIRE(seqs.size() == 20);
+  CHECK(seqs.front() == 1);
+  CHECK(seqs.back() == 20);
+  CHECK(t.sink->produceFailed() == 0);
+}
+
+TEST_CASE("with an interval a symbol's snapshots are spaced by it and the last one goes out") {
+  Setup t(100ms);
+  // 60 updates over ~600 ms: about one snapshot per 100 ms, not 60.
+  emitUpdates(*t.sink, 60, 10ms);
+  REQUIRE(t.producer->flushAndVerify(10s));
+  t.sink->releaseDue(true);  // what a shutdown does after its flush
+  REQUIRE(t.producer->flushAndVerify(10s));
+  CHECK(readAll(t.cluster.bootstrap(), "t.ticks").size() == 60);
+  const auto seqs = snapshotSeqs(readAll(t.cluster.bootstrap(), "t.snap"));
+  INFO("snapshots " << seqs.size());
+  CHECK(seqs.size() >= 3);
+  CHECK(seqs.size() <= 12);
+  CHECK(std::is_sorted(seqs.begin(), seqs.end()));      // latest wins: never an older one later
+  CHECK(seqs.back() == 60);                             // md.snapshot ends at the last update
+  CHECK(t.sink->releaseDue(true) == 0);                 // nothing left parked
+}
