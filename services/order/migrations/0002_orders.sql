@@ -44,5 +44,5 @@ CREATE INDEX orders_account_created ON orders (account, created_ts_ns DESC, orde
 -- reconciliation with the venue. Partial, so terminal history does not weigh on it.
 CREATE INDEX orders_working ON orders (account, symbol) WHERE status IN (1, 2, 3, 4, 6, 8);
 
--- Execution reports name the venue's order id.
-CREATE UNIQUE INDEX orders_venue_order_id ON orders (venue_order_id) WHERE venue_order_id IS NOT NULL;
+-- No index on venue_order_id: execution reports and ListOpenOrders carry our order_id, and a
+-- replacement may keep the original's venue_order_id (venue.proto), so it is not unique.
