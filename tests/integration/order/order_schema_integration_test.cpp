@@ -1,0 +1,149 @@
+// The order service's migrations applied to a real PostgreSQL, and the constraints the service
+// relies on for idempotency, deduplication and ordering. Each case works in its own schema.
+
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tickstream/pg/migrations.h"
+#include "tickstream/testing/infra.h"
+
+namespace {
+
+std::string uniqueSchema(const std::string& prefix) {
+  static int counter = 0;
+  return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
+}
+
+// A session whose unqualified names resolve in a fresh schema holding the order schema.
+std::unique_ptr<pqxx::connection> migratedSchema(const std::string& prefix) {
+  auto conn = std::make_unique<pqxx::connection>(tickstream::testing::postgresUrl());
+  pqxx::nontransaction tx(*conn);
+  const std::string schema = tx.quote_name(uniqueSchema(prefix));
+  tx.exec("CREATE SCHEMA " + schema);
+  tx.exec("SET search_path TO " + schema);
+  return conn;
+}
+
+const std::string kFingerprint = "decode(repeat('ab', 32), 'hex')";
+
+void insertOrder(pqxx::work& tx, const std::string& order_id, const std::string& client_order_id, int type = 1,
+                 long long limit_price = 1'195'000) {
+  tx.exec_params("INSERT INTO orders (order_id, account, client_order_id, request_fingerprint, symbol, side, type, "
+                 "time_in_force, quantity, limit_price, status, created_ts_ns, updated_ts_ns) "
+                 "VALUES ($1, 'acct-1', $2, " + kFingerprint + ", 'AAPL', 1, $3, 1, 100, $4, 1, 1, 1)",
+                 order_id, client_order_id, type, limit_price);
+}
+
+long long nextSeq(pqxx::work& tx, const std::string& account) {
+  return tx
+      .exec_params("INSERT INTO account_sequences AS s (account, last_seq) VALUES ($1, 1) "
+                   "ON CONFLICT (account) DO UPDATE SET last_seq = s.last_seq + 1 RETURNING last_seq",
+                   account)[0][0]
+      .as<long long>();
+}
+
+}  // namespace
+
+TEST_CASE("the order migrations apply to PostgreSQL 15 once, and again is a no-op") {
+  auto conn = migratedSchema("order_schema");
+  const auto migrations = tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR);
+  CHECK(tickstream::pg::applyMigrations(*conn, migrations) == std::vector<int>{1, 2, 3, 4});
+  CHECK(tickstream::pg::applyMigrations(*conn, migrations).empty());
+}
+
+TEST_CASE("one order per (account, client_order_id), and the price must match the type") {
+  auto conn = migratedSchema("order_idem");
+  tickstream::pg::applyMigrations(*conn, tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR));
+  {
+    pqxx::work tx(*conn);
+    insertOrder(tx, "ord-1", "c-1");
+    tx.commit();
+  }
+  {
+    pqxx::work tx(*conn);
+    CHECK_THROWS_AS(insertOrder(tx, "ord-2", "c-1"), pqxx::unique_violation);
+  }
+  {
+    pqxx::work tx(*conn);
+    CHECK_THROWS_AS(insertOrder(tx, "ord-3", "c-3", /*market*/ 2, 1'195'000), pqxx::check_violation);
+  }
+  {
+    pqxx::work tx(*conn);
+    CHECK_THROWS_AS(insertOrder(tx, "ord-4", "c-4", /*limit*/ 1, 0), pqxx::check_violation);
+  }
+  pqxx::work tx(*conn);
+  insertOrder(tx, "ord-5", "c-5", /*market*/ 2, 0);
+  CHECK(tx.exec("SELECT count(*) FROM orders")[0][0].as<int>() == 2);
+}
+
+TEST_CASE("a fill is stored once per venue execution id") {
+  auto conn = migratedSchema("order_fills");
+  tickstream::pg::applyMigrations(*conn, tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR));
+  const std::string insertFill =
+      "INSERT INTO fills (fill_id, venue_execution_id, order_id, account, symbol, side, quantity, price, "
+      "fill_ts_ns) VALUES ($1, $2, 'ord-1', 'acct-1', 'AAPL', 1, 10, 1195000, 1)";
+  {
+    pqxx::work tx(*conn);
+    insertOrder(tx, "ord-1", "c-1");
+    tx.exec_params(insertFill, "f-1", "X-1");
+    tx.commit();
+  }
+  pqxx::work tx(*conn);
+  CHECK_THROWS_AS(tx.exec_params(insertFill, "f-2", "X-1"), pqxx::unique_violation);
+}
+
+TEST_CASE("account_seq is dense per account: a rolled-back transaction does not use a number") {
+  auto conn = migratedSchema("order_seq");
+  tickstream::pg::applyMigrations(*conn, tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR));
+  {
+    pqxx::work tx(*conn);
+    CHECK(nextSeq(tx, "acct-1") == 1);
+    CHECK(nextSeq(tx, "acct-2") == 1);
+    tx.commit();
+  }
+  {
+    pqxx::work tx(*conn);
+    CHECK(nextSeq(tx, "acct-1") == 2);
+    tx.abort();
+  }
+  pqxx::work tx(*conn);
+  CHECK(nextSeq(tx, "acct-1") == 2);
+  CHECK(nextSeq(tx, "acct-1") == 3);
+}
+
+TEST_CASE("outbox rows come back in insertion order with their topic, key and bytes") {
+  auto conn = migratedSchema("order_outbox");
+  tickstream::pg::applyMigrations(*conn, tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR));
+  pqxx::work tx(*conn);
+  tx.exec("INSERT INTO outbox (topic, key, payload) VALUES ('orders.events', 'acct-1', '\\x0001ff'::bytea)");
+  tx.exec("INSERT INTO outbox (topic, key, payload) VALUES ('orders.fills', 'acct-1', '\\x02'::bytea)");
+  const auto rows = tx.exec("SELECT topic, key, encode(payload, 'hex'), created_at IS NOT NULL FROM outbox ORDER BY id");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0][0].as<std::string>() == "orders.events");
+  CHECK(rows[0][1].as<std::string>() == "acct-1");
+  CHECK(rows[0][2].as<std::string>() == "0001ff");
+  CHECK(rows[0][3].as<bool>());
+  CHECK(rows[1][0].as<std::string>() == "orders.fills");
+  CHECK_THROWS_AS(tx.exec("INSERT INTO outbox (topic, key, payload) VALUES ('', 'a', ''::bytea)"),
+                  pqxx::check_violation);
+}
+
+TEST_CASE("risk limits outside what RiskLimits accepts are refused by the table") {
+  auto conn = migratedSchema("order_limits");
+  tickstream::pg::applyMigrations(*conn, tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR));
+  const std::string insert =
+      "INSERT INTO risk_limits (account, max_order_notional, max_open_orders, max_position, orders_per_second, "
+      "order_burst) VALUES ($1, 10000000000, 100, 1000, $2, 20)";
+  {
+    pqxx::work tx(*conn);
+    tx.exec_params(insert, "acct-1", 10);
+    tx.commit();
+  }
+  pqxx::work tx(*conn);
+  CHECK_THROWS_AS(tx.exec_params(insert, "acct-2", 0), pqxx::check_violation);
+}
