@@ -20,7 +20,8 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr std::size_t kReadBuffer = 4096;
+// Output vectors keep up to this many elements' capacity between bursts.
+constexpr std::size_t kKeepOutputSlots = 8;
 constexpr std::size_t kMaxIov = 512;         // iovecs per gathered write (IOV_MAX is 1024)
 constexpr int64_t kMs = 1'000'000;
 constexpr uint16_t kCloseUnauthenticated = 4001;
@@ -38,6 +39,10 @@ std::string frame(ws::Opcode opcode, std::string_view payload) {
   ws::writeHeader(reinterpret_cast<uint8_t*>(out.data()), opcode, payload.size());
   out.append(payload);
   return out;
+}
+
+uint32_t saturatingAdd(uint32_t a, uint64_t b) noexcept {
+  return static_cast<uint32_t>(std::min<uint64_t>(uint64_t{a} + b, UINT32_MAX));
 }
 
 ws::Opcode dataOpcode(Encoding e) {
@@ -59,7 +64,8 @@ Connection::Connection(Server& server, tcp::socket socket, std::string peer)
 Connection::~Connection() = default;
 
 void Connection::start() {
-  rbuf_.resize(kReadBuffer);
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);  // onReadable() reads until the kernel has no more
   read();
 }
 
@@ -67,33 +73,42 @@ void Connection::read() {
   if (state_ == State::Closed) {
     return;
   }
-  socket_.async_read_some(asio::buffer(rbuf_), [self = shared_from_this()](
-                                                   const boost::system::error_code& ec,
-                                                   std::size_t n) {
-    if (ec) {
-      self->finish();
-      return;
-    }
-    self->onRead(n);
-  });
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       if (ec) {
+                         self->finish();
+                         return;
+                       }
+                       self->onReadable();
+                     });
 }
 
-void Connection::onRead(std::size_t n) {
+void Connection::onReadable() {
+  // The buffer is the server's, shared by every connection on this thread: everything read is
+  // consumed (parsed, or copied by the parser when a frame is split) before the next read.
+  const std::span<uint8_t> buf = server_.readBuffer();
+  boost::system::error_code ec;
+  const std::size_t n = socket_.read_some(asio::buffer(buf.data(), buf.size()), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    read();
+    return;
+  }
+  if (ec) {
+    finish();  // EOF or reset
+    return;
+  }
   last_heard_ns_ = runtime::wallClockNs();
   if (state_ == State::Http) {
-    onHttp(n);
+    onHttp(buf.first(n));
   } else {
-    onFrames(std::span<uint8_t>(rbuf_.data(), n));
+    onFrames(buf.first(n));
   }
-  if (state_ == State::Open || state_ == State::Http) {
-    read();
-  } else if (state_ == State::Closing) {
-    read();  // wait for the client's Close or for the socket to go away
-  }
+  // Open, Http, or Closing (waiting for the client's Close or for the socket to go away).
+  read();
 }
 
-void Connection::onHttp(std::size_t n) {
-  http_.append(reinterpret_cast<const char*>(rbuf_.data()), n);
+void Connection::onHttp(std::span<const uint8_t> bytes) {
+  http_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   const ws::RequestResult r = ws::parseRequest(http_, server_.handshakeConfig());
   switch (r.kind) {
   case ws::RequestKind::NeedMore:
@@ -345,7 +360,7 @@ void Connection::handleSubscribe(uint32_t request_id, const gv1::Subscribe& s) {
       sendError(request_id, gv1::ERROR_CODE_UNKNOWN_SYMBOL, "not listed: " + symbol, symbol);
       continue;
     }
-    auto it = subs_.find(symbol);
+    auto it = findSub(symbol);
     if (it == subs_.end() && subs_.size() >= c.max_symbols) {
       sendError(request_id, gv1::ERROR_CODE_TOO_MANY_SUBSCRIPTIONS,
                 "at most " + std::to_string(c.max_symbols) + " symbols per connection", symbol);
@@ -353,10 +368,18 @@ void Connection::handleSubscribe(uint32_t request_id, const gv1::Subscribe& s) {
     }
     const bool fresh = it == subs_.end();
     if (fresh) {
-      it = subs_.emplace(symbol, Sub{}).first;
-      server_.subscribe(symbol, this);
+      Sub added;
+      added.symbol = server_.subscribe(symbol, this);
+      if (subs_.size() == subs_.capacity()) {
+        // Room for this request's symbols at once, not the doubling growth's slack.
+        subs_.reserve(std::min<std::size_t>(c.max_symbols,
+                                            subs_.size() + static_cast<std::size_t>(s.subscriptions_size())));
+      }
+      it = subs_.insert(std::upper_bound(subs_.begin(), subs_.end(), added.symbol,
+                                         [](const std::string* k, const Sub& x) { return k < x.symbol; }),
+                        std::move(added));
     }
-    Sub& sub = it->second;
+    Sub& sub = *it;
     sub.mask = maskOf(want.modes());
     sub.min_interval_ms = std::max(want.min_interval_ms(), c.min_interval_floor_ms);
     gv1::ServerMessage ack;
@@ -372,7 +395,7 @@ void Connection::handleSubscribe(uint32_t request_id, const gv1::Subscribe& s) {
         from = r->second;
         resume_.erase(r);
       }
-      sendState(request_id, symbol, sub, from);
+      sendState(request_id, sub, from);
     }
   }
 }
@@ -381,12 +404,11 @@ void Connection::handleUnsubscribe(uint32_t request_id, const gv1::Unsubscribe& 
   gv1::ServerMessage ack;
   ack.set_request_id(request_id);
   for (const auto& symbol : u.symbols()) {
-    auto it = subs_.find(symbol);
+    auto it = findSub(symbol);
     if (it == subs_.end()) {
       continue;
     }
-    ready_.erase(std::remove(ready_.begin(), ready_.end(), &const_cast<std::string&>(it->first)),
-                 ready_.end());
+    ready_.erase(std::remove(ready_.begin(), ready_.end(), it->symbol), ready_.end());
     server_.unsubscribe(symbol, this);
     subs_.erase(it);
     ack.mutable_unsubscribed()->add_symbols(symbol);
@@ -399,7 +421,7 @@ void Connection::handleUnsubscribe(uint32_t request_id, const gv1::Unsubscribe& 
 
 void Connection::handleResume(uint32_t request_id, const gv1::Resume& r) {
   for (const auto& pos : r.positions()) {
-    auto it = subs_.find(pos.symbol());
+    auto it = findSub(pos.symbol());
     if (it == subs_.end()) {
       // Used by the next Subscribe for it; bounded like subscriptions are.
       if (resume_.size() < server_.config().max_symbols || resume_.contains(pos.symbol())) {
@@ -408,16 +430,16 @@ void Connection::handleResume(uint32_t request_id, const gv1::Resume& r) {
       continue;
     }
     // Gap repair on a live subscription: whatever is pending is superseded by the replay.
-    it->second.pending.reset();
-    it->second.skipped = 0;
-    it->second.skipped_after = 0;
-    sendState(request_id, pos.symbol(), it->second, pos.last_seq());
+    it->pending.reset();
+    it->skipped = 0;
+    it->skipped_after = 0;
+    sendState(request_id, *it, pos.last_seq());
   }
 }
 
-void Connection::sendState(uint32_t request_id, const std::string& symbol, Sub& sub,
-                           std::optional<uint64_t> from_seq) {
+void Connection::sendState(uint32_t request_id, Sub& sub, std::optional<uint64_t> from_seq) {
   SymbolStore& store = server_.store();
+  const std::string& symbol = *sub.symbol;
   if (from_seq) {
     std::vector<UpdatePtr> missed;
     if (store.updatesAfter(symbol, *from_seq, missed)) {
@@ -425,7 +447,7 @@ void Connection::sendState(uint32_t request_id, const std::string& symbol, Sub& 
       for (const auto& u : missed) {
         auto frames = std::make_shared<UpdateFrames>(u);
         if (frames->empty(sub.mask)) {
-          ++sub.skipped;
+          sub.skipped = saturatingAdd(sub.skipped, 1);
           sub.last_seq = u->seq();
           continue;
         }
@@ -459,13 +481,13 @@ void Connection::sendUpdateNow(const std::shared_ptr<UpdateFrames>& frames, Sub&
   flush();
 }
 
-void Connection::offer(const std::string& symbol, const std::shared_ptr<UpdateFrames>& frames,
+void Connection::offer(const std::string* symbol, const std::shared_ptr<UpdateFrames>& frames,
                        int64_t now_ns) {
-  auto it = subs_.find(symbol);
-  if (it == subs_.end() || state_ != State::Open) {
+  Sub* found = findSub(symbol);
+  if (found == nullptr || state_ != State::Open) {
     return;
   }
-  Sub& sub = it->second;
+  Sub& sub = *found;
   const uint64_t seq = frames->update().seq();
   if (seq <= sub.last_seq) {
     return;  // already covered by the snapshot or a replay
@@ -474,17 +496,17 @@ void Connection::offer(const std::string& symbol, const std::shared_ptr<UpdateFr
     // Nothing this subscription selects changed. Counted after the pending update (if any),
     // which stays the latest this client wants: the client's next Update then accounts for it.
     if (sub.pending) {
-      ++sub.skipped_after;
+      sub.skipped_after = saturatingAdd(sub.skipped_after, 1);
       sub.pending_through = seq;
     } else {
-      ++sub.skipped;
+      sub.skipped = saturatingAdd(sub.skipped, 1);
       sub.last_seq = seq;
     }
     return;
   }
   if (sub.pending) {
     // conflate: the newer update replaces the one not yet sent, and everything skipped after it
-    sub.skipped += 1 + sub.skipped_after;
+    sub.skipped = saturatingAdd(sub.skipped, uint64_t{1} + sub.skipped_after);
     if (server_.metrics()) server_.metrics()->conflated.Increment();
   }
   sub.skipped_after = 0;
@@ -496,14 +518,14 @@ void Connection::offer(const std::string& symbol, const std::shared_ptr<UpdateFr
   }
   if (!sub.queued) {
     sub.queued = true;
-    ready_.push_back(&const_cast<std::string&>(it->first));
+    ready_.push_back(sub.symbol);
   }
   flush();
 }
 
 bool Connection::releaseDeferred(int64_t now_ns) {
   bool left = false;
-  for (auto& [symbol, sub] : subs_) {
+  for (Sub& sub : subs_) {
     if (!sub.pending || sub.queued) {
       continue;
     }
@@ -512,10 +534,21 @@ bool Connection::releaseDeferred(int64_t now_ns) {
       continue;
     }
     sub.queued = true;
-    ready_.push_back(&const_cast<std::string&>(symbol));
+    ready_.push_back(sub.symbol);
   }
   flush();
   return left;
+}
+
+Connection::Sub* Connection::findSub(const std::string* symbol) noexcept {
+  auto it = std::lower_bound(subs_.begin(), subs_.end(), symbol,
+                             [](const Sub& x, const std::string* k) { return x.symbol < k; });
+  return it != subs_.end() && it->symbol == symbol ? &*it : nullptr;
+}
+
+std::vector<Connection::Sub>::iterator Connection::findSub(std::string_view symbol) noexcept {
+  // By name: only for client requests (subscribe, unsubscribe, resume), never per update.
+  return std::find_if(subs_.begin(), subs_.end(), [&](const Sub& x) { return *x.symbol == symbol; });
 }
 
 void Connection::sendError(uint32_t request_id, gv1::ErrorCode code, std::string message,
@@ -576,6 +609,7 @@ void Connection::flush() {
     return;
   }
   if (control_.empty() && ready_.empty() && pong_.empty()) {
+    releaseIdleBuffers();
     if (close_after_flush_) {
       linger();
     }
@@ -591,11 +625,12 @@ void Connection::flush() {
     inflight_control_.push_back(std::move(pong_));
     pong_.clear();
   }
-  while (!control_.empty() && iov_.size() + inflight_control_.size() < kMaxIov) {
-    control_bytes_ -= std::min(control_bytes_, control_.front().size() + ws::kMaxServerHeaderSize);
-    inflight_control_.push_back(std::move(control_.front()));
-    control_.pop_front();
+  std::size_t moved = 0;
+  for (; moved < control_.size() && iov_.size() + inflight_control_.size() < kMaxIov; ++moved) {
+    control_bytes_ -= std::min(control_bytes_, control_[moved].size() + ws::kMaxServerHeaderSize);
+    inflight_control_.push_back(std::move(control_[moved]));
   }
+  control_.erase(control_.begin(), control_.begin() + static_cast<std::ptrdiff_t>(moved));
   for (const auto& c : inflight_control_) {
     iov_.emplace_back(c.data(), c.size());
   }
@@ -607,8 +642,11 @@ void Connection::flush() {
     inflight_pieces_.reserve(n);
     inflight_headers_.reserve(n);
     for (; taken < n; ++taken) {
-      auto it = subs_.find(*ready_[taken]);
-      Sub& sub = it->second;
+      Sub* found = findSub(ready_[taken]);
+      if (found == nullptr) {
+        continue;
+      }
+      Sub& sub = *found;
       sub.queued = false;
       if (!sub.pending) {
         continue;
@@ -647,6 +685,24 @@ void Connection::flush() {
   asio::async_write(socket_, iov_,
                     [self = shared_from_this()](const boost::system::error_code& ec,
                                                 std::size_t bytes) { self->onWritten(ec, bytes); });
+}
+
+void Connection::releaseIdleBuffers() {
+  const auto release = [](auto& v) {
+    if (v.capacity() > kKeepOutputSlots) {
+      std::remove_reference_t<decltype(v)>().swap(v);
+    } else {
+      v.clear();
+    }
+  };
+  release(iov_);
+  release(control_);
+  release(ready_);
+  release(inflight_control_);
+  release(inflight_frames_);
+  release(inflight_pieces_);
+  release(inflight_headers_);
+  release(inflight_receive_ts_);
 }
 
 void Connection::onWritten(const boost::system::error_code& ec, std::size_t bytes) {
@@ -749,8 +805,8 @@ void Connection::finish() {
   boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  for (const auto& [symbol, sub] : subs_) {
-    server_.unsubscribe(symbol, this);
+  for (const Sub& sub : subs_) {
+    server_.unsubscribe(*sub.symbol, this);
   }
   subs_.clear();
   ready_.clear();

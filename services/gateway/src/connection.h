@@ -4,8 +4,8 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,8 +35,9 @@ public:
   ~Connection();
 
   void start();
-  // A new update for a symbol this connection subscribes to.
-  void offer(const std::string& symbol, const std::shared_ptr<UpdateFrames>& frames,
+  // A new update for a symbol this connection subscribes to; `symbol` is the name interned by
+  // Server::subscribe().
+  void offer(const std::string* symbol, const std::shared_ptr<UpdateFrames>& frames,
              int64_t now_ns);
   // Sends deferred updates whose interval has passed; true if some are still deferred.
   bool releaseDeferred(int64_t now_ns);
@@ -50,23 +51,30 @@ public:
   [[nodiscard]] std::size_t subscriptions() const noexcept { return subs_.size(); }
 
 private:
+  // One subscription. Kept small (64 bytes): an idle connection is mostly its subscriptions,
+  // and the gateway's budget is ~2 KB per idle connection with 20 of them.
   struct Sub {
-    ModeMask mask = kAllModes;
-    uint32_t min_interval_ms = 0;
-    int64_t next_allowed_ns = 0;
-    uint64_t last_seq = 0;                 // last seq this client has (Update or Snapshot)
-    uint64_t skipped = 0;                  // md.ticks updates not sent since the last Update
-    uint64_t skipped_after = 0;            // updates with nothing selected since `pending`
-    uint64_t pending_through = 0;          // the seq the client has once `pending` is sent
+    const std::string* symbol = nullptr;   // interned by Server::subscribe(); the sort key
     std::shared_ptr<UpdateFrames> pending; // the latest not yet sent
+    uint64_t last_seq = 0;                 // last seq this client has (Update or Snapshot)
+    uint64_t pending_through = 0;          // the seq the client has once `pending` is sent
+    int64_t next_allowed_ns = 0;
+    // Counts between two Updates sent to this client; saturate rather than wrap (a client
+    // that far behind is closed as slow long before).
+    uint32_t skipped = 0;                  // md.ticks updates not sent since the last Update
+    uint32_t skipped_after = 0;            // updates with nothing selected since `pending`
+    uint32_t min_interval_ms = 0;
+    ModeMask mask = kAllModes;
     bool queued = false;                   // in ready_
   };
 
   enum class State { Http, Open, Closing, Closed };
 
+  // Waits until the socket is readable, then reads into the server's shared buffer: no read
+  // buffer per connection (idle connections are the common case).
   void read();
-  void onRead(std::size_t n);
-  void onHttp(std::size_t n);
+  void onReadable();
+  void onHttp(std::span<const uint8_t> bytes);
   void onFrames(std::span<uint8_t> bytes);
   void onMessage(bool text, std::string_view payload);
   // Takes one message (or Ping) from the inbound budget; answers RATE_LIMITED or closes if not.
@@ -77,7 +85,7 @@ private:
   void handleUnsubscribe(uint32_t request_id, const gateway::v1::Unsubscribe& u);
   void handleResume(uint32_t request_id, const gateway::v1::Resume& r);
   // Snapshot, or the missed updates from the history when `from_seq` is set and it reaches.
-  void sendState(uint32_t request_id, const std::string& symbol, Sub& sub,
+  void sendState(uint32_t request_id, Sub& sub,
                  std::optional<uint64_t> from_seq);
   bool authenticate(std::string_view token, std::string& why, gateway::v1::ErrorCode& code);
   void sendWelcome(uint32_t request_id);
@@ -88,6 +96,13 @@ private:
   void queueFrame(ws::Opcode opcode, std::string payload);
   void close(uint16_t code, std::string_view reason);
   void flush();
+  // Gives back the output buffers' capacity once everything is written, so a burst (a
+  // subscribe's snapshots) does not stay allocated for the life of an idle connection.
+  void releaseIdleBuffers();
+  // The subscription for an interned symbol, or null.
+  Sub* findSub(const std::string* symbol) noexcept;
+  // The subscription for a symbol name, or subs_.end().
+  std::vector<Sub>::iterator findSub(std::string_view symbol) noexcept;
   void onWritten(const boost::system::error_code& ec, std::size_t bytes);
   // All output is written and the connection is to end: half-close and wait for the client.
   void linger();
@@ -98,13 +113,12 @@ private:
   std::string peer_;
   State state_ = State::Http;
   std::string http_;                 // the upgrade request until complete
-  std::vector<uint8_t> rbuf_;
   ws::FrameParser parser_;
   Encoding encoding_ = Encoding::Json;
   bool authed_ = false;
   int64_t token_expires_ns_ = 0;     // 0: no expiry
   std::string connection_id_;
-  std::unordered_map<std::string, Sub> subs_;
+  std::vector<Sub> subs_;            // sorted by the interned symbol pointer
   std::unordered_map<std::string, uint64_t> resume_;  // Resume positions for later Subscribes
   auth::TokenBucket inbound_;
   uint32_t strikes_ = 0;             // RATE_LIMITED answers so far
@@ -116,10 +130,10 @@ private:
   int64_t linger_since_ns_ = 0;
 
   // Output: control frames (encoded replies), then ready updates.
-  std::deque<std::string> control_;      // complete frames (header + payload)
+  std::vector<std::string> control_;     // complete frames (header + payload), oldest first
   std::size_t control_bytes_ = 0;        // about the bytes in control_ (capped)
   std::string pong_;                     // the Pong to the latest Ping, if unsent
-  std::vector<std::string*> ready_;      // symbols (keys of subs_) with a pending update due
+  std::vector<const std::string*> ready_; // interned symbols with a pending update due
   bool writing_ = false;
   int64_t write_started_ns_ = 0;
   // What the write in flight refers to: kept alive until it completes.

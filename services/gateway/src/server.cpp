@@ -218,13 +218,15 @@ void Server::onUpdates(const std::vector<UpdatePtr>& updates) {
     // A copy: an offer may end a connection, which edits the subscriber list.
     fanout_.assign(it->second.begin(), it->second.end());
     for (Connection* c : fanout_) {
-      c->offer(it->first, frames, now);
+      c->offer(&it->first, frames, now);
     }
   }
 }
 
-void Server::subscribe(std::string_view symbol, Connection* c) {
-  subscribers_[std::string(symbol)].push_back(c);
+const std::string* Server::subscribe(std::string_view symbol, Connection* c) {
+  auto it = subscribers_.try_emplace(std::string(symbol)).first;
+  it->second.push_back(c);
+  return &it->first;
 }
 
 void Server::unsubscribe(std::string_view symbol, Connection* c) {

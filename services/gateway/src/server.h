@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,7 +58,9 @@ public:
   [[nodiscard]] const std::optional<auth::Verifier>& verifier() const noexcept { return verifier_; }
   [[nodiscard]] GatewayMetrics* metrics() noexcept { return metrics_; }
   [[nodiscard]] const ws::HandshakeConfig& handshakeConfig() const noexcept { return handshake_; }
-  void subscribe(std::string_view symbol, Connection* c);
+  // Adds `c` to the symbol's subscribers and returns the symbol's name as the server keeps it:
+  // stable for the server's life, so connections key their subscriptions by the pointer.
+  const std::string* subscribe(std::string_view symbol, Connection* c);
   void unsubscribe(std::string_view symbol, Connection* c);
   void closed(const std::shared_ptr<Connection>& c);
   // A connection holds a deferred update (min interval): checked by the 10 ms timer.
@@ -66,6 +69,8 @@ public:
   std::string httpResponse(const ws::HttpRequest& request);
   [[nodiscard]] std::string endpointOf(int32_t shard) const;
   [[nodiscard]] bool draining() const noexcept { return draining_; }
+  // The read buffer every connection reads into (one I/O thread: one read at a time).
+  [[nodiscard]] std::span<uint8_t> readBuffer() noexcept { return read_buffer_; }
 
 private:
   void accept();
@@ -86,7 +91,10 @@ private:
   uint64_t ticks_ = 0;
   auth::KeyedRateLimiter upgrades_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
+  // Entries are never erased (a symbol's list may become empty): the keys' addresses are the
+  // interned names connections hold.
   std::unordered_map<std::string, std::vector<Connection*>> subscribers_;
+  std::vector<uint8_t> read_buffer_ = std::vector<uint8_t>(64 * 1024);
   std::unordered_set<Connection*> deferred_;
   std::vector<Connection*> fanout_;  // reused: the subscribers of the update being fanned out
   bool draining_ = false;
