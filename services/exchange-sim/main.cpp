@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -105,6 +106,16 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
                             .Help("1 once End of Session has been sent")
                             .Register(*registry)
                             .Add({});
+  auto& venue_exec_seq = prometheus::BuildGauge()
+                            .Name("exchange_sim_venue_exec_seq")
+                            .Help("exec_seq of the venue's last execution report")
+                            .Register(*registry)
+                            .Add({});
+  auto& venue_open_orders = prometheus::BuildGauge()
+                                .Name("exchange_sim_venue_open_orders")
+                                .Help("routed orders resting on the venue's book")
+                                .Register(*registry)
+                                .Add({});
   auto health = std::make_shared<observability::Health>();
   auto endpoint = observability::startHttpEndpoint(opts.metrics_listen, registry, health);
 
@@ -137,6 +148,11 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
     reported = now;
     clients.Set(static_cast<double>(server.connections()));
     session_ended.Set(publisher.finished() ? 1.0 : 0.0);
+    if (venue) {
+      std::lock_guard lock(publisher.marketMutex());
+      venue_exec_seq.Set(static_cast<double>(venue->engine.lastExecSeq()));
+      venue_open_orders.Set(static_cast<double>(venue->engine.openOrders()));
+    }
   };
   while (!publisher.finished() && !shutdown.waitFor(200ms)) {
     updateMetrics();

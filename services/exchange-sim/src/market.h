@@ -104,7 +104,8 @@ public:
   uint64_t take(uint16_t locate, book::Side side, book::Price limit, uint64_t shares,
                 book::Price price, std::vector<SimFill>& fills) noexcept;
   // Two outside orders traded: an ITCH P (non-displayed trade, order reference 0), as the feed
-  // shows a match between hidden orders. `side` is the taker's. Returns the match number.
+  // shows a match between hidden orders. `side` is the resting order's, as ITCH's Buy/Sell
+  // Indicator of a P message is. Returns the match number.
   uint64_t printNonDisplayed(uint16_t locate, book::Side side, book::Shares shares,
                              book::Price price) noexcept;
 

@@ -360,7 +360,7 @@ void MatchingEngine::match(Order& taker) {
     }
     Order& maker = orders_.at(opposite.begin()->second.front());
     const int64_t shares = std::min(taker.leaves, maker.leaves);
-    market_.printNonDisplayed(taker.locate, bookSide(taker.side),
+    market_.printNonDisplayed(taker.locate, bookSide(maker.side),
                               static_cast<book::Shares>(shares), static_cast<book::Price>(routed));
     fill(maker, shares, routed, ov1::LIQUIDITY_ADDED);
     fill(taker, shares, routed, ov1::LIQUIDITY_REMOVED);
@@ -401,6 +401,7 @@ void MatchingEngine::rest(uint64_t number, Order& order) {
   Level& level = side[levelKey(order.side, order.limit_price)];
   order.pos = level.insert(level.end(), number);
   order.resting = true;
+  ++resting_orders_;
   resting_locates_.insert(order.locate);
 }
 
@@ -416,6 +417,7 @@ void MatchingEngine::unrest(Order& order) {
     side.erase(level);
   }
   order.resting = false;
+  --resting_orders_;
   if (book.bids.empty() && book.asks.empty()) {
     resting_locates_.erase(order.locate);
   }

@@ -82,6 +82,8 @@ public:
   // an earlier run of the venue).
   Range reportsFrom(uint64_t from, size_t max, std::vector<venue::v1::ExecutionReport>& out) const;
   [[nodiscard]] uint64_t lastExecSeq() const noexcept { return next_seq_ - 1; }
+  // Orders resting on the venue's book (what ListOpenOrders lists).
+  [[nodiscard]] size_t openOrders() const noexcept { return resting_orders_; }
   [[nodiscard]] const MatchingConfig& config() const noexcept { return config_; }
 
 private:
@@ -146,6 +148,7 @@ private:
   std::unordered_map<std::string, Entry> entries_;      // NewOrder / replacement order id
   std::unordered_map<uint16_t, Book> books_;            // resting routed orders per locate
   std::set<uint16_t> resting_locates_;                  // locates with resting orders
+  size_t resting_orders_ = 0;
   uint64_t next_order_ = 1;
 
   std::deque<venue::v1::ExecutionReport> journal_;      // exec_seq first_seq_ .. next_seq_-1

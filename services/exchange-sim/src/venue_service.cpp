@@ -75,7 +75,7 @@ void VenueService::shutdown() {
   reports_cv_.notify_all();
 }
 
-grpc::Status VenueService::faulted(grpc::ServerContext* context) {
+grpc::Status VenueService::admit(grpc::ServerContext* context) {
   context->AddInitialMetadata(std::string(kSessionHeader), engine_.config().session);
   switch (fault_.load()) {
   case VenueFault::Unavailable:
@@ -113,7 +113,7 @@ void VenueService::onSessionEnd() noexcept {
 grpc::Status VenueService::NewOrder(grpc::ServerContext* context,
                                     const v1::NewOrderRequest* request,
                                     v1::NewOrderResponse* response) {
-  if (grpc::Status s = faulted(context); !s.ok()) {
+  if (grpc::Status s = admit(context); !s.ok()) {
     return s;
   }
   Answer answer;
@@ -135,7 +135,7 @@ grpc::Status VenueService::NewOrder(grpc::ServerContext* context,
 grpc::Status VenueService::CancelOrder(grpc::ServerContext* context,
                                        const v1::CancelOrderRequest* request,
                                        v1::CancelOrderResponse* response) {
-  if (grpc::Status s = faulted(context); !s.ok()) {
+  if (grpc::Status s = admit(context); !s.ok()) {
     return s;
   }
   Answer answer;
@@ -157,7 +157,7 @@ grpc::Status VenueService::CancelOrder(grpc::ServerContext* context,
 grpc::Status VenueService::ReplaceOrder(grpc::ServerContext* context,
                                         const v1::ReplaceOrderRequest* request,
                                         v1::ReplaceOrderResponse* response) {
-  if (grpc::Status s = faulted(context); !s.ok()) {
+  if (grpc::Status s = admit(context); !s.ok()) {
     return s;
   }
   Answer answer;
@@ -179,7 +179,7 @@ grpc::Status VenueService::ReplaceOrder(grpc::ServerContext* context,
 grpc::Status VenueService::ListOpenOrders(grpc::ServerContext* context,
                                           const v1::ListOpenOrdersRequest* request,
                                           v1::ListOpenOrdersResponse* response) {
-  if (grpc::Status s = faulted(context); !s.ok()) {
+  if (grpc::Status s = admit(context); !s.ok()) {
     return s;
   }
   std::lock_guard lock(market_mu_);
@@ -190,7 +190,7 @@ grpc::Status VenueService::ListOpenOrders(grpc::ServerContext* context,
 grpc::Status VenueService::StreamExecutions(grpc::ServerContext* context,
                                             const v1::StreamExecutionsRequest* request,
                                             grpc::ServerWriter<v1::ExecutionReport>* writer) {
-  if (grpc::Status s = faulted(context); !s.ok()) {
+  if (grpc::Status s = admit(context); !s.ok()) {
     return s;
   }
   // The session header goes out now, before any report: the client learns at once that the

@@ -81,8 +81,9 @@ public:
   void shutdown();
 
 private:
-  // The status a fault imposes on a call (after the stall, if any), or OK to serve it.
-  grpc::Status faulted(grpc::ServerContext* context);
+  // Adds the session header; returns the status a fault imposes on the call (after the stall,
+  // if any), or OK to serve it.
+  grpc::Status admit(grpc::ServerContext* context);
   // Wakes streams when reports were added since `before`. Market lock held.
   void wakeIfNew(uint64_t before);
 

@@ -174,6 +174,7 @@ TEST_CASE("a partly filled limit order rests its remainder and later fills as th
   CHECK(open.orders(0).order_id() == "b1");
   CHECK(open.orders(0).cumulative_quantity() == 100);
   CHECK(open.orders(0).leaves_quantity() == 200);
+  CHECK(v.engine.openOrders() == 1);
 
   const uint64_t mark = v.engine.lastExecSeq();
   v.sell("s2", 50, 9'9900); // crosses the resting bid: trades at the bid's price
@@ -245,6 +246,7 @@ TEST_CASE("cancel ends an open order; a second cancel or an unknown order is ref
   CHECK(c.venue_order_id == s.venue_order_id);
   CHECK(c.report.leaves_quantity() == 0);
   CHECK(v.open().orders_size() == 0);
+  CHECK(v.engine.openOrders() == 0);
   CHECK(v.cancel("s1").outcome == Outcome::NotOpen);
   CHECK(v.cancel("nope").outcome == Outcome::NotFound);
 
@@ -500,7 +502,8 @@ TEST_CASE("a match between two routed orders prints as a non-displayed trade") {
   bool printed = false;
   for (const auto& m : emitted) {
     if (const auto* t = std::get_if<itch::Trade>(&m)) {
-      printed = printed || (t->shares == 40 && t->price == 10'0000 && t->side == 'B');
+      // The indicator is the resting order's side.
+      printed = printed || (t->shares == 40 && t->price == 10'0000 && t->side == 'S');
     }
   }
   CHECK(printed);
