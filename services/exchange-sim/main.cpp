@@ -2,14 +2,17 @@
 // served live over SoupBinTCP 3.0 (docs/exchange-sim.md).
 //   exchange-sim --symbols 1000 --seed 1 --messages 1000000 --capture-out day.itch
 //   exchange-sim --listen 127.0.0.1:7001 --rate 100000 --messages 0 --truth-out truth.json
+//   exchange-sim --listen 127.0.0.1:7001 --messages 0 --venue-listen 127.0.0.1:7002
 // Capture mode prints one JSON summary line on stdout.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -18,11 +21,14 @@
 #include "capture_run.h"
 #include "feed_publisher.h"
 #include "market.h"
+#include "matching_engine.h"
 #include "tickstream/observability/http_endpoint.h"
+#include "tickstream/rpc/grpc_server.h"
 #include "tickstream/runtime/flags.h"
 #include "tickstream/runtime/logging.h"
 #include "tickstream/runtime/shutdown.h"
 #include "tickstream/soup/server.h"
+#include "venue_service.h"
 
 using namespace tickstream;
 using namespace std::chrono_literals;
@@ -34,6 +40,29 @@ struct LiveOptions {
   std::string truth_out;      // truth file written when the session ends; empty = none
   std::string metrics_listen; // host:port for /metrics, /healthz, /readyz; empty = none
   int drain_ms = 5000;        // on shutdown, how long connected clients get to read to the end
+  std::string venue_listen;   // host:port of the gRPC Venue API; empty = no venue
+  std::string venue_fault = "none";  // injected fault: none, reject-all, unavailable, stall
+};
+
+// The gRPC Venue API over the live market: its engine trades against the publisher's simulator
+// under the publisher's market lock.
+struct Venue {
+  Venue(exchange_sim::FeedPublisher& publisher, exchange_sim::MatchingConfig matching,
+        exchange_sim::VenueServiceConfig service_config, const std::string& listen)
+      : engine(std::move(matching), publisher.market(),
+               [] {
+                 return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+               }),
+        service(service_config, publisher.marketMutex(), engine), server({listen}) {
+    publisher.setListener(&service);
+    server.addService<venue::v1::Venue>(&service);
+  }
+
+  exchange_sim::MatchingEngine engine;
+  exchange_sim::VenueService service;
+  rpc::GrpcServer server;
 };
 
 int runCapture(const exchange_sim::MarketConfig& config, uint64_t messages,
@@ -59,7 +88,8 @@ int runCapture(const exchange_sim::MarketConfig& config, uint64_t messages,
 
 int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig& market,
             const exchange_sim::FeedConfig& feed, soup::SoupServerConfig soup_config,
-            const LiveOptions& opts) {
+            const LiveOptions& opts, const exchange_sim::MatchingConfig& matching,
+            const exchange_sim::VenueServiceConfig& venue_config) {
   auto registry = std::make_shared<prometheus::Registry>();
   auto& published_total = prometheus::BuildCounter()
                               .Name("exchange_sim_messages_published_total")
@@ -76,6 +106,16 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
                             .Help("1 once End of Session has been sent")
                             .Register(*registry)
                             .Add({});
+  auto& venue_exec_seq = prometheus::BuildGauge()
+                            .Name("exchange_sim_venue_exec_seq")
+                            .Help("exec_seq of the venue's last execution report")
+                            .Register(*registry)
+                            .Add({});
+  auto& venue_open_orders = prometheus::BuildGauge()
+                                .Name("exchange_sim_venue_open_orders")
+                                .Help("routed orders resting on the venue's book")
+                                .Register(*registry)
+                                .Add({});
   auto health = std::make_shared<observability::Health>();
   auto endpoint = observability::startHttpEndpoint(opts.metrics_listen, registry, health);
 
@@ -87,7 +127,20 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
                  {"rate", static_cast<unsigned long long>(feed.rate)},
                  {"messages", static_cast<unsigned long long>(feed.messages)}});
 
+  std::unique_ptr<Venue> venue;
+  if (!opts.venue_listen.empty()) {
+    venue = std::make_unique<Venue>(publisher, matching, venue_config, opts.venue_listen);
+    venue->server.start();
+    logging::info("venue listening", {{"host", opts.venue_listen},
+                                      {"port", venue->server.port()},
+                                      {"session", matching.session},
+                                      {"fault", opts.venue_fault}});
+  }
+
   std::thread runner([&publisher] { publisher.run(); });
+  if (venue) {
+    venue->server.setAllServing(true); // the market is running: orders can trade
+  }
   uint64_t reported = 0;
   const auto updateMetrics = [&] {
     const uint64_t now = publisher.published();
@@ -95,6 +148,11 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
     reported = now;
     clients.Set(static_cast<double>(server.connections()));
     session_ended.Set(publisher.finished() ? 1.0 : 0.0);
+    if (venue) {
+      std::lock_guard lock(publisher.marketMutex());
+      venue_exec_seq.Set(static_cast<double>(venue->engine.lastExecSeq()));
+      venue_open_orders.Set(static_cast<double>(venue->engine.openOrders()));
+    }
   };
   while (!publisher.finished() && !shutdown.waitFor(200ms)) {
     updateMetrics();
@@ -126,6 +184,11 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
   while (!shutdown.waitFor(200ms)) {
     updateMetrics();
   }
+  if (venue) {
+    // In-flight calls finish; open execution streams end with UNAVAILABLE.
+    venue->service.shutdown();
+    venue->server.stop();
+  }
   // Let connected clients read to End of Session (the server then disconnects them) before the
   // sockets close under them.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.drain_ms);
@@ -151,6 +214,9 @@ int main(int argc, char** argv) {
   exchange_sim::FeedConfig feed;
   soup::SoupServerConfig soup_config;
   LiveOptions live;
+  exchange_sim::MatchingConfig matching;
+  exchange_sim::VenueServiceConfig venue_config;
+  int venue_stall_ms = static_cast<int>(venue_config.stall.count());
   int tick_us = static_cast<int>(feed.tick.count());
 
   runtime::Flags flags("exchange-sim",
@@ -185,11 +251,32 @@ int main(int argc, char** argv) {
   flags.add("--drain-ms", live.drain_ms,
             "live mode: on SIGTERM, ms connected clients get to read to End of Session")
       ->check(CLI::Range(0, 600'000));
+  flags.add("--venue-listen", live.venue_listen,
+            "live mode: HOST:PORT for the gRPC Venue API (order routing; empty = off)");
+  flags.add("--venue-session", matching.session,
+            "venue: prefix of venue order and execution ids; must differ between runs "
+            "(default: the start time in ms since the epoch)");
+  flags.add("--venue-max-quantity", matching.max_quantity, "venue: largest order, shares")
+      ->check(CLI::Range(int64_t{1}, int64_t{UINT32_MAX}));
+  flags.add("--venue-history", matching.history,
+            "venue: execution reports kept for resuming StreamExecutions")
+      ->check(CLI::Range(size_t{1}, size_t{100'000'000}));
+  flags.add("--venue-fault", live.venue_fault,
+            "venue fault injection: none, reject-all (orders REJECTED), unavailable (every call "
+            "UNAVAILABLE), stall (every call answers after --venue-stall-ms)")
+      ->check(CLI::IsMember({"none", "reject-all", "unavailable", "stall"}));
+  flags.add("--venue-stall-ms", venue_stall_ms, "venue: how long a call waits under stall")
+      ->check(CLI::Range(1, 600'000));
   if (auto code = flags.parse(argc, argv)) {
     return *code;
   }
   if (capture_out.empty() == live.listen.empty()) {
     logging::error("give exactly one of --capture-out (capture mode) and --listen (live mode)");
+    return 2;
+  }
+  if (!live.venue_listen.empty() && live.listen.empty()) {
+    logging::error("--venue-listen needs live mode (--listen): the venue trades against the live "
+                   "market");
     return 2;
   }
 
@@ -203,6 +290,20 @@ int main(int argc, char** argv) {
       feed.tick = std::chrono::microseconds(tick_us);
       feed.validate();
     }
+    if (!live.venue_listen.empty()) {
+      if (matching.session.empty()) {
+        // Ids from an earlier run must never look like this run's: the order service
+        // deduplicates fills by venue_execution_id.
+        matching.session = std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count());
+      }
+      matching.validate();
+      venue_config.fault = exchange_sim::parseVenueFault(live.venue_fault);
+      venue_config.stall = std::chrono::milliseconds(venue_stall_ms);
+      venue_config.validate();
+    }
   } catch (const std::invalid_argument& e) {
     logging::error("bad flag", {{"error", e.what()}});
     return 2;
@@ -212,7 +313,7 @@ int main(int argc, char** argv) {
     if (live.listen.empty()) {
       return runCapture(config, messages, capture_out);
     }
-    return runLive(shutdown, config, feed, std::move(soup_config), live);
+    return runLive(shutdown, config, feed, std::move(soup_config), live, matching, venue_config);
   } catch (const std::exception& e) {
     logging::error("exchange-sim failed", {{"error", e.what()}});
     return 2;

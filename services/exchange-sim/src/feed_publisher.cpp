@@ -63,8 +63,14 @@ void FeedPublisher::run() {
     }
     // Everything that has come due since the last tick goes out as one batch; the server
     // coalesces the wake-ups, so clients see it as a few large writes.
-    for (uint64_t i = published(); ok && i < due; ++i) {
-      ok = publishOne();
+    {
+      std::lock_guard market(market_mu_);
+      for (uint64_t i = published(); ok && i < due; ++i) {
+        ok = publishOne();
+      }
+      if (listener_ != nullptr) {
+        listener_->onBatch();
+      }
     }
     if (!ok || (config_.messages != 0 && published() >= config_.messages)) {
       break;
@@ -76,8 +82,16 @@ void FeedPublisher::run() {
   }
   // The simulator applies a whole event to its truth at once: finish it so the truth is exactly
   // the published stream.
-  while (ok && !sim_.atEventBoundary()) {
-    ok = publishOne();
+  {
+    std::lock_guard market(market_mu_);
+    while (ok && !sim_.atEventBoundary()) {
+      ok = publishOne();
+    }
+    // Under the same lock as the last message: nothing can queue an ITCH message that would
+    // never go out.
+    if (listener_ != nullptr) {
+      listener_->onSessionEnd();
+    }
   }
   elapsed_ = Clock::now() - start;
   server_.endSession();

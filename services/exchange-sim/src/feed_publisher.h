@@ -29,6 +29,17 @@ struct FeedConfig {
   void validate() const;
 };
 
+// Something that trades against the simulated market while the feed runs (the venue). Its calls
+// come on the feed's thread with FeedPublisher::marketMutex() held.
+class MarketListener {
+public:
+  virtual ~MarketListener() = default;
+  // After each batch of messages: the simulated flow may have crossed resting outside orders.
+  virtual void onBatch() noexcept = 0;
+  // The session has ended (the trading day is over): nothing queued now would be published.
+  virtual void onSessionEnd() noexcept = 0;
+};
+
 class FeedPublisher {
 public:
   // `server` must outlive the publisher; it may already be started (clients can log in before
@@ -41,6 +52,15 @@ public:
   void run();
   // Asks run() to finish; wakes it at once. Any thread.
   void stop();
+  // Before run(): `listener` (which must outlive run()) hears about each batch and the end.
+  void setListener(MarketListener* listener) noexcept { listener_ = listener; }
+
+  // The market lock. run() holds it while it generates and sends a batch (not per message:
+  // an uncontended lock per batch costs nothing at any rate), so another thread may trade
+  // against market() between batches while holding it.
+  [[nodiscard]] std::mutex& marketMutex() noexcept { return market_mu_; }
+  // The simulator, for a thread holding marketMutex() while run() is live.
+  [[nodiscard]] MarketSimulator& market() noexcept { return sim_; }
 
   // Messages appended so far; any thread.
   [[nodiscard]] uint64_t published() const noexcept {
@@ -69,6 +89,9 @@ private:
   std::atomic<uint64_t> published_{0};
   std::atomic<bool> finished_{false};
   std::chrono::nanoseconds elapsed_{0};
+
+  std::mutex market_mu_;               // guards sim_ while run() is live
+  MarketListener* listener_ = nullptr; // called with market_mu_ held
 
   std::mutex mu_;
   std::condition_variable wake_;

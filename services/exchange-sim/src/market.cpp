@@ -335,22 +335,7 @@ void MarketSimulator::aggress(uint16_t locate, Side side) noexcept {
       side == Side::Buy ? best + through : (best > through + kTick ? best - through : kTick);
   uint32_t remaining = orderSize() * static_cast<uint32_t>(1 + rng_.below(2));
 
-  crossing_.clear();
-  for (const book::OrderRef ref : s.live) {
-    const book::OrderEntry* e = truth_.order(ref);
-    if (e != nullptr && e->side == resting &&
-        (side == Side::Buy ? e->price <= limit : e->price >= limit)) {
-      crossing_.push_back(*e);
-    }
-  }
-  std::sort(crossing_.begin(), crossing_.end(),
-            [side](const book::OrderEntry& a, const book::OrderEntry& b) {
-              if (a.price != b.price) {
-                return side == Side::Buy ? a.price < b.price : a.price > b.price;
-              }
-              return a.ref < b.ref; // refs increase with time: older first
-            });
-
+  collectCrossing(locate, side, limit);
   for (const book::OrderEntry& e : crossing_) {
     if (remaining == 0) {
       break;
@@ -372,9 +357,7 @@ void MarketSimulator::aggress(uint16_t locate, Side side) noexcept {
       check(truth_.execute(e.ref, fill));
     }
     if (fill == e.shares) {
-      auto it = std::find(s.live.begin(), s.live.end(), e.ref);
-      *it = s.live.back();
-      s.live.pop_back();
+      forgetLive(locate, e.ref);
     }
   }
 
@@ -388,6 +371,102 @@ void MarketSimulator::aggress(uint16_t locate, Side side) noexcept {
     check(truth_.add(ref, locate, side, remaining, limit));
     s.live.push_back(ref);
   }
+}
+
+void MarketSimulator::collectCrossing(uint16_t locate, Side side, book::Price limit) noexcept {
+  const Side resting = opposite(side);
+  crossing_.clear();
+  for (const book::OrderRef ref : symbols_[locate].live) {
+    const book::OrderEntry* e = truth_.order(ref);
+    if (e != nullptr && e->side == resting &&
+        (limit == 0 || (side == Side::Buy ? e->price <= limit : e->price >= limit))) {
+      crossing_.push_back(*e);
+    }
+  }
+  std::sort(crossing_.begin(), crossing_.end(),
+            [side](const book::OrderEntry& a, const book::OrderEntry& b) {
+              if (a.price != b.price) {
+                return side == Side::Buy ? a.price < b.price : a.price > b.price;
+              }
+              return a.ref < b.ref; // refs increase with time: older first
+            });
+}
+
+void MarketSimulator::forgetLive(uint16_t locate, book::OrderRef ref) noexcept {
+  auto& live = symbols_[locate].live;
+  auto it = std::find(live.begin(), live.end(), ref);
+  if (it == live.end()) {
+    ++truth_errors_;
+    return;
+  }
+  *it = live.back();
+  live.pop_back();
+}
+
+uint64_t MarketSimulator::liquidity(uint16_t locate, Side side, book::Price limit,
+                                    uint64_t cap) const noexcept {
+  if (locate == 0 || locate >= symbols_.size()) {
+    return 0;
+  }
+  // Walks the orders rather than the levels: a book holds a few dozen, and this is the same
+  // test take() applies, so the two can never disagree.
+  const Side resting = opposite(side);
+  uint64_t total = 0;
+  for (const book::OrderRef ref : symbols_[locate].live) {
+    const book::OrderEntry* e = truth_.order(ref);
+    if (e != nullptr && e->side == resting &&
+        (limit == 0 || (side == Side::Buy ? e->price <= limit : e->price >= limit))) {
+      total += e->shares;
+      if (total >= cap) {
+        return cap;
+      }
+    }
+  }
+  return total;
+}
+
+uint64_t MarketSimulator::take(uint16_t locate, Side side, book::Price limit, uint64_t shares,
+                               book::Price price, std::vector<SimFill>& fills) noexcept {
+  if (locate == 0 || locate >= symbols_.size() || shares == 0) {
+    return 0;
+  }
+  collectCrossing(locate, side, limit);
+  uint64_t taken = 0;
+  for (const book::OrderEntry& e : crossing_) {
+    if (taken == shares) {
+      break;
+    }
+    const auto fill = static_cast<book::Shares>(std::min<uint64_t>(shares - taken, e.shares));
+    taken += fill;
+    const uint64_t match = next_match_++;
+    if (price == 0) {
+      push(itch::OrderExecuted{.stock_locate = locate, .timestamp_ns = now_ns_,
+                               .order_ref = e.ref, .executed_shares = fill,
+                               .match_number = match});
+      check(truth_.execute(e.ref, fill));
+    } else {
+      push(itch::OrderExecutedWithPrice{.stock_locate = locate, .timestamp_ns = now_ns_,
+                                        .order_ref = e.ref, .executed_shares = fill,
+                                        .match_number = match, .printable = 'Y',
+                                        .execution_price = price});
+      check(truth_.executeWithPrice(e.ref, fill, price, true));
+    }
+    fills.push_back(SimFill{.price = price == 0 ? e.price : price, .shares = fill,
+                            .match_number = match});
+    if (fill == e.shares) {
+      forgetLive(locate, e.ref);
+    }
+  }
+  return taken;
+}
+
+uint64_t MarketSimulator::printNonDisplayed(uint16_t locate, Side side, book::Shares shares,
+                                            book::Price price) noexcept {
+  const uint64_t match = next_match_++;
+  push(itch::Trade{.stock_locate = locate, .timestamp_ns = now_ns_, .order_ref = 0,
+                   .side = sideChar(side), .shares = shares, .stock = symbols_[locate].stock,
+                   .price = price, .match_number = match});
+  return match;
 }
 
 bool MarketSimulator::pickLive(uint16_t locate, std::size_t& index) noexcept {

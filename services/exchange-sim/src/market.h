@@ -37,6 +37,14 @@ struct TopOfBook {
   bool operator==(const TopOfBook&) const = default;
 };
 
+// One execution of a resting simulated order against an order from outside the simulation (a
+// routed order of the venue, services/exchange-sim/src/matching_engine.h).
+struct SimFill {
+  book::Price price = 0;      // the execution price
+  book::Shares shares = 0;    // shares executed
+  uint64_t match_number = 0;  // the ITCH match number the feed carries for this execution
+};
+
 // Messages emitted so far, by ITCH type byte.
 using MessageCounts = std::array<uint64_t, 256>;
 
@@ -81,6 +89,26 @@ public:
   [[nodiscard]] std::string_view symbol(uint16_t locate) const noexcept;
   [[nodiscard]] bool halted(uint16_t locate) const noexcept { return symbols_[locate].halted; }
 
+  // Orders from outside the simulation (the venue's routed orders) trade with the simulated
+  // book through these. Whatever they change is queued as ITCH messages behind the event in
+  // flight and applied to the truth at once, like the simulator's own events.
+
+  // Displayed shares resting opposite an order on `side` at `limit` or better (0 = any price),
+  // counted up to `cap`.
+  [[nodiscard]] uint64_t liquidity(uint16_t locate, book::Side side, book::Price limit,
+                                   uint64_t cap) const noexcept;
+  // An order on `side` takes up to `shares` of the displayed liquidity at `limit` or better
+  // (0 = any price), in price-time priority. Each fill is an ITCH E at the resting price, or,
+  // when `price` is non-zero, a C at `price`: the outside order was resting first and its price
+  // sets the trade's. Appends one SimFill per execution to `fills`; returns the shares taken.
+  uint64_t take(uint16_t locate, book::Side side, book::Price limit, uint64_t shares,
+                book::Price price, std::vector<SimFill>& fills) noexcept;
+  // Two outside orders traded: an ITCH P (non-displayed trade, order reference 0), as the feed
+  // shows a match between hidden orders. `side` is the resting order's, as ITCH's Buy/Sell
+  // Indicator of a P message is. Returns the match number.
+  uint64_t printNonDisplayed(uint16_t locate, book::Side side, book::Shares shares,
+                             book::Price price) noexcept;
+
 private:
   struct SymbolState {
     itch::Symbol stock{};
@@ -102,6 +130,11 @@ private:
 
   // The index in live of an order of `locate` picked at random; false if it has none.
   bool pickLive(uint16_t locate, std::size_t& index) noexcept;
+  // Fills crossing_ with the orders resting opposite `side` at `limit` or better (0 = any
+  // price), best price first, then oldest first.
+  void collectCrossing(uint16_t locate, book::Side side, book::Price limit) noexcept;
+  // Removes a fully executed order from its symbol's list of resting orders.
+  void forgetLive(uint16_t locate, book::OrderRef ref) noexcept;
   // A resting price for a new order on `side`: near the mid, never crossing the other side.
   uint32_t passivePrice(uint16_t locate, book::Side side) noexcept;
   uint32_t orderSize() noexcept;

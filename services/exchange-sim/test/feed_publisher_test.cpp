@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "book_rebuild.h"
 #include "capture_run.h"
@@ -26,6 +27,8 @@ using tickstream::book::Status;
 using tickstream::exchange_sim::FeedConfig;
 using tickstream::exchange_sim::FeedPublisher;
 using tickstream::exchange_sim::MarketConfig;
+using tickstream::exchange_sim::MarketListener;
+using tickstream::exchange_sim::SimFill;
 using tickstream::exchange_sim::TopOfBook;
 using tickstream::exchange_sim::test::applyToBook;
 namespace itch = tickstream::itch;
@@ -198,6 +201,52 @@ TEST_CASE("live: stop() ends an endless feed at an event boundary with End of Se
   CHECK(client.outOfOrder() == 0);
   CHECK(client.bookErrors() == 0);
   CHECK(mismatches(client, publisher) == 0);
+  server.stop();
+}
+
+namespace {
+
+// Takes displayed liquidity between batches, as the venue's engine does for routed orders.
+struct Taker final : MarketListener {
+  explicit Taker(FeedPublisher& p) : publisher(p) {}
+  void onBatch() noexcept override {
+    calls_after_end += ends;
+    auto& sim = publisher.market();
+    for (uint16_t locate = 1; locate <= sim.config().symbols; ++locate) {
+      if (!sim.halted(locate)) {
+        taken += sim.take(locate, Side::Buy, 0, 50, 0, fills);
+      }
+    }
+  }
+  void onSessionEnd() noexcept override { ++ends; }
+
+  FeedPublisher& publisher;
+  std::vector<SimFill> fills;
+  uint64_t taken = 0;
+  int ends = 0;
+  int calls_after_end = 0;
+};
+
+} // namespace
+
+TEST_CASE("live: a market listener trades between batches and the feed carries its executions") {
+  soup::SoupServer server(soup::SoupServerConfig{});
+  server.start();
+  FeedPublisher publisher(FeedConfig{.rate = 200'000, .messages = 20'000}, smallMarket(), server);
+  Taker taker(publisher);
+  publisher.setListener(&taker);
+  RebuildingClient client(server.port(), 200);
+  std::thread runner([&] { publisher.run(); });
+  runner.join();
+  REQUIRE(client.waitForEnd(5s));
+  CHECK(taker.taken > 0);
+  CHECK(taker.ends == 1);
+  CHECK(taker.calls_after_end == 0);
+  // The outside executions reached the wire: a client's rebuild still equals the truth.
+  CHECK(client.received() == publisher.published());
+  CHECK(client.bookErrors() == 0);
+  CHECK(mismatches(client, publisher) == 0);
+  CHECK(publisher.simulator().truthErrors() == 0);
   server.stop();
 }
 
