@@ -57,7 +57,7 @@ Connection::Connection(Server& server, tcp::socket socket, std::string peer)
       inbound_(auth::RateLimit{static_cast<double>(server.config().max_inbound_per_second),
                                2.0 * server.config().max_inbound_per_second}) {
   static uint64_t next_id = 0;
-  connection_id_ = std::to_string(server.config().shard_id) + "-" + std::to_string(++next_id);
+  id_ = ++next_id;
   opened_ns_ = last_heard_ns_ = last_sent_ns_ = runtime::wallClockNs();
 }
 
@@ -329,7 +329,7 @@ void Connection::sendWelcome(uint32_t request_id) {
   w->set_shard_count(static_cast<uint32_t>(c.shard_count));
   w->set_server_ts_ns(runtime::wallClockNs());
   w->set_token_expires_ts_ns(token_expires_ns_);
-  w->set_connection_id(connection_id_);
+  w->set_connection_id(connectionId());
   auto* l = w->mutable_limits();
   l->set_max_symbols(c.max_symbols);
   l->set_max_inbound_msgs_per_sec(c.max_inbound_per_second);
@@ -391,9 +391,11 @@ void Connection::handleSubscribe(uint32_t request_id, const gv1::Subscribe& s) {
     sendMessage(ack);
     if (fresh) {
       std::optional<uint64_t> from;
-      if (auto r = resume_.find(symbol); r != resume_.end()) {
-        from = r->second;
-        resume_.erase(r);
+      if (resume_) {
+        if (auto r = resume_->find(symbol); r != resume_->end()) {
+          from = r->second;
+          resume_->erase(r);
+        }
       }
       sendState(request_id, sub, from);
     }
@@ -408,7 +410,7 @@ void Connection::handleUnsubscribe(uint32_t request_id, const gv1::Unsubscribe& 
     if (it == subs_.end()) {
       continue;
     }
-    ready_.erase(std::remove(ready_.begin(), ready_.end(), it->symbol), ready_.end());
+    dropPending(*it);
     server_.unsubscribe(symbol, this);
     subs_.erase(it);
     ack.mutable_unsubscribed()->add_symbols(symbol);
@@ -424,15 +426,17 @@ void Connection::handleResume(uint32_t request_id, const gv1::Resume& r) {
     auto it = findSub(pos.symbol());
     if (it == subs_.end()) {
       // Used by the next Subscribe for it; bounded like subscriptions are.
-      if (resume_.size() < server_.config().max_symbols || resume_.contains(pos.symbol())) {
-        resume_[pos.symbol()] = pos.last_seq();
+      if (!resume_) {
+        resume_ = std::make_unique<std::unordered_map<std::string, uint64_t>>();
+      }
+      if (resume_->size() < server_.config().max_symbols || resume_->contains(pos.symbol())) {
+        (*resume_)[pos.symbol()] = pos.last_seq();
       }
       continue;
     }
     // Gap repair on a live subscription: whatever is pending is superseded by the replay.
-    it->pending.reset();
+    dropPending(*it);
     it->skipped = 0;
-    it->skipped_after = 0;
     sendState(request_id, *it, pos.last_seq());
   }
 }
@@ -492,49 +496,55 @@ void Connection::offer(const std::string* symbol, const std::shared_ptr<UpdateFr
   if (seq <= sub.last_seq) {
     return;  // already covered by the snapshot or a replay
   }
+  PendingUpdate* p = sub.pending ? findPending(symbol) : nullptr;
   if (frames->empty(sub.mask)) {
     // Nothing this subscription selects changed. Counted after the pending update (if any),
     // which stays the latest this client wants: the client's next Update then accounts for it.
-    if (sub.pending) {
-      sub.skipped_after = saturatingAdd(sub.skipped_after, 1);
-      sub.pending_through = seq;
+    if (p != nullptr) {
+      p->skipped_after = saturatingAdd(p->skipped_after, 1);
+      p->through = seq;
     } else {
       sub.skipped = saturatingAdd(sub.skipped, 1);
       sub.last_seq = seq;
     }
     return;
   }
-  if (sub.pending) {
+  if (p != nullptr) {
     // conflate: the newer update replaces the one not yet sent, and everything skipped after it
-    sub.skipped = saturatingAdd(sub.skipped, uint64_t{1} + sub.skipped_after);
+    sub.skipped = saturatingAdd(sub.skipped, uint64_t{1} + p->skipped_after);
     if (server_.metrics()) server_.metrics()->conflated.Increment();
+  } else {
+    p = &pending_.emplace_back();
+    p->symbol = symbol;
+    sub.pending = true;
   }
-  sub.skipped_after = 0;
-  sub.pending_through = seq;
-  sub.pending = frames;
-  if (now_ns < sub.next_allowed_ns) {
+  p->skipped_after = 0;
+  p->through = seq;
+  p->frames = frames;
+  if (msSinceOpen(now_ns) < sub.next_allowed_ms) {
     server_.deferred(this);
     return;
   }
-  if (!sub.queued) {
-    sub.queued = true;
-    ready_.push_back(sub.symbol);
+  if (!p->queued) {
+    p->queued = true;
+    ready_.push_back(symbol);
   }
   flush();
 }
 
 bool Connection::releaseDeferred(int64_t now_ns) {
   bool left = false;
-  for (Sub& sub : subs_) {
-    if (!sub.pending || sub.queued) {
+  const uint32_t now_ms = msSinceOpen(now_ns);
+  for (PendingUpdate& p : pending_) {
+    if (p.queued) {
       continue;
     }
-    if (now_ns < sub.next_allowed_ns) {
+    if (now_ms < findSub(p.symbol)->next_allowed_ms) {
       left = true;
       continue;
     }
-    sub.queued = true;
-    ready_.push_back(sub.symbol);
+    p.queued = true;
+    ready_.push_back(p.symbol);
   }
   flush();
   return left;
@@ -544,6 +554,32 @@ Connection::Sub* Connection::findSub(const std::string* symbol) noexcept {
   auto it = std::lower_bound(subs_.begin(), subs_.end(), symbol,
                              [](const Sub& x, const std::string* k) { return x.symbol < k; });
   return it != subs_.end() && it->symbol == symbol ? &*it : nullptr;
+}
+
+Connection::PendingUpdate* Connection::findPending(const std::string* symbol) noexcept {
+  // Linear: a connection has few updates waiting unless it is slow, and then it is closed.
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const PendingUpdate& p) { return p.symbol == symbol; });
+  return it == pending_.end() ? nullptr : &*it;
+}
+
+void Connection::dropPending(Sub& sub) {
+  if (!sub.pending) {
+    return;
+  }
+  sub.pending = false;
+  ready_.erase(std::remove(ready_.begin(), ready_.end(), sub.symbol), ready_.end());
+  PendingUpdate* p = findPending(sub.symbol);
+  *p = std::move(pending_.back());
+  pending_.pop_back();
+}
+
+uint32_t Connection::msSinceOpen(int64_t now_ns) const noexcept {
+  return static_cast<uint32_t>(std::max<int64_t>(0, now_ns - opened_ns_) / kMs);
+}
+
+std::string Connection::connectionId() const {
+  return std::to_string(server_.config().shard_id) + "-" + std::to_string(id_);
 }
 
 std::vector<Connection::Sub>::iterator Connection::findSub(std::string_view symbol) noexcept {
@@ -576,7 +612,7 @@ void Connection::queueFrame(ws::Opcode opcode, std::string payload) {
     // Replies, snapshots and replays are not conflated: a client that asks for more than it
     // reads is cut off rather than allowed to grow the gateway's memory.
     if (server_.metrics()) server_.metrics()->slow_client_closes.Increment();
-    logging::info("client backlog over the limit", {{"peer", peer_}, {"connection", connection_id_}});
+    logging::info("client backlog over the limit", {{"peer", peer_}, {"connection", connectionId()}});
     abort("backlog over the limit");
   }
 }
@@ -642,26 +678,24 @@ void Connection::flush() {
     inflight_pieces_.reserve(n);
     inflight_headers_.reserve(n);
     for (; taken < n; ++taken) {
-      Sub* found = findSub(ready_[taken]);
-      if (found == nullptr) {
+      Sub* sub = findSub(ready_[taken]);
+      PendingUpdate* p = sub != nullptr && sub->pending ? findPending(sub->symbol) : nullptr;
+      if (p == nullptr) {
         continue;
       }
-      Sub& sub = *found;
-      sub.queued = false;
-      if (!sub.pending) {
-        continue;
-      }
-      inflight_pieces_.push_back(sub.pending->pieces(encoding_, sub.mask, sub.skipped));
+      inflight_pieces_.push_back(p->frames->pieces(encoding_, sub->mask, sub->skipped));
       inflight_headers_.emplace_back();
       ws::writeHeader(inflight_headers_.back().data(), dataOpcode(encoding_),
                       inflight_pieces_.back().size());
-      inflight_receive_ts_.push_back(sub.pending->update().receive_ts_ns());
+      inflight_receive_ts_.push_back(p->frames->update().receive_ts_ns());
       // Updates skipped after the pending one count toward the next Update sent.
-      sub.last_seq = sub.pending_through;
-      sub.skipped = sub.skipped_after;
-      sub.skipped_after = 0;
-      sub.next_allowed_ns = now + int64_t{sub.min_interval_ms} * kMs;
-      inflight_frames_.push_back(std::move(sub.pending));
+      sub->last_seq = p->through;
+      sub->skipped = p->skipped_after;
+      sub->next_allowed_ms = msSinceOpen(now) + sub->min_interval_ms;
+      sub->pending = false;
+      inflight_frames_.push_back(std::move(p->frames));
+      *p = std::move(pending_.back());
+      pending_.pop_back();
     }
     for (std::size_t i = 0; i < inflight_pieces_.size(); ++i) {
       const auto& h = inflight_headers_[i];
@@ -698,6 +732,9 @@ void Connection::releaseIdleBuffers() {
   release(iov_);
   release(control_);
   release(ready_);
+  if (pending_.empty()) {
+    release(pending_);  // deferred updates (min interval) may still wait: keep those
+  }
   release(inflight_control_);
   release(inflight_frames_);
   release(inflight_pieces_);
@@ -739,7 +776,7 @@ void Connection::housekeeping(int64_t now_ns) {
     // The client stopped reading: its pending data stays bounded (one update per symbol), but
     // it is behind for good. A Close frame could not get past the stuck write either.
     if (server_.metrics()) server_.metrics()->slow_client_closes.Increment();
-    logging::info("slow client closed", {{"peer", peer_}, {"connection", connection_id_}});
+    logging::info("slow client closed", {{"peer", peer_}, {"connection", connectionId()}});
     abort("slow consumer");
     return;
   }
@@ -809,6 +846,7 @@ void Connection::finish() {
     server_.unsubscribe(*sub.symbol, this);
   }
   subs_.clear();
+  pending_.clear();
   ready_.clear();
   server_.closed(shared_from_this());
 }

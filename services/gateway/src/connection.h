@@ -49,23 +49,32 @@ public:
   void abort(std::string_view why);
 
   [[nodiscard]] std::size_t subscriptions() const noexcept { return subs_.size(); }
+  // "<shard>-<n>": names the connection in Welcome and in logs.
+  [[nodiscard]] std::string connectionId() const;
 
 private:
-  // One subscription. Kept small (64 bytes): an idle connection is mostly its subscriptions,
-  // and the gateway's budget is ~2 KB per idle connection with 20 of them.
+  // One subscription. Kept to 32 bytes: an idle connection is mostly its subscriptions, and the
+  // gateway's budget is ~2 KB per idle connection with 20 of them. What only a waiting update
+  // needs lives in pending_.
   struct Sub {
-    const std::string* symbol = nullptr;   // interned by Server::subscribe(); the sort key
-    std::shared_ptr<UpdateFrames> pending; // the latest not yet sent
-    uint64_t last_seq = 0;                 // last seq this client has (Update or Snapshot)
-    uint64_t pending_through = 0;          // the seq the client has once `pending` is sent
-    int64_t next_allowed_ns = 0;
-    // Counts between two Updates sent to this client; saturate rather than wrap (a client
+    const std::string* symbol = nullptr;  // interned by Server::subscribe(); the sort key
+    uint64_t last_seq = 0;                // last seq this client has (Update or Snapshot)
+    // md.ticks updates not sent since the last Update; saturates rather than wraps (a client
     // that far behind is closed as slow long before).
-    uint32_t skipped = 0;                  // md.ticks updates not sent since the last Update
-    uint32_t skipped_after = 0;            // updates with nothing selected since `pending`
+    uint32_t skipped = 0;
     uint32_t min_interval_ms = 0;
+    uint32_t next_allowed_ms = 0;         // ms after opened_ns_ from which one may go out
     ModeMask mask = kAllModes;
-    bool queued = false;                   // in ready_
+    bool pending = false;                 // has an entry in pending_
+  };
+
+  // The latest update not yet sent for a subscription (conflation keeps one per symbol).
+  struct PendingUpdate {
+    const std::string* symbol = nullptr;
+    std::shared_ptr<UpdateFrames> frames;
+    uint64_t through = 0;        // the seq the client has once it is sent
+    uint32_t skipped_after = 0;  // later updates with nothing the subscription selects
+    bool queued = false;         // in ready_
   };
 
   enum class State { Http, Open, Closing, Closed };
@@ -101,6 +110,10 @@ private:
   void releaseIdleBuffers();
   // The subscription for an interned symbol, or null.
   Sub* findSub(const std::string* symbol) noexcept;
+  PendingUpdate* findPending(const std::string* symbol) noexcept;
+  // Drops the symbol's pending update, if any (resume, unsubscribe).
+  void dropPending(Sub& sub);
+  [[nodiscard]] uint32_t msSinceOpen(int64_t now_ns) const noexcept;
   // The subscription for a symbol name, or subs_.end().
   std::vector<Sub>::iterator findSub(std::string_view symbol) noexcept;
   void onWritten(const boost::system::error_code& ec, std::size_t bytes);
@@ -117,9 +130,11 @@ private:
   Encoding encoding_ = Encoding::Json;
   bool authed_ = false;
   int64_t token_expires_ns_ = 0;     // 0: no expiry
-  std::string connection_id_;
+  uint64_t id_ = 0;                  // with the shard id, the connection id clients are told
   std::vector<Sub> subs_;            // sorted by the interned symbol pointer
-  std::unordered_map<std::string, uint64_t> resume_;  // Resume positions for later Subscribes
+  // Resume positions for later Subscribes; allocated by the first such Resume.
+  std::unique_ptr<std::unordered_map<std::string, uint64_t>> resume_;
+  std::vector<PendingUpdate> pending_;  // subscriptions with an update waiting
   auth::TokenBucket inbound_;
   uint32_t strikes_ = 0;             // RATE_LIMITED answers so far
   int64_t opened_ns_ = 0;
