@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Gateway fan-out on the issue's fixed workload: one shard pinned to CPU 0, loadgen pinned to
+# CPU 1 (taskset), N connections (10k) each subscribed to 20 random symbols of 1000 (~200
+# subscribers per update), ~60-byte quote updates produced into md.ticks by ticks_producer (a
+# synthetic normalizer, through the real broker), the update rate stepped. One JSON line per
+# (rate, run) with deliveries/s, latency (ticks_producer's publish stamp -> loadgen's read),
+# losses, conflation and the gateway's CPU use; then a summary line per rate with medians.
+# The broker and ticks_producer are not pinned: they share the two cores with the measured pair.
+#   tests/bench/run_gateway_fanout.sh [--build DIR] [--connections 10000] [--subs 20]
+#       [--rates 500,1000,2000,5000,10000] [--runs 1] [--duration 20] [--encoding proto]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/deploy/local/common.sh"
+build=$root/build/dev connections=10000 subs=20 rates=500,1000,2000,5000,10000 runs=1
+duration=20 warmup=5 encoding=proto
+while [ $# -gt 0 ]; do
+  case $1 in
+    --build) build=$2 ;; --connections) connections=$2 ;; --subs) subs=$2 ;; --rates) rates=$2 ;;
+    --runs) runs=$2 ;; --duration) duration=$2 ;; --warmup) warmup=$2 ;; --encoding) encoding=$2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+state=$(mktemp -d -t tickstream-bench-fanout.XXXXXX)
+cleanup() {
+  stop_pid "$state/gateway.pid" 20 || true
+  stop_pid "$state/producer.pid" 20 || true
+  "$root/deploy/local/kafka.sh" stop --dir "$state/kafka" >/dev/null 2>&1 || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
+"$build/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+connect_rate=2500
+results=()
+for rate in ${rates//,/ }; do
+  for run in $(seq 1 "$runs"); do
+    # Snapshots first (the gateway loads them at start), then updates at `rate` for the whole
+    # connect + warm-up + measured window.
+    connect_s=$(( connections / connect_rate + 5 ))
+    total_s=$(( connect_s + warmup + duration + 10 ))
+    "$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 \
+      --rate "$rate" --duration-s "$total_s" >"$state/producer.log" 2>&1 &
+    echo $! >"$state/producer.pid"
+    sleep 2
+    taskset -c 0 "$build/services/gateway/gateway" --kafka-brokers "$brokers" --allow-anonymous true \
+      --listen 127.0.0.1:0 --metrics-listen "" --upgrades-per-ip-per-second 100000 \
+      --upgrade-burst-per-ip 100000 --max-inbound-per-second 1000 --idle-timeout-ms 600000 \
+      >"$state/gateway.log" 2>&1 &
+    gw=$!
+    echo $gw >"$state/gateway.pid"
+    ready() { grep -q '"gateway ready"' "$state/gateway.log"; }
+    wait_until 60 "the gateway to load md.snapshot" ready
+    port=$(sed -n 's/.*"gateway listening".*"port":\([0-9]*\).*/\1/p' "$state/gateway.log" | head -1)
+    taskset -c 1 "$build/tools/loadgen/loadgen" --url "ws://127.0.0.1:$port/v1/stream" \
+      --connections "$connections" --symbols-per-connection "$subs" --source-ips 16 \
+      --connect-rate "$connect_rate" --warmup-s "$warmup" --duration-s "$duration" \
+      --encoding "$encoding" >"$state/loadgen.json" 2>"$state/loadgen.log" &
+    lg=$!
+    # The gateway's CPU over the measured window (connect phase and warm-up excluded).
+    established() { grep -q "open=$connections" "$state/loadgen.log"; }
+    wait_until $(( connect_s + 30 )) "loadgen to connect" established || true
+    sleep "$warmup"
+    t0=$(cpu_ticks "$gw"); s0=$(date +%s.%N)
+    sleep "$duration"
+    t1=$(cpu_ticks "$gw"); s1=$(date +%s.%N)
+    wait $lg || true
+    line=$(python3 - "$rate" "$run" "$connections" "$subs" "$encoding" "$t0" "$t1" "$s0" "$s1" "$hz" \
+      "$state/loadgen.json" <<'PY'
+import json, sys
+rate, run, conns, subs = map(int, sys.argv[1:5])
+enc = sys.argv[5]
+t0, t1 = int(sys.argv[6]), int(sys.argv[7])
+s0, s1 = float(sys.argv[8]), float(sys.argv[9])
+hz = int(sys.argv[10])
+lg = json.loads(open(sys.argv[11]).read().strip().splitlines()[-1])
+lat = lg["latency_publish_ms"]
+print(json.dumps({
+    "bench": "gateway_fanout", "rate": rate, "run": run, "connections": conns,
+    "subscriptions_per_connection": subs, "encoding": enc,
+    "connections_open": lg["connections_open_at_end"],
+    "deliveries_per_s": round(lg["updates_per_s"]), "bytes_per_s": round(lg["bytes_per_s"]),
+    "p50_ms": lat["p50"], "p99_ms": lat["p99"], "p999_ms": lat["p999"], "max_ms": lat["max"],
+    "seq_losses": lg["seq_losses"], "conflation_skips": lg["conflation_skips"],
+    "gateway_cpu": round((t1 - t0) / hz / (s1 - s0), 3)}))
+PY
+)
+    echo "$line"
+    results+=("$line")
+    stop_pid "$state/gateway.pid" 20 || true
+    stop_pid "$state/producer.pid" 20 || true
+  done
+done
+printf '%s\n' "${results[@]}" | python3 -c '
+import json, statistics, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+for rate in sorted({r["rate"] for r in rows}):
+    rs = [r for r in rows if r["rate"] == rate]
+    out = {"bench": "gateway_fanout_summary", "rate": rate, "runs": len(rs)}
+    for k in ["deliveries_per_s", "p50_ms", "p99_ms", "gateway_cpu", "seq_losses", "conflation_skips"]:
+        out["median_" + k] = statistics.median(r[k] for r in rs)
+    print(json.dumps(out))'
