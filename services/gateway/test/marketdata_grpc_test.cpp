@@ -269,7 +269,7 @@ TEST_CASE("GetSnapshot gives up at the caller's deadline when the I/O thread is 
   release.set_value();
 }
 
-TEST_CASE("Subscribe streams ordered updates; a slow reader gets the latest, conflated") {
+TEST_CASE("Subscribe streams ordered updates, and a slow reader gets the latest (conflated)") {
   Shard shard;
   auto stub = shard.stub();
   const std::string sym = shard.mine[0];
