@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
     std::optional<gateway::MarketDataGrpc> market_data;
     std::optional<rpc::GrpcServer> grpc;
     if (!config.grpc_listen.empty()) {
-      streams.emplace(io, &metrics);
+      streams.emplace(io, config.slow_client_timeout_ms, &metrics);
       server.setGrpcStreams(&*streams);
       market_data.emplace(server, *streams, &metrics);
       grpc.emplace(rpc::GrpcServerConfig{.listen = config.grpc_listen});

@@ -7,15 +7,17 @@
 #include <utility>
 
 #include "tickstream/runtime/clock.h"
+#include "tickstream/runtime/logging.h"
 
 namespace tickstream::gateway {
 
 using namespace std::chrono_literals;
 
-SubscribeStream::SubscribeStream(GrpcStreams& hub, std::vector<std::string> symbols,
-                                 ModeMask mask, int64_t token_expires_ns, GatewayMetrics* metrics)
-    : hub_(hub), symbols_(std::move(symbols)), mask_(mask), token_expires_ns_(token_expires_ns),
-      metrics_(metrics), queue_(symbols_.size()) {}
+SubscribeStream::SubscribeStream(GrpcStreams& hub, grpc::CallbackServerContext* context,
+                                 std::vector<std::string> symbols, ModeMask mask,
+                                 int64_t token_expires_ns, GatewayMetrics* metrics)
+    : hub_(hub), context_(context), symbols_(std::move(symbols)), mask_(mask),
+      token_expires_ns_(token_expires_ns), metrics_(metrics), queue_(symbols_.size()) {}
 
 void SubscribeStream::opened() {
   std::lock_guard lock(mu_);
@@ -66,6 +68,7 @@ void SubscribeStream::next(std::unique_lock<std::mutex>& lock) {
     return;
   }
   writing_ = true;
+  write_started_ns_ = runtime::wallClockNs();
   lock.unlock();
   // One copy into a gRPC slice; the encoding itself is shared with every other subscriber
   // (and with WebSocket clients on the protobuf encoding) through UpdateFrames.
@@ -75,6 +78,19 @@ void SubscribeStream::next(std::unique_lock<std::mutex>& lock) {
     metrics_->grpc_updates_out.Increment();
   }
   StartWrite(&out_);
+}
+
+bool SubscribeStream::cancelIfStalled(int64_t since_ns) {
+  std::lock_guard lock(mu_);
+  if (!writing_ || write_started_ns_ >= since_ns || end_) {
+    return false;
+  }
+  end_ = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "consumer too slow");
+  queue_.clear();
+  // Safe under mu_: a write in flight means Finish has not been called, so OnDone (and the
+  // context's end) cannot have happened; OnCancel runs on gRPC's executor, not inline.
+  context_->TryCancel();
+  return true;
 }
 
 void SubscribeStream::OnWriteDone(bool ok) {
@@ -99,8 +115,10 @@ void SubscribeStream::OnDone() {
   boost::asio::post(hub_.io(), [hub = &hub_, self = std::move(self_)] { hub->closed(self.get()); });
 }
 
-GrpcStreams::GrpcStreams(boost::asio::io_context& io, GatewayMetrics* metrics)
-    : io_(io), metrics_(metrics), timer_(io) {}
+GrpcStreams::GrpcStreams(boost::asio::io_context& io, int slow_stream_timeout_ms,
+                         GatewayMetrics* metrics)
+    : io_(io), slow_stream_timeout_ns_(int64_t{slow_stream_timeout_ms} * 1'000'000),
+      metrics_(metrics), timer_(io) {}
 
 GrpcStreams::~GrpcStreams() = default;
 
@@ -116,6 +134,9 @@ void GrpcStreams::housekeeping() {
   for (const auto& [raw, stream] : streams_) {
     if (stream->tokenExpiresNs() != 0 && now >= stream->tokenExpiresNs()) {
       stream->end(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "token expired"));
+    } else if (stream->cancelIfStalled(now - slow_stream_timeout_ns_)) {
+      if (metrics_) metrics_->slow_client_closes.Increment();
+      logging::warn("slow grpc stream cancelled", {{"symbols", static_cast<long long>(stream->symbols().size())}});
     }
   }
   start();

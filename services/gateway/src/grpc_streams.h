@@ -31,7 +31,9 @@
 //     next one. So at most one write is in flight, and a slow consumer holds at most one
 //     pending update per symbol: memory is bounded however far behind it falls.
 //   - ending (drain, data loss, token expiry, cancellation) is requested under the mutex from
-//     any thread; Finish is called once no write is in flight.
+//     any thread; Finish is called once no write is in flight. A write that flow control holds
+//     for longer than the slow-client timeout gets the call cancelled (TryCancel), which fails
+//     the write, and so the stream finishes;
 //   - OnDone (a gRPC thread) posts the stream's removal to the I/O thread, which drops the
 //     last reference. A stream is therefore never freed while the I/O thread can still see it.
 //
@@ -47,9 +49,10 @@ class GrpcStreams;
 class SubscribeStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 public:
   // `token_expires_ns`: when the caller's token expires (0: never); the stream ends with
-  // UNAUTHENTICATED then.
-  SubscribeStream(GrpcStreams& hub, std::vector<std::string> symbols, ModeMask mask,
-                  int64_t token_expires_ns, GatewayMetrics* metrics);
+  // UNAUTHENTICATED then. `context` is the call's, valid until OnDone.
+  SubscribeStream(GrpcStreams& hub, grpc::CallbackServerContext* context,
+                  std::vector<std::string> symbols, ModeMask mask, int64_t token_expires_ns,
+                  GatewayMetrics* metrics);
 
   [[nodiscard]] const std::vector<std::string>& symbols() const noexcept { return symbols_; }
   [[nodiscard]] ModeMask mask() const noexcept { return mask_; }
@@ -64,6 +67,11 @@ public:
   // dropped; a write in flight completes first.
   void end(grpc::Status status);
 
+  // Any thread: cancels the call when a write has been in flight since before `since_ns` (the
+  // consumer stopped reading and HTTP/2 flow control holds the write; conflation bounds the
+  // memory, this frees the stream). Returns whether it did.
+  bool cancelIfStalled(int64_t since_ns);
+
   // Holds the stream until OnDone (the reactor must outlive it). Called once, by its creator.
   void keepUntilDone(std::shared_ptr<SubscribeStream> self) { self_ = std::move(self); }
 
@@ -76,6 +84,7 @@ private:
   void next(std::unique_lock<std::mutex>& lock);
 
   GrpcStreams& hub_;
+  grpc::CallbackServerContext* const context_;
   const std::vector<std::string> symbols_;
   const ModeMask mask_;
   const int64_t token_expires_ns_;
@@ -84,6 +93,7 @@ private:
   std::mutex mu_;
   ConflationQueue queue_;            // guarded by mu_
   bool writing_ = false;             // a StartWrite is in flight; guarded by mu_
+  int64_t write_started_ns_ = 0;     // when it started; guarded by mu_
   std::optional<grpc::Status> end_;  // requested ending; guarded by mu_
   bool finished_ = false;            // Finish called; guarded by mu_
   grpc::ByteBuffer out_;             // the message in flight; only its writer touches it
@@ -94,10 +104,11 @@ private:
 // draining() runs on the I/O thread.
 class GrpcStreams {
 public:
-  GrpcStreams(boost::asio::io_context& io, GatewayMetrics* metrics);
+  // A stream whose write has waited `slow_stream_timeout_ms` is cancelled.
+  GrpcStreams(boost::asio::io_context& io, int slow_stream_timeout_ms, GatewayMetrics* metrics);
   ~GrpcStreams();
 
-  // Starts the once-a-second check of token expiry.
+  // Starts the once-a-second check of token expiry and stalled writes.
   void start();
 
   // Checks the stream's symbols against `store` (an unknown one ends it with NOT_FOUND naming
@@ -128,6 +139,7 @@ private:
   void housekeeping();
 
   boost::asio::io_context& io_;
+  const int64_t slow_stream_timeout_ns_;
   GatewayMetrics* metrics_;
   boost::asio::steady_timer timer_;
   std::atomic<bool> draining_{false};

@@ -193,7 +193,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* MarketDataGrpc::Subscribe(
     }
   }
   auto stream = std::make_shared<SubscribeStream>(
-      streams_, std::vector<std::string>(req.symbols().begin(), req.symbols().end()),
+      streams_, context, std::vector<std::string>(req.symbols().begin(), req.symbols().end()),
       maskOf(req.modes()), expires_ns, metrics_);
   stream->keepUntilDone(stream);
   // Whether the symbols are known is the store's business: decided on the I/O thread, which

@@ -61,7 +61,7 @@ struct Shard {
   SymbolStore store;
   sharding::ShardRing ring{{2, 8, 1}};
   std::unique_ptr<Server> server;
-  GrpcStreams streams{io, &metrics};
+  GrpcStreams streams{io, 300, &metrics};  // a write stuck for 300 ms cancels the stream
   std::unique_ptr<MarketDataGrpc> service;
   rpc::GrpcServer grpc{{"127.0.0.1:0"}};
   std::thread thread;
@@ -114,9 +114,9 @@ struct Shard {
     done.get_future().wait();
   }
 
-  std::unique_ptr<mdv1::MarketData::Stub> stub() {
-    return mdv1::MarketData::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(grpc.port()), grpc::InsecureChannelCredentials()));
+  std::unique_ptr<mdv1::MarketData::Stub> stub(const grpc::ChannelArguments& args = {}) {
+    return mdv1::MarketData::NewStub(grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(grpc.port()), grpc::InsecureChannelCredentials(), args));
   }
 };
 
@@ -379,4 +379,47 @@ TEST_CASE("a Subscribe stream ends with UNAUTHENTICATED when its token expires")
   const grpc::Status st = reader->Finish();
   CHECK(st.error_code() == grpc::StatusCode::UNAUTHENTICATED);
   CHECK(st.error_message() == "token expired");
+}
+
+TEST_CASE("a Subscribe stream whose consumer stopped reading is cancelled, not buffered") {
+  Shard shard;
+  shard.onIo([&] { shard.streams.start(); });
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);  // the client's window stays at HTTP/2's 64 KiB
+  auto stub = shard.stub(args);
+  mdv1::SubscribeRequest req;
+  req.add_symbols(shard.mine[0]);
+  req.add_symbols(shard.mine[1]);
+  grpc::ClientContext ctx;
+  withToken(ctx, token(600));
+  auto reader = stub->Subscribe(&ctx, req);
+  reader->WaitForInitialMetadata();
+  // ~24 KB updates, far more than HTTP/2's initial 64 KiB window, while nothing is read: the
+  // writes stall, the pending ones conflate, and the stalled stream is cancelled.
+  uint64_t seq = 6;
+  const auto big = [&](const std::string& symbol) {
+    auto u = std::make_shared<mdv1::MarketDataUpdate>(*quote(symbol, seq));
+    for (int i = 0; i < 2000; ++i) {
+      auto* level = u->mutable_depth()->add_bids();
+      level->set_price(100'0000 - i);
+      level->set_size(100 + i);
+    }
+    return UpdatePtr(u);
+  };
+  REQUIRE(tickstream::testing::waitUntil([&] {
+    std::vector<UpdatePtr> batch{big(shard.mine[0]), big(shard.mine[1])};
+    ++seq;
+    bool gone = false;
+    shard.onIo([&] {
+      shard.server->onUpdates(batch);
+      gone = shard.streams.size() == 0;
+    });
+    return gone;
+  }, 10s, 50ms));
+  CHECK(shard.metrics.slow_client_closes.Value() == 1);
+  CHECK(shard.metrics.grpc_conflated.Value() > 0);
+  mdv1::MarketDataUpdate u;
+  while (reader->Read(&u)) {
+  }
+  CHECK(reader->Finish().error_code() == grpc::StatusCode::CANCELLED);
 }
