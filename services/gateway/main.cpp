@@ -157,7 +157,10 @@ int main(int argc, char** argv) {
         source, io, server, &metrics,
         [&] {
           health->setReady("market", true);
-          if (grpc && !streams->draining()) grpc->setAllServing(true);
+          if (grpc) {
+            streams->setReady();
+            if (!streams->draining()) grpc->setAllServing(true);
+          }
           logging::info("gateway ready", {{"symbols", static_cast<long long>(store.size())}});
         },
         [&](const std::string& why) {

@@ -87,8 +87,9 @@ bool SubscribeStream::cancelIfStalled(int64_t since_ns) {
   }
   end_ = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "consumer too slow");
   queue_.clear();
-  // Safe under mu_: a write in flight means Finish has not been called, so OnDone (and the
-  // context's end) cannot have happened; OnCancel runs on gRPC's executor, not inline.
+  // Under mu_, so the context is alive: a write in flight means Finish has not been called,
+  // so OnDone cannot have happened. No deadlock: this reactor is not inlineable, so gRPC runs
+  // its reactions (OnWriteDone, OnCancel) on its own threads, never inside TryCancel.
   context_->TryCancel();
   return true;
 }

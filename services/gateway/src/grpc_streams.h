@@ -122,9 +122,12 @@ public:
   // An update the store applied. `gap`: the store saw an md.ticks seq jump before it.
   void offer(const std::shared_ptr<UpdateFrames>& frames, bool gap);
 
+  // md.snapshot is loaded: calls are taken from now on (before, a symbol would look unknown).
+  void setReady() noexcept { ready_ = true; }
   // SIGTERM: every stream ends with UNAVAILABLE and `message`; later ones are refused.
   void drain(const std::string& message);
   // Any thread.
+  [[nodiscard]] bool ready() const noexcept { return ready_.load(); }
   [[nodiscard]] bool draining() const noexcept { return draining_.load(); }
 
   [[nodiscard]] boost::asio::io_context& io() noexcept { return io_; }
@@ -142,6 +145,7 @@ private:
   const int64_t slow_stream_timeout_ns_;
   GatewayMetrics* metrics_;
   boost::asio::steady_timer timer_;
+  std::atomic<bool> ready_{false};
   std::atomic<bool> draining_{false};
   std::string drain_message_;
   std::unordered_map<SubscribeStream*, std::shared_ptr<SubscribeStream>> streams_;

@@ -21,6 +21,7 @@ namespace mdv1 = marketdata::v1;
 namespace {
 
 constexpr std::string_view kDraining = "shard is shutting down: call again (another replica, or after restart)";
+constexpr std::string_view kLoading = "shard is loading md.snapshot: call again shortly";
 
 // Ends a Subscribe that was refused before it started.
 class Rejected final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
@@ -114,6 +115,9 @@ grpc::Status MarketDataGrpc::admit(grpc::ServerContextBase& context, const Symbo
                                    int64_t& token_expires_ns) {
   if (streams_.draining()) {
     return {grpc::StatusCode::UNAVAILABLE, std::string(kDraining)};
+  }
+  if (!streams_.ready()) {
+    return {grpc::StatusCode::UNAVAILABLE, std::string(kLoading)};
   }
   const CallAuth a = authorize(context.client_metadata(), server_.verifier(),
                                runtime::wallClockNs() / 1'000'000'000);

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -70,7 +71,7 @@ public:
                                                          const grpc::ByteBuffer* request) override;
 
 private:
-  // Draining, token, symbols, ownership: OK or the status to end the call with.
+  // Ready and not draining, token, symbols, ownership: OK or the status to end the call with.
   grpc::Status admit(grpc::ServerContextBase& context, const Symbols& symbols,
                      int64_t& token_expires_ns);
 

@@ -67,7 +67,7 @@ struct Shard {
   std::thread thread;
   std::vector<std::string> mine, theirs;
 
-  Shard() {
+  explicit Shard(bool ready = true) {
     GatewayConfig config;
     config.listen = "127.0.0.1:0";
     config.shard_count = 2;
@@ -94,6 +94,7 @@ struct Shard {
     }
     store.loadSnapshot(snaps[0]);
     store.loadSnapshot(snaps[1]);
+    if (ready) streams.setReady();
     thread = std::thread([this] { io.run(); });
   }
   ~Shard() {
@@ -251,6 +252,19 @@ TEST_CASE("GetSnapshot answers owned symbols from the store and refuses the othe
   grpc::ClientContext mctx;
   withToken(mctx, tok);
   CHECK(stub->GetSnapshot(&mctx, many, &res).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_CASE("calls before md.snapshot is loaded are UNAVAILABLE, not NOT_FOUND") {
+  Shard shard(false);
+  auto stub = shard.stub();
+  mdv1::GetSnapshotRequest req;
+  req.add_symbols(shard.mine[0]);
+  mdv1::GetSnapshotResponse res;
+  grpc::ClientContext ctx;
+  withToken(ctx, token(600));
+  const grpc::Status st = stub->GetSnapshot(&ctx, req, &res);
+  CHECK(st.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(st.error_message().find("loading") != std::string::npos);
 }
 
 TEST_CASE("GetSnapshot gives up at the caller's deadline when the I/O thread is busy") {
