@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
     gateway::SymbolStore store(store_config);
     gateway::Server server(io, config, store, ring, &metrics);
     // gRPC MarketData: its threads hand everything to the I/O thread (marketdata_grpc.h).
-    // Declared after the Server and before the io_context's end, so it stops first.
+    // Declared after the Server and the io_context, so the gRPC server is destroyed first.
     std::optional<gateway::GrpcStreams> streams;
     std::optional<gateway::MarketDataGrpc> market_data;
     std::optional<rpc::GrpcServer> grpc;
