@@ -93,18 +93,20 @@ wait_until 60 "normalizer to publish to md.ticks" normalizing || { tail -20 "$st
 # Two gateway shards split md.ticks' partitions between them (the ring in libs/sharding). A
 # fresh dev secret per run; the browser link carries a token minted with it.
 gw0=$(free_port); gw1=$(free_port); gw0_metrics=$(free_port); gw1_metrics=$(free_port)
+gw0_grpc=$(free_port); gw1_grpc=$(free_port)
 secret=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
 endpoints="ws://127.0.0.1:$gw0/v1/stream,ws://127.0.0.1:$gw1/v1/stream"
-log "starting gateway shards 0 and 1 (WebSocket)"
+log "starting gateway shards 0 and 1 (WebSocket, gRPC MarketData)"
 for shard in 0 1; do
-  port=$gw0; metrics_port=$gw0_metrics
-  [ "$shard" = 1 ] && { port=$gw1; metrics_port=$gw1_metrics; }
+  port=$gw0; metrics_port=$gw0_metrics; grpc_port=$gw0_grpc
+  [ "$shard" = 1 ] && { port=$gw1; metrics_port=$gw1_metrics; grpc_port=$gw1_grpc; }
   # The secret through the environment (TICKSTREAM_JWT_HS256_SECRET), not on the command line.
   ( export TICKSTREAM_JWT_HS256_SECRET=$secret
     start_service "gateway-$shard" "$bin/services/gateway/gateway" \
       --kafka-brokers "$brokers" --shard-id "$shard" --shard-count 2 --listen "127.0.0.1:$port" \
       --shard-endpoints "$endpoints" --static-dir "$TICKSTREAM_ROOT/services/gateway/web" \
-      --metrics-listen "127.0.0.1:$metrics_port" )
+      --metrics-listen "127.0.0.1:$metrics_port" --grpc-listen "127.0.0.1:$grpc_port" \
+      --grpc-shard-endpoints "127.0.0.1:$gw0_grpc,127.0.0.1:$gw1_grpc" )
 done
 gateway_ready() {
   pid_alive "$state/gateway-$1.pid" || return 2
@@ -131,6 +133,7 @@ cat <<TXT
   normalizer           -> md.ticks, md.snapshot   metrics: http://127.0.0.1:$norm_metrics/metrics
   gateway shard 0      ws://127.0.0.1:$gw0/v1/stream      metrics: http://127.0.0.1:$gw0_metrics/metrics
   gateway shard 1      ws://127.0.0.1:$gw1/v1/stream      metrics: http://127.0.0.1:$gw1_metrics/metrics
+  gRPC MarketData      shard 0 127.0.0.1:$gw0_grpc, shard 1 127.0.0.1:$gw1_grpc (health, reflection; Bearer: the links' token)
   logs                 $state/{exchange-sim,ingestion,normalizer,gateway-0,gateway-1}.log
 
   Watch prices move in a browser (each shard serves its own symbols):

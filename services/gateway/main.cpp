@@ -9,6 +9,7 @@
 #include <exception>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,12 +18,15 @@
 
 #include "gateway_config.h"
 #include "gateway_metrics.h"
+#include "grpc_streams.h"
+#include "marketdata_grpc.h"
 #include "server.h"
 #include "symbol_store.h"
 #include "tick_source.h"
 #include "tickstream/kafka/topics.h"
 #include "tickstream/observability/health.h"
 #include "tickstream/observability/http_endpoint.h"
+#include "tickstream/rpc/grpc_server.h"
 #include "tickstream/runtime/flags.h"
 #include "tickstream/runtime/logging.h"
 #include "tickstream/runtime/shutdown.h"
@@ -50,6 +54,11 @@ int main(int argc, char** argv) {
   flags.add("--replication", config.replication, "shards serving each partition");
   flags.add("--shard-endpoints", config.shard_endpoints,
             "WebSocket URL of every shard, by ordinal (for wrong-shard errors and /v1/route)")
+      ->delimiter(',');
+  flags.add("--grpc-listen", config.grpc_listen,
+            "HOST:PORT for gRPC MarketData + health + reflection (empty = off, the default)");
+  flags.add("--grpc-shard-endpoints", config.grpc_shard_endpoints,
+            "gRPC HOST:PORT of every shard, by ordinal (named in wrong-shard errors)")
       ->delimiter(',');
   flags.add("--static-dir", config.static_dir, "directory served at / (the watchlist page)");
   flags.add("--metrics-listen", metrics_listen, "HOST:PORT for /metrics, /healthz, /readyz (empty = off)");
@@ -119,7 +128,23 @@ int main(int argc, char** argv) {
     boost::asio::io_context io(1);
     gateway::SymbolStore store(store_config);
     gateway::Server server(io, config, store, ring, &metrics);
+    // gRPC MarketData: its threads hand everything to the I/O thread (marketdata_grpc.h).
+    // Declared after the Server and the io_context, so the gRPC server is destroyed first.
+    std::optional<gateway::GrpcStreams> streams;
+    std::optional<gateway::MarketDataGrpc> market_data;
+    std::optional<rpc::GrpcServer> grpc;
+    if (!config.grpc_listen.empty()) {
+      streams.emplace(io, config.slow_client_timeout_ms, &metrics);
+      server.setGrpcStreams(&*streams);
+      market_data.emplace(server, *streams, &metrics);
+      grpc.emplace(rpc::GrpcServerConfig{.listen = config.grpc_listen});
+      grpc->addService<marketdata::v1::MarketData>(&*market_data);
+    }
     server.start();
+    if (grpc) {
+      streams->start();
+      grpc->start();  // NOT_SERVING until the snapshots are loaded
+    }
     logging::info("gateway listening",
                   {{"listen", config.listen},
                    {"port", static_cast<int>(server.port())},
@@ -132,6 +157,10 @@ int main(int argc, char** argv) {
         source, io, server, &metrics,
         [&] {
           health->setReady("market", true);
+          if (grpc) {
+            streams->setReady();
+            if (!streams->draining()) grpc->setAllServing(true);
+          }
           logging::info("gateway ready", {{"symbols", static_cast<long long>(store.size())}});
         },
         [&](const std::string& why) {
@@ -145,10 +174,19 @@ int main(int argc, char** argv) {
     shutdown.onRequest([&] {
       boost::asio::post(io, [&] {
         health->setReady("market", false, "draining");
+        if (grpc) {
+          // Load balancers stop sending first; then streams end so clients resubscribe elsewhere.
+          grpc->setAllServing(false);
+          streams->drain("shard " + std::to_string(config.shard_id) +
+                         " is shutting down: subscribe again (another replica, or after restart)");
+        }
         server.drain([&] { io.stop(); });
       });
     });
     io.run();
+    if (grpc) {
+      grpc->stop();  // streams have ended; waits for in-flight GetSnapshots (bounded)
+    }
     ticks.stop();
     if (endpoint) {
       endpoint->stop();

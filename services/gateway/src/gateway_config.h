@@ -34,6 +34,11 @@ struct GatewayConfig {
   int drain_grace_ms = 5'000;              // SIGTERM: Reconnect sent, close after this long
   uint32_t reconnect_after_ms = 1'000;     // the Reconnect hint (clients add jitter)
 
+  // MarketData gRPC (marketdata_grpc.h), with grpc.health.v1 and reflection on the same port.
+  std::string grpc_listen;                 // HOST:PORT; empty = no gRPC server
+  std::vector<std::string> grpc_shard_endpoints;  // HOST:PORT of each shard's gRPC, by ordinal
+                                                  // (named in wrong-shard errors); may be empty
+
   auth::VerifierConfig auth;               // JWT keys; see allow_anonymous
   bool allow_anonymous = false;            // no key configured: accept connections without a token
 

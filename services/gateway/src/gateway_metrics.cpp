@@ -45,6 +45,11 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& r)
       consumer_lag(prometheus::BuildGauge()
                        .Name("gateway_consumer_lag")
                        .Help("md.ticks records not yet consumed, per partition")
-                       .Register(r)) {}
+                       .Register(r)),
+      grpc_streams(gauge(r, "gateway_grpc_streams", "open MarketData.Subscribe gRPC streams")),
+      grpc_updates_out(counter(r, "gateway_grpc_updates_out_total",
+                               "updates written to MarketData.Subscribe streams")),
+      grpc_conflated(counter(r, "gateway_grpc_conflated_total",
+                             "updates replaced by a newer one before a gRPC stream took them")) {}
 
 } // namespace tickstream::gateway

@@ -29,6 +29,9 @@ struct GatewayMetrics {
   // ingestion receive time -> socket write completed, per delivered update
   prometheus::Histogram& delivery_latency;
   prometheus::Family<prometheus::Gauge>& consumer_lag;  // per md.ticks partition
+  prometheus::Gauge& grpc_streams;         // open MarketData.Subscribe streams
+  prometheus::Counter& grpc_updates_out;   // updates written to Subscribe streams
+  prometheus::Counter& grpc_conflated;     // Subscribe-stream updates replaced before sending
 };
 
 } // namespace tickstream::gateway

@@ -13,6 +13,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "connection.h"
+#include "grpc_streams.h"
 #include "protocol.h"
 #include "tickstream/gateway/v1/route.pb.h"
 #include "tickstream/observability/http_endpoint.h"
@@ -59,6 +60,10 @@ void GatewayConfig::validate() const {
   if (partitions < 1) throw std::invalid_argument("--md-partitions must be >= 1");
   if (!shard_endpoints.empty() && static_cast<int32_t>(shard_endpoints.size()) != shard_count) {
     throw std::invalid_argument("--shard-endpoints must name one URL per shard");
+  }
+  if (!grpc_shard_endpoints.empty() &&
+      static_cast<int32_t>(grpc_shard_endpoints.size()) != shard_count) {
+    throw std::invalid_argument("--grpc-shard-endpoints must name one HOST:PORT per shard");
   }
   if (max_symbols < 1) throw std::invalid_argument("--max-symbols must be >= 1");
   if (max_inbound_per_second < 1) throw std::invalid_argument("--max-inbound-per-second must be >= 1");
@@ -210,15 +215,22 @@ void Server::onUpdates(const std::vector<UpdatePtr>& updates) {
       continue;
     }
     auto it = subscribers_.find(u->symbol());
-    if (it == subscribers_.end() || it->second.empty()) {
+    const bool to_ws = it != subscribers_.end() && !it->second.empty();
+    const bool to_grpc = grpc_streams_ != nullptr && grpc_streams_->wants(u->symbol());
+    if (!to_ws && !to_grpc) {
       continue;
     }
     // Encoded once per (encoding, modes) variant on first use, shared by every subscriber.
     auto frames = std::make_shared<UpdateFrames>(u);
-    // A copy: an offer may end a connection, which edits the subscriber list.
-    fanout_.assign(it->second.begin(), it->second.end());
-    for (Connection* c : fanout_) {
-      c->offer(&it->first, frames, now);
+    if (to_ws) {
+      // A copy: an offer may end a connection, which edits the subscriber list.
+      fanout_.assign(it->second.begin(), it->second.end());
+      for (Connection* c : fanout_) {
+        c->offer(&it->first, frames, now);
+      }
+    }
+    if (to_grpc) {
+      grpc_streams_->offer(frames, st == ApplyStatus::Gap);
     }
   }
 }

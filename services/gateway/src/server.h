@@ -30,6 +30,7 @@
 namespace tickstream::gateway {
 
 class Connection;
+class GrpcStreams;
 
 class Server {
 public:
@@ -41,6 +42,9 @@ public:
   // Binds and starts accepting; throws std::runtime_error when the port cannot be bound.
   void start();
   [[nodiscard]] uint16_t port() const noexcept { return port_; }
+
+  // gRPC Subscribe streams to offer updates to as well (before start(); may stay unset).
+  void setGrpcStreams(GrpcStreams* streams) noexcept { grpc_streams_ = streams; }
 
   // From md.snapshot, before ready (TickSource posts these).
   void loadSnapshots(const std::vector<marketdata::v1::SymbolSnapshot>& snapshots);
@@ -82,6 +86,7 @@ private:
   SymbolStore& store_;
   const sharding::ShardRing& ring_;
   GatewayMetrics* metrics_;
+  GrpcStreams* grpc_streams_ = nullptr;
   std::optional<auth::Verifier> verifier_;
   ws::HandshakeConfig handshake_;
   boost::asio::ip::tcp::acceptor acceptor_;
