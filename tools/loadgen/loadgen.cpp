@@ -308,6 +308,9 @@ class LoadGen {
         if (settled || now >= connect_deadline) {
           warm_start = now;
           connect_phase_s_ = static_cast<double>(now - start) / 1e9;
+          // Scripts wait for this line to sample the server with every connection held.
+          std::fprintf(stderr, "loadgen: connected open=%d failed=%llu in %.1fs\n", open_,
+                       static_cast<unsigned long long>(stats_.failed), connect_phase_s_);
         }
       } else if (measure_start == 0 && now >= warm_start + static_cast<int64_t>(config_.warmup_s * 1e9)) {
         measure_start = now;
