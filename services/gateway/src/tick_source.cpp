@@ -46,6 +46,10 @@ void TickSource::start() {
 
 void TickSource::stop() {
   stop_.store(true);
+  // Wakes a Kafka thread waiting for the I/O thread, which may have stopped: a wait returns only
+  // once the value changed. The count means nothing after stop.
+  batches_in_flight_.fetch_sub(1 << 20);
+  batches_in_flight_.notify_all();
   if (thread_.joinable()) {
     thread_.join();
   }
@@ -123,7 +127,18 @@ void TickSource::run() {
       logging::error("md.ticks consumer error", {{"error", m->errorString()}});
     }
     if (!updates->empty() && (!m || updates->size() >= kBatch)) {
-      boost::asio::post(io_, [this, b = std::move(updates)] { server_.onUpdates(*b); });
+      // Backpressure: wait while the I/O thread has enough to do.
+      for (int n = batches_in_flight_.load(); n >= config_.max_batches_in_flight &&
+                                              !stop_.load(std::memory_order_relaxed);
+           n = batches_in_flight_.load()) {
+        batches_in_flight_.wait(n);
+      }
+      batches_in_flight_.fetch_add(1);
+      boost::asio::post(io_, [this, b = std::move(updates)] {
+        server_.onUpdates(*b);
+        batches_in_flight_.fetch_sub(1);
+        batches_in_flight_.notify_one();
+      });
       updates = std::make_shared<std::vector<UpdatePtr>>();
     }
     if (metrics_ != nullptr && std::chrono::steady_clock::now() >= next_lag) {

@@ -24,9 +24,14 @@ struct TickSourceConfig {
   std::string snapshot_topic = "md.snapshot";
   std::vector<int32_t> partitions;  // owned by this shard (ShardRing::partitionsOf)
   // md.ticks is read from this long before start-up: a snapshot is written only once its update
-  // is acknowledged, so recent updates may be missing from md.snapshot; the store drops the
-  // ones it already has by seq.
+  // is acknowledged and at most once per symbol per snapshot interval (1 s by default), so
+  // recent updates may be missing from md.snapshot; the store drops the ones it already has by
+  // seq.
   int64_t lookback_ms = 120'000;
+  // Batches of updates handed to the I/O thread and not yet applied. At the bound the Kafka
+  // thread stops fetching until the I/O thread catches up: a busy I/O thread then shows as
+  // consumer lag (gateway_consumer_lag) instead of an ever-growing queue in memory.
+  int max_batches_in_flight = 64;
   std::string client_id = "gateway";
 };
 
@@ -52,6 +57,7 @@ private:
   std::function<void()> on_ready_;
   std::function<void(std::string)> on_fatal_;
   std::atomic<bool> stop_{false};
+  std::atomic<int> batches_in_flight_{0};  // posted to the I/O thread, not yet applied
   std::thread thread_;
 };
 
