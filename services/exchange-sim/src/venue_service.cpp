@@ -110,9 +110,9 @@ void VenueService::onSessionEnd() noexcept {
   wakeIfNew(before);
 }
 
-grpc::Status VenueService::NewOrder(grpc::ServerContext* context,
-                                    const v1::NewOrderRequest* request,
-                                    v1::NewOrderResponse* response) {
+template <class Response, class Call>
+grpc::Status VenueService::orderCall(grpc::ServerContext* context, const std::string* order_id,
+                                     Response* response, Call call) {
   if (grpc::Status s = admit(context); !s.ok()) {
     return s;
   }
@@ -120,60 +120,37 @@ grpc::Status VenueService::NewOrder(grpc::ServerContext* context,
   {
     std::lock_guard lock(market_mu_);
     const uint64_t before = engine_.lastExecSeq();
-    answer = engine_.newOrder(*request);
+    answer = call();
     wakeIfNew(before);
   }
   if (answer.outcome != Outcome::Ok) {
     return toStatus(answer);
   }
-  response->set_order_id(request->order_id());
+  response->set_order_id(order_id != nullptr ? *order_id : answer.report.order_id());
   response->set_venue_order_id(std::move(answer.venue_order_id));
   *response->mutable_report() = std::move(answer.report);
   return grpc::Status::OK;
+}
+
+grpc::Status VenueService::NewOrder(grpc::ServerContext* context,
+                                    const v1::NewOrderRequest* request,
+                                    v1::NewOrderResponse* response) {
+  return orderCall(context, &request->order_id(), response,
+                   [&] { return engine_.newOrder(*request); });
 }
 
 grpc::Status VenueService::CancelOrder(grpc::ServerContext* context,
                                        const v1::CancelOrderRequest* request,
                                        v1::CancelOrderResponse* response) {
-  if (grpc::Status s = admit(context); !s.ok()) {
-    return s;
-  }
-  Answer answer;
-  {
-    std::lock_guard lock(market_mu_);
-    const uint64_t before = engine_.lastExecSeq();
-    answer = engine_.cancelOrder(*request);
-    wakeIfNew(before);
-  }
-  if (answer.outcome != Outcome::Ok) {
-    return toStatus(answer);
-  }
-  response->set_order_id(answer.report.order_id());
-  response->set_venue_order_id(std::move(answer.venue_order_id));
-  *response->mutable_report() = std::move(answer.report);
-  return grpc::Status::OK;
+  // A cancel names the order by either id: the reply names it as the report does.
+  return orderCall(context, nullptr, response, [&] { return engine_.cancelOrder(*request); });
 }
 
 grpc::Status VenueService::ReplaceOrder(grpc::ServerContext* context,
                                         const v1::ReplaceOrderRequest* request,
                                         v1::ReplaceOrderResponse* response) {
-  if (grpc::Status s = admit(context); !s.ok()) {
-    return s;
-  }
-  Answer answer;
-  {
-    std::lock_guard lock(market_mu_);
-    const uint64_t before = engine_.lastExecSeq();
-    answer = engine_.replaceOrder(*request);
-    wakeIfNew(before);
-  }
-  if (answer.outcome != Outcome::Ok) {
-    return toStatus(answer);
-  }
-  response->set_order_id(request->order_id());
-  response->set_venue_order_id(std::move(answer.venue_order_id));
-  *response->mutable_report() = std::move(answer.report);
-  return grpc::Status::OK;
+  return orderCall(context, &request->order_id(), response,
+                   [&] { return engine_.replaceOrder(*request); });
 }
 
 grpc::Status VenueService::ListOpenOrders(grpc::ServerContext* context,

@@ -86,6 +86,11 @@ private:
   grpc::Status admit(grpc::ServerContext* context);
   // Wakes streams when reports were added since `before`. Market lock held.
   void wakeIfNew(uint64_t before);
+  // One order call: admits it, runs `call` on the engine under the market lock, and fills the
+  // reply (its order_id is `order_id`, or the report's when null).
+  template <class Response, class Call>
+  grpc::Status orderCall(grpc::ServerContext* context, const std::string* order_id,
+                         Response* response, Call call);
 
   VenueServiceConfig config_;
   std::mutex& market_mu_;
