@@ -104,6 +104,7 @@ void ExecutionStream::run() {
       pending = reason;
       continue;
     }
+    if (stopping()) return;  // the stream ended because we cancelled it
     ++reconnects_;
     // A stream that worked for a while starts the curve again; one that never came up climbs it.
     if (went_live) backoff.reset();

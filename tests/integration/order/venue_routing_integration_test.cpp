@@ -307,6 +307,120 @@ TEST_CASE("NewOrder retried after its deadline passed enters the order at the ve
   REQUIRE(open.orders_size() == 1);
   CHECK(open.orders(0).order_id() == "retry-1");
   CHECK(open.last_exec_seq() == 1);
+
+  // A cancel is not keyed: once written it is never sent again, the outcome stays unknown.
+  venue::CancelOrderRequest cancel;
+  cancel.set_order_id("retry-1");
+  cancel.set_venue_order_id("D1-O1");
+  auto canceled = client.cancelOrder(cancel);
+  CHECK(canceled.outcome == VenueOutcome::Unknown);
+  CHECK(canceled.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+  CHECK(canceled.attempts == 1);
+}
+
+TEST_CASE("a request that never finds a connection is NotSent, and a cancel is retried meanwhile") {
+  // A port nothing listens on: bind one, note it, close it.
+  int port = 0;
+  {
+    VenueProcess gone("N1", 0);
+    port = gone.port();
+    gone.child().signal(SIGKILL);
+    REQUIRE(gone.child().waitExit(10s));
+  }
+  const auto cfg = clientConfig(100ms, 600ms);
+  auto channel = tickstream::order::makeVenueChannel("127.0.0.1:" + std::to_string(port), cfg);
+  CircuitBreaker breaker(breakerConfig(100, 1s));
+  VenueClient client(channel, cfg, breaker);
+
+  auto order = client.newOrder(restingBuy("n-1"));
+  CHECK(order.outcome == VenueOutcome::NotSent);  // safe to mark venue_reject
+  CHECK(order.status.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(order.attempts >= 2);
+  venue::CancelOrderRequest cancel;
+  cancel.set_order_id("n-1");
+  auto canceled = client.cancelOrder(cancel);
+  CHECK(canceled.outcome == VenueOutcome::NotSent);
+  CHECK(canceled.attempts >= 2);
+}
+
+TEST_CASE("replace and cancel reach the venue, and its refusals do not count against the breaker") {
+  VenueProcess sim("C1", 0);
+  const auto cfg = clientConfig(1s, 3s);
+  auto channel = tickstream::order::makeVenueChannel(sim.address(), cfg);
+  // One failure would open it: every refusal below must count as the venue being healthy.
+  CircuitBreaker breaker(breakerConfig(1, 10s));
+  VenueClient client(channel, cfg, breaker);
+
+  auto placed = client.newOrder(restingBuy("c-1"));
+  REQUIRE(placed.outcome == VenueOutcome::Answered);
+  venue::ReplaceOrderRequest replace;
+  replace.set_orig_order_id("c-1");
+  replace.set_venue_order_id(placed.response.venue_order_id());
+  replace.set_order_id("c-2");
+  replace.set_quantity(200);
+  replace.set_limit_price(10100);
+  auto replaced = client.replaceOrder(replace);
+  REQUIRE(replaced.outcome == VenueOutcome::Answered);
+  CHECK(replaced.response.report().exec_type() == venue::EXEC_TYPE_REPLACED);
+  CHECK(replaced.response.report().orig_order_id() == "c-1");
+  // Sent again (a retry after a lost answer): the first answer, nothing replaced twice.
+  auto again = client.replaceOrder(replace);
+  REQUIRE(again.outcome == VenueOutcome::Answered);
+  CHECK(again.response.report().exec_seq() == replaced.response.report().exec_seq());
+
+  venue::CancelOrderRequest cancel;
+  cancel.set_order_id("c-2");
+  cancel.set_venue_order_id(replaced.response.venue_order_id());
+  auto canceled = client.cancelOrder(cancel);
+  REQUIRE(canceled.outcome == VenueOutcome::Answered);
+  CHECK(canceled.response.report().exec_type() == venue::EXEC_TYPE_CANCELED);
+
+  auto too_late = client.cancelOrder(cancel);  // → cancel_reject
+  CHECK(too_late.outcome == VenueOutcome::Refused);
+  CHECK(too_late.status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  venue::CancelOrderRequest unknown;
+  unknown.set_order_id("nobody");
+  unknown.set_venue_order_id("C1-O999");
+  auto missing = client.cancelOrder(unknown);
+  CHECK(missing.outcome == VenueOutcome::Refused);
+  CHECK(missing.status.error_code() == grpc::StatusCode::NOT_FOUND);
+  auto conflict = client.newOrder(marketBuy("c-1"));  // c-1's id with another payload
+  CHECK(conflict.outcome == VenueOutcome::Refused);
+  CHECK(conflict.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  CHECK(breaker.state() == BreakerState::Closed);
+}
+
+TEST_CASE("a report the service could not apply is delivered again before any later one") {
+  VenueProcess sim("A1", 0);
+  const auto cfg = clientConfig(1s, 3s);
+  auto channel = tickstream::order::makeVenueChannel(sim.address(), cfg);
+  CircuitBreaker breaker(breakerConfig(5, 1s));
+  VenueClient client(channel, cfg, breaker);
+  for (const char* id : {"a-1", "a-2"}) {
+    REQUIRE(client.newOrder(restingBuy(id)).outcome == VenueOutcome::Answered);
+  }
+
+  // The database is "away" for the first attempt at exec_seq 2.
+  struct Flaky : RecordingHandler {
+    bool failed = false;
+    std::vector<std::uint64_t> offered;
+    bool onReport(const std::string& session, const venue::ExecutionReport& report) override {
+      offered.push_back(report.exec_seq());
+      if (report.exec_seq() == 2 && !failed) {
+        failed = true;
+        return false;
+      }
+      return RecordingHandler::onReport(session, report);
+    }
+  } handler;
+  ExecutionStream stream(channel, streamConfig(), handler, StreamPosition{"A1", 0});
+  stream.start();
+  REQUIRE(waitUntil([&] { return stream.position().last_applied == 2; }, 10s));
+  stream.stop();
+  CHECK(handler.offered == std::vector<std::uint64_t>{1, 2, 2});
+  CHECK(handler.seqs("A1") == std::vector<std::uint64_t>{1, 2});
+  CHECK(stream.reconnects() == 1);
+  CHECK(handler.reconciliations().empty());  // a known position in the same session
 }
 
 TEST_CASE("an unavailable venue opens the breaker, calls fail fast, and a half-open probe closes "
@@ -372,6 +486,8 @@ TEST_CASE("a venue restart is detected on the stream and reconciled, and the str
   RecordingHandler handler;
   ExecutionStream stream(channel, streamConfig(), handler, StreamPosition{});
   stream.start();
+  // Orders sent before the first reconciliation would be in its list, not on the stream.
+  REQUIRE(waitUntil([&] { return !handler.reconciliations().empty(); }, 10s));
 
   REQUIRE(client.newOrder(restingBuy("r-1")).outcome == VenueOutcome::Answered);
   REQUIRE(waitUntil([&] { return handler.find("r-1", {venue::EXEC_TYPE_NEW}).has_value(); }, 10s));
@@ -454,6 +570,7 @@ TEST_CASE("a stalled venue (SIGSTOP) trips deadlines and the breaker, and after 
   RecordingHandler handler;
   ExecutionStream stream(channel, streamConfig(), handler, StreamPosition{});
   stream.start();
+  REQUIRE(waitUntil([&] { return !handler.reconciliations().empty(); }, 10s));
   REQUIRE(client.newOrder(restingBuy("s-1")).outcome == VenueOutcome::Answered);
   REQUIRE(waitUntil([&] { return handler.find("s-1", {venue::EXEC_TYPE_NEW}).has_value(); }, 10s));
 
