@@ -69,8 +69,6 @@ std::shared_ptr<grpc::Channel> makeVenueChannel(const std::string& address,
   const int max_ms = static_cast<int>(config.reconnect_backoff_max.count());
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(100, max_ms));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_ms);
-  // Our own retries decide what may be sent twice; gRPC's would re-send a cancel on its own.
-  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
