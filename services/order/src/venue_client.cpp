@@ -90,7 +90,10 @@ bool VenueClient::connected(SysTime deadline) {
 template <class Response, class Call>
 VenueResult<Response> VenueClient::run(Retry retry, Call&& call) {
   VenueResult<Response> result;
-  const SysTime end = std::chrono::system_clock::now() + config_.retry_budget;
+  // The budget on the steady clock (a wall-clock step must not stretch or cut it); gRPC takes
+  // its deadlines as wall-clock times, made from the time left just before each use.
+  using Steady = std::chrono::steady_clock;
+  const Steady::time_point end = Steady::now() + config_.retry_budget;
   bool maybe_sent = false;
   std::optional<pg::Backoff> backoff;
   for (;;) {
@@ -101,8 +104,11 @@ VenueResult<Response> VenueClient::run(Retry retry, Call&& call) {
       break;
     }
     ++result.attempts;
-    const SysTime deadline = std::min(end, std::chrono::system_clock::now() + config_.call_deadline);
+    const auto timeout = std::min<Steady::duration>(config_.call_deadline, end - Steady::now());
+    const SysTime deadline = std::chrono::system_clock::now() +
+                             std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout);
     bool sent = false;
+    result.venue_session.clear();
     if (!connected(deadline)) {
       result.status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "no connection to the venue");
     } else {
@@ -137,7 +143,7 @@ VenueResult<Response> VenueClient::run(Retry retry, Call&& call) {
     if (!backoff) backoff.emplace(config_.backoff_min, config_.backoff_max, config_.backoff_jitter, seed());
     const milliseconds pause = backoff->next();
     // Not worth an attempt that would have less than a tenth of its deadline left.
-    if (std::chrono::system_clock::now() + pause + config_.call_deadline / 10 >= end) break;
+    if (Steady::now() + pause + config_.call_deadline / 10 >= end) break;
     std::this_thread::sleep_for(pause);
   }
   result.outcome = maybe_sent ? VenueOutcome::Unknown : VenueOutcome::NotSent;
