@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <regex>
@@ -40,6 +41,15 @@ using tickstream::testing::waitUntil;
 using namespace std::chrono_literals;
 
 namespace {
+
+// The state letter of /proc/<pid>/stat ('R', 'S', 'T' = stopped, ...), or '?' when unreadable.
+char processState(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto close = line.rfind(')');  // the command name may contain spaces and parentheses
+  return close == std::string::npos || close + 2 >= line.size() ? '?' : line[close + 2];
+}
 
 // One run of the exchange-sim binary serving the venue API, SERVING when constructed.
 class VenueProcess {
@@ -575,6 +585,9 @@ TEST_CASE("a stalled venue (SIGSTOP) trips deadlines and the breaker, and after 
   REQUIRE(waitUntil([&] { return handler.find("s-1", {venue::EXEC_TYPE_NEW}).has_value(); }, 10s));
 
   sim.child().signal(SIGSTOP);
+  // kill() returns before every thread of the venue has stopped; a request sent meanwhile
+  // could still be answered.
+  REQUIRE(waitUntil([&] { return processState(sim.child().pid()) == 'T'; }, 10s));
   auto stalled = client.newOrder(restingBuy("s-2"));
   CHECK(stalled.outcome == VenueOutcome::Unknown);  // written to a connection nobody reads
   CHECK(stalled.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
