@@ -8,19 +8,22 @@
 # The broker and ticks_producer are not pinned: they share the two cores with the measured pair.
 #   tests/bench/run_gateway_fanout.sh [--build DIR] [--connections 10000] [--subs 20]
 #       [--rates 500,1000,2000,5000,10000] [--runs 1] [--duration 20] [--encoding proto]
+#       [--gateway BIN]   (another gateway binary, e.g. a build from before a change)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
 build=$root/build/dev connections=10000 subs=20 rates=500,1000,2000,5000,10000 runs=1
-duration=20 warmup=5 encoding=proto
+duration=20 warmup=5 encoding=proto gateway=""
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2 ;; --connections) connections=$2 ;; --subs) subs=$2 ;; --rates) rates=$2 ;;
     --runs) runs=$2 ;; --duration) duration=$2 ;; --warmup) warmup=$2 ;; --encoding) encoding=$2 ;;
+    --gateway) gateway=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
 done
+gateway=${gateway:-$build/services/gateway/gateway}
 state=$(mktemp -d -t tickstream-bench-fanout.XXXXXX)
 cleanup() {
   stop_pid "$state/gateway.pid" 20 || true
@@ -45,7 +48,7 @@ for rate in ${rates//,/ }; do
       --rate "$rate" --duration-s "$total_s" >"$state/producer.log" 2>&1 &
     echo $! >"$state/producer.pid"
     sleep 2
-    taskset -c 0 "$build/services/gateway/gateway" --kafka-brokers "$brokers" --allow-anonymous true \
+    taskset -c 0 "$gateway" --kafka-brokers "$brokers" --allow-anonymous true \
       --listen 127.0.0.1:0 --metrics-listen "" --upgrades-per-ip-per-second 100000 \
       --upgrade-burst-per-ip 100000 --max-inbound-per-second 1000 --idle-timeout-ms 600000 \
       >"$state/gateway.log" 2>&1 &

@@ -529,6 +529,17 @@ void Connection::offer(const std::string* symbol, const std::shared_ptr<UpdateFr
     p->queued = true;
     ready_.push_back(symbol);
   }
+  // Written once the server has offered the whole batch: every update of the batch for this
+  // client then goes out in one gathered write. A loopback write costs ~10 us of CPU whatever
+  // its size, so fewer writes per delivered update is where fan-out throughput comes from.
+  if (!flush_queued_) {
+    flush_queued_ = true;
+    server_.queueFlush(shared_from_this());
+  }
+}
+
+void Connection::flushQueued() {
+  flush_queued_ = false;
   flush();
 }
 

@@ -39,6 +39,8 @@ public:
   // Server::subscribe().
   void offer(const std::string* symbol, const std::shared_ptr<UpdateFrames>& frames,
              int64_t now_ns);
+  // Writes what offer() queued (Server::onUpdates calls it once per batch of updates).
+  void flushQueued();
   // Sends deferred updates whose interval has passed; true if some are still deferred.
   bool releaseDeferred(int64_t now_ns);
   // Timers: auth deadline, pings, idle timeout, slow reader. Called about once per second.
@@ -150,6 +152,7 @@ private:
   std::string pong_;                     // the Pong to the latest Ping, if unsent
   std::vector<const std::string*> ready_; // interned symbols with a pending update due
   bool writing_ = false;
+  bool flush_queued_ = false;            // in the server's flush queue for this batch
   int64_t write_started_ns_ = 0;
   // What the write in flight refers to: kept alive until it completes.
   std::vector<std::string> inflight_control_;

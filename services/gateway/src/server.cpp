@@ -233,6 +233,10 @@ void Server::onUpdates(const std::vector<UpdatePtr>& updates) {
       grpc_streams_->offer(frames, st == ApplyStatus::Gap);
     }
   }
+  for (const auto& c : flush_queue_) {
+    c->flushQueued();
+  }
+  flush_queue_.clear();
 }
 
 const std::string* Server::subscribe(std::string_view symbol, Connection* c) {

@@ -69,6 +69,8 @@ public:
   void closed(const std::shared_ptr<Connection>& c);
   // A connection holds a deferred update (min interval): checked by the 10 ms timer.
   void deferred(Connection* c) { deferred_.insert(c); }
+  // `c` has updates ready: written at the end of the batch being fanned out.
+  void queueFlush(std::shared_ptr<Connection> c) { flush_queue_.push_back(std::move(c)); }
   // Plain HTTP on the WebSocket port: /v1/route, /healthz, static files.
   std::string httpResponse(const ws::HttpRequest& request);
   [[nodiscard]] std::string endpointOf(int32_t shard) const;
@@ -102,6 +104,8 @@ private:
   std::vector<uint8_t> read_buffer_ = std::vector<uint8_t>(64 * 1024);
   std::unordered_set<Connection*> deferred_;
   std::vector<Connection*> fanout_;  // reused: the subscribers of the update being fanned out
+  // Connections with updates ready in this batch; owning, since one may close meanwhile.
+  std::vector<std::shared_ptr<Connection>> flush_queue_;
   bool draining_ = false;
 };
 
