@@ -87,6 +87,7 @@ print(json.dumps({
     "deliveries_per_s": round(lg["updates_per_s"]), "bytes_per_s": round(lg["bytes_per_s"]),
     "p50_ms": lat["p50"], "p99_ms": lat["p99"], "p999_ms": lat["p999"], "max_ms": lat["max"],
     "seq_losses": lg["seq_losses"], "conflation_skips": lg["conflation_skips"],
+    "connect_failures": lg["connect_failures"], "closes": lg["closes"],
     "gateway_cpu": round((t1 - t0) / hz / (s1 - s0), 3)}))
 PY
 )

@@ -30,6 +30,7 @@ namespace {
 
 constexpr auto kTick = 10ms;           // deferred (min interval) updates are released this often
 constexpr uint64_t kHousekeepEvery = 100;  // ticks: ~1 s
+constexpr int kAcceptBurst = 128;     // connections taken from the backlog per accept completion
 
 std::string okResponse(std::string_view content_type, std::string_view body) {
   std::string out = "HTTP/1.1 200 OK\r\nContent-Type: ";
@@ -113,45 +114,47 @@ void Server::start() {
   });
 }
 
+void Server::admit(tcp::socket socket) {
+  boost::system::error_code e2;
+  const auto remote = socket.remote_endpoint(e2);
+  const std::string peer = e2 ? "?" : remote.address().to_string();
+  // Per-IP upgrade rate limit, before any parsing: a reconnect storm costs an accept and a
+  // 429, not a handshake and a subscription replay each.
+  auto key = e2 ? std::optional<auth::IpKey>{} : auth::IpKey::parse(peer);
+  const int64_t now = runtime::wallClockNs();
+  if (key && !upgrades_.tryTake(*key, now)) {
+    if (metrics_) metrics_->upgrades_rate_limited.Increment();
+    const auto retry_s = static_cast<uint32_t>(upgrades_.retryAfterNs(*key, now) / 1'000'000'000 + 1);
+    auto response = std::make_shared<std::string>(
+        ws::buildTextResponse(ws::HttpStatus::TooManyRequests, "too many connections\n", retry_s));
+    auto sock = std::make_shared<tcp::socket>(std::move(socket));
+    asio::async_write(*sock, asio::buffer(*response),
+                      [sock, response](const boost::system::error_code&, std::size_t) {
+                        boost::system::error_code ignored;
+                        sock->shutdown(tcp::socket::shutdown_both, ignored);
+                      });
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), e2);
+  if (config_.socket_send_buffer_bytes > 0) {
+    // Bounds the kernel's share of a slow client's backlog too.
+    socket.set_option(asio::socket_base::send_buffer_size(config_.socket_send_buffer_bytes), e2);
+  }
+  auto c = std::make_shared<Connection>(*this, std::move(socket), peer);
+  connections_.insert(c);
+  if (metrics_) {
+    metrics_->connections.Set(static_cast<double>(connections_.size()));
+    metrics_->connections_total.Increment();
+  }
+  c->start();
+}
+
 void Server::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) {
       return;
     }
-    if (!ec) {
-      boost::system::error_code e2;
-      const auto remote = socket.remote_endpoint(e2);
-      const std::string peer = e2 ? "?" : remote.address().to_string();
-      // Per-IP upgrade rate limit, before any parsing: a reconnect storm costs an accept and a
-      // 429, not a handshake and a subscription replay each.
-      auto key = e2 ? std::optional<auth::IpKey>{} : auth::IpKey::parse(peer);
-      const int64_t now = runtime::wallClockNs();
-      if (key && !upgrades_.tryTake(*key, now)) {
-        if (metrics_) metrics_->upgrades_rate_limited.Increment();
-        const auto retry_s = static_cast<uint32_t>(upgrades_.retryAfterNs(*key, now) / 1'000'000'000 + 1);
-        auto response = std::make_shared<std::string>(
-            ws::buildTextResponse(ws::HttpStatus::TooManyRequests, "too many connections\n", retry_s));
-        auto sock = std::make_shared<tcp::socket>(std::move(socket));
-        asio::async_write(*sock, asio::buffer(*response),
-                          [sock, response](const boost::system::error_code&, std::size_t) {
-                            boost::system::error_code ignored;
-                            sock->shutdown(tcp::socket::shutdown_both, ignored);
-                          });
-      } else {
-        socket.set_option(tcp::no_delay(true), e2);
-        if (config_.socket_send_buffer_bytes > 0) {
-          // Bounds the kernel's share of a slow client's backlog too.
-          socket.set_option(asio::socket_base::send_buffer_size(config_.socket_send_buffer_bytes), e2);
-        }
-        auto c = std::make_shared<Connection>(*this, std::move(socket), peer);
-        connections_.insert(c);
-        if (metrics_) {
-          metrics_->connections.Set(static_cast<double>(connections_.size()));
-          metrics_->connections_total.Increment();
-        }
-        c->start();
-      }
-    } else {
+    if (ec) {
       // e.g. out of file descriptors: retry after a pause instead of spinning on the error.
       logging::warn("accept failed", {{"error", ec.message()}});
       accept_retry_.expires_after(100ms);
@@ -159,6 +162,20 @@ void Server::accept() {
         if (!e && !draining_) accept();
       });
       return;
+    }
+    admit(std::move(socket));
+    // Take what else is waiting in the backlog now. One accept per completion would let a busy
+    // I/O thread (fan-out batches between completions) admit only a few connections per second
+    // while the backlog overflows into resets.
+    boost::system::error_code e2;
+    acceptor_.non_blocking(true, e2);
+    for (int i = 0; i < kAcceptBurst && !draining_; ++i) {
+      tcp::socket next(io_);
+      acceptor_.accept(next, e2);
+      if (e2) {
+        break;  // would_block: the backlog is empty (other errors surface in async_accept)
+      }
+      admit(std::move(next));
     }
     if (!draining_) {
       accept();

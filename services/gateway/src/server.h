@@ -80,6 +80,8 @@ public:
 
 private:
   void accept();
+  // A new connection: the per-IP upgrade limit, socket options, then its Connection.
+  void admit(boost::asio::ip::tcp::socket socket);
   void tick();
   std::string routeResponse(std::string_view query);
 
