@@ -84,8 +84,6 @@ const std::string kNotify = "SELECT pg_notify($1, '')";
 
 pqxx::binarystring bytes(const std::string& s) { return pqxx::binarystring(s.data(), s.size()); }
 
-std::string eventId(const std::string& account, std::int64_t seq) { return account + "/" + std::to_string(seq); }
-
 Fills fillsOf(const v1::Order& order) { return order.filled_quantity() > 0 ? Fills::Some : Fills::None; }
 
 }  // namespace
@@ -100,17 +98,6 @@ void OrderStoreConfig::validate() const {
     throw std::invalid_argument("order store default_page_size: must be 1..max_page_size");
   }
 }
-
-struct OrderStore::PendingSubmit {
-  const v1::SubmitOrderRequest* request = nullptr;
-  const RiskDecider* decide = nullptr;
-  Fingerprint fingerprint{};
-  // Chosen once, so a re-run after an in-doubt COMMIT recognises its own order as created.
-  std::string order_id;
-  std::int64_t now_ns = 0;
-  SubmitResult result;  // filled inside the transaction; valid once it committed
-  std::promise<SubmitResult> done;
-};
 
 struct OrderStore::Lane {
   std::mutex mu;
@@ -136,6 +123,7 @@ OrderStore::OrderStore(pg::Pool& pool, OrderStoreConfig config) : pool_(pool), c
   pool_.registerPrepared("order_for_update", kOrderForUpdate);
   pool_.registerPrepared("order_list", kListOrders);
   pool_.registerPrepared("order_outbox_notify", kNotify);
+  prepareSubmitMany(pool_);
   if (config_.group_commit) {
     for (int i = 0; i < config_.writer_lanes; ++i) lanes_.push_back(std::make_unique<Lane>());
     for (auto& lane : lanes_) lane->writer = std::thread([this, l = lane.get()] { writerLoop(*l); });
@@ -236,11 +224,15 @@ void OrderStore::runInOneTransaction(const std::vector<PendingSubmit*>& batch) {
   pool_.run(
       [&](pqxx::connection& conn) {
         pqxx::work tx(conn);
-        bool created = false;
-        for (auto* p : ordered) {
-          p->result = submitOne(tx, *p);
-          created = created || p->result.outcome == SubmitOutcome::Created;
+        // Alone: the three statements of one submit; a batch: four statements for all of it.
+        if (ordered.size() == 1) {
+          ordered[0]->result = submitOne(tx, *ordered[0]);
+        } else {
+          submitMany(tx, ordered);
         }
+        const bool created = std::any_of(ordered.begin(), ordered.end(), [](const PendingSubmit* p) {
+          return p->result.outcome == SubmitOutcome::Created;
+        });
         if (created) notifyOutbox(tx);
         tx.commit();
       },
@@ -259,82 +251,23 @@ SubmitResult OrderStore::submitOne(pqxx::work& tx, PendingSubmit& p) {
 
   if (!row[0].is_null()) {
     tx.exec_prepared("order_seq_undo", r.account());
-    const pqxx::binarystring stored_bytes(row[1]);
-    std::optional<Fingerprint> stored;
-    if (stored_bytes.size() == std::tuple_size_v<Fingerprint>) {
-      stored.emplace();
-      std::copy(stored_bytes.begin(), stored_bytes.end(), stored->begin());
-    }
     SubmitResult result;
     result.order = rows::rowToOrder(tx.exec_prepared("order_by_id", row[0].as<std::string>())[0]);
-    if (classify(stored, p.fingerprint) != Idempotency::Duplicate) {
-      result.outcome = SubmitOutcome::Conflict;
-    } else {
-      result.outcome = result.order.order_id() == p.order_id ? SubmitOutcome::Created : SubmitOutcome::Duplicate;
-    }
+    result.outcome = rows::outcomeForStored(rows::fingerprintFrom(row[1]), p.fingerprint, result.order.order_id(),
+                                            p.order_id);
     return result;
   }
 
-  RiskInputs inputs;
-  if (!row[2].is_null()) {
-    RiskLimits limits;
-    limits.max_order_notional = row[2].as<std::int64_t>();
-    limits.max_open_orders = row[3].as<std::int64_t>();
-    limits.max_position = row[4].as<std::int64_t>();
-    limits.orders_per_second = row[5].as<std::int64_t>();
-    limits.order_burst = row[6].as<std::int64_t>();
-    limits.allow_short = row[7].as<bool>();
-    inputs.limits = limits;
-  }
-  inputs.exposure.open_orders = row[8].as<std::int64_t>();
-  inputs.exposure.open_buy_quantity = row[9].as<std::int64_t>();
-  inputs.exposure.open_sell_quantity = row[10].as<std::int64_t>();
-  inputs.exposure.position = row[11].as<std::int64_t>();
-  const std::optional<Rejection> rejection = (*p.decide)(inputs);
-
-  // The submit is NEW → accept/reject in the table; stored as one event from UNSPECIFIED, since
-  // NEW never outlives this transaction.
-  const auto status = transition(v1::ORDER_STATUS_NEW, rejection ? Trigger::Reject : Trigger::Accept, Fills::None);
-  if (!status) throw std::logic_error("state machine refuses accept/reject of a NEW order");
-
-  SubmitResult result;
-  v1::Order& o = result.order;
-  o.set_order_id(p.order_id);
-  o.set_account(r.account());
-  o.set_client_order_id(r.client_order_id());
-  o.set_symbol(r.symbol());
-  o.set_side(r.side());
-  o.set_type(r.type());
-  o.set_time_in_force(r.time_in_force());
-  o.set_quantity(r.quantity());
-  o.set_limit_price(r.limit_price());
-  o.set_status(*status);
-  if (rejection) {
-    o.set_reject_reason(rejection->reason);
-    o.set_reject_text(rejection->text);
-  }
-  o.set_created_ts_ns(p.now_ns);
-  o.set_updated_ts_ns(p.now_ns);
-  o.set_version(1);
-
-  v1::OrderEvent event;
-  event.set_event_id(eventId(r.account(), seq));
-  event.set_account(r.account());
-  event.set_order_id(p.order_id);
-  event.set_account_seq(static_cast<std::uint64_t>(seq));
-  event.set_from_status(v1::ORDER_STATUS_UNSPECIFIED);
-  event.set_to_status(*status);
-  *event.mutable_order() = o;
-  event.set_event_ts_ns(p.now_ns);
-  const std::string payload = event.SerializeAsString();
-
+  const std::optional<Rejection> rejection = (*p.decide)(rows::riskInputsFrom(row, 2));
+  auto event = rows::newOrderEvent(r, p.order_id, p.now_ns, rejection, seq);
+  const v1::Order& o = event.order();
   tx.exec_prepared("order_insert", p.order_id, r.account(), r.client_order_id(),
                    pqxx::binarystring(p.fingerprint.data(), p.fingerprint.size()), r.symbol(),
                    static_cast<int>(r.side()), static_cast<int>(r.type()), static_cast<int>(r.time_in_force()),
-                   r.quantity(), r.limit_price(), static_cast<int>(*status), static_cast<int>(o.reject_reason()),
-                   o.reject_text(), p.now_ns, seq, event.event_id(), bytes(payload), config_.events_topic);
-  result.outcome = SubmitOutcome::Created;
-  return result;
+                   r.quantity(), r.limit_price(), static_cast<int>(o.status()), static_cast<int>(o.reject_reason()),
+                   o.reject_text(), p.now_ns, seq, event.event_id(), bytes(event.SerializeAsString()),
+                   config_.events_topic);
+  return {SubmitOutcome::Created, o};
 }
 
 void OrderStore::notifyOutbox(pqxx::work& tx) {
@@ -350,13 +283,13 @@ void execChange(pqxx::work& tx, const v1::Order& o, std::int64_t seq, v1::OrderS
                 const std::string& fill_payload = {}) {
   tx.exec_prepared("order_change", o.order_id(), static_cast<int>(o.status()), o.filled_quantity(), o.avg_fill_price(),
                    static_cast<int>(o.reject_reason()), o.reject_text(), o.venue_order_id(), o.replaced_by_order_id(),
-                   o.updated_ts_ns(), static_cast<std::int64_t>(o.version()), seq, eventId(o.account(), seq),
+                   o.updated_ts_ns(), static_cast<std::int64_t>(o.version()), seq, rows::eventId(o.account(), seq),
                    static_cast<int>(from), fill_id, bytes(payload), events_topic, fills_topic, bytes(fill_payload));
 }
 
 v1::OrderEvent makeEvent(const v1::Order& o, std::int64_t seq, v1::OrderStatus from) {
   v1::OrderEvent event;
-  event.set_event_id(eventId(o.account(), seq));
+  event.set_event_id(rows::eventId(o.account(), seq));
   event.set_account(o.account());
   event.set_order_id(o.order_id());
   event.set_account_seq(static_cast<std::uint64_t>(seq));

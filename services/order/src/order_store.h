@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "idempotency.h"
 #include "order_state_machine.h"
 #include "risk_check.h"
 #include "tickstream/order/v1/order_service.pb.h"
@@ -163,7 +165,17 @@ class OrderStore {
   std::uint64_t submitTransactions() const;
 
  private:
-  struct PendingSubmit;
+  // A submit on its way through a lane; result is set inside the transaction, done after COMMIT.
+  struct PendingSubmit {
+    const v1::SubmitOrderRequest* request = nullptr;
+    const RiskDecider* decide = nullptr;
+    Fingerprint fingerprint{};
+    // Chosen once, so a re-run after an in-doubt COMMIT recognises its own order as created.
+    std::string order_id;
+    std::int64_t now_ns = 0;
+    SubmitResult result;
+    std::promise<SubmitResult> done;
+  };
   struct Lane;
 
   void writerLoop(Lane& lane);
@@ -172,7 +184,11 @@ class OrderStore {
   // one fails.
   void runBatch(const std::vector<PendingSubmit*>& batch);
   void runInOneTransaction(const std::vector<PendingSubmit*>& batch);
+  // One submit: lock, read, write (three statements).
   SubmitResult submitOne(pqxx::work& tx, PendingSubmit& pending);
+  // A batch sorted by account in four statements whatever its size (order_store_batch.cpp).
+  void submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& ordered);
+  static void prepareSubmitMany(pg::Pool& pool);
   void notifyOutbox(pqxx::work& tx);
 
   pg::Pool& pool_;

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
+#include <atomic>
 #include <set>
 #include <thread>
 #include <vector>
@@ -292,4 +293,38 @@ TEST_CASE("listOrders pages newest first with an opaque token, filtered by statu
   CHECK_THROWS_AS(env.store->listOrders("acct-1", {}, "MSFT", 10, first.next_page_token), BadPageToken);
   CHECK_THROWS_AS(env.store->listOrders("acct-2", {}, "", 10, first.next_page_token), BadPageToken);
   CHECK_THROWS_AS(env.store->listOrders("acct-1", {}, "", 10, "not-a-token"), BadPageToken);
+}
+
+TEST_CASE("concurrent submits of one account never pass the same risk headroom twice") {
+  const bool group_commit = GENERATE(true, false);
+  OrderStoreConfig config;
+  config.group_commit = group_commit;
+  StoreEnv env(config);
+  allowAccount(env.url, "acct-1", /*max_open_orders*/ 7);
+  UnlimitedBuyingPower buying_power;
+  RiskChecker checker(buying_power);
+  std::vector<std::thread> threads;
+  std::atomic<int> duplicates{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 15; ++i) {
+        // Two threads share each key: retries racing each other, in one batch or across batches.
+        const auto r = limitBuy("acct-1", "c-" + std::to_string(t % 2) + "-" + std::to_string(i));
+        const auto result = env.store->submit(r, [&](const RiskInputs& in) -> std::optional<Rejection> {
+          OrderIntent intent{r.account(), r.symbol(), r.side(), r.quantity(), r.limit_price()};
+          auto refusal = checker.check(intent, in.limits ? &*in.limits : nullptr, in.exposure, 0);
+          if (!refusal) return std::nullopt;
+          return Rejection{refusal->reason, refusal->text};
+        });
+        if (result.outcome == SubmitOutcome::Duplicate) ++duplicates;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(duplicates == 30);
+  CHECK(count(env.url, "SELECT count(*) FROM orders") == 30);
+  CHECK(count(env.url, "SELECT count(*) FROM orders WHERE status = 2") == 7);
+  CHECK(count(env.url, "SELECT count(*) FROM orders WHERE status = 10") == 23);
+  CHECK(count(env.url, "SELECT last_seq FROM account_sequences") == 30);
+  CHECK(count(env.url, "SELECT count(*) FROM outbox") == 30);
 }
