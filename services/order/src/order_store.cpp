@@ -41,11 +41,14 @@ const std::string kSubmitRead = std::string(
     "   FROM orders WHERE account = $1 AND status IN ") + rows::kWorkingStatuses + ") AS w";
 
 // The new order, its first event (from UNSPECIFIED) and the event's outbox row. The outbox id
-// is drawn here, after the sequence lock: an account's outbox ids follow its account_seq.
+// is drawn here, after the sequence lock: an account's outbox ids follow its account_seq. A
+// replacement also carries the original's fills and id ($19-$21; 0, 0, '' for a submit).
 const std::string kInsertOrder =
     "WITH o AS (INSERT INTO orders (order_id, account, client_order_id, request_fingerprint, symbol, side, type, "
-    "   time_in_force, quantity, limit_price, status, reject_reason, reject_text, created_ts_ns, updated_ts_ns) "
-    "   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING order_id, account), "
+    "   time_in_force, quantity, limit_price, status, reject_reason, reject_text, created_ts_ns, updated_ts_ns, "
+    "   filled_quantity, avg_fill_price, replaces_order_id) "
+    "   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $19, $20, nullif($21, '')) "
+    "   RETURNING order_id, account), "
     "e AS (INSERT INTO order_events (account, account_seq, event_id, order_id, from_status, to_status, "
     "   event_ts_ns, payload) SELECT account, $15, $16, order_id, 0, $11, $14, $17 FROM o "
     "   RETURNING account, payload) "
@@ -266,7 +269,7 @@ SubmitResult OrderStore::submitOne(pqxx::work& tx, PendingSubmit& p) {
                    static_cast<int>(r.side()), static_cast<int>(r.type()), static_cast<int>(r.time_in_force()),
                    r.quantity(), r.limit_price(), static_cast<int>(o.status()), static_cast<int>(o.reject_reason()),
                    o.reject_text(), p.now_ns, seq, event.event_id(), bytes(event.SerializeAsString()),
-                   config_.events_topic);
+                   config_.events_topic, std::int64_t{0}, std::int64_t{0}, std::string());
   return {SubmitOutcome::Created, o};
 }
 
@@ -342,6 +345,87 @@ ChangeResult OrderStore::applyTransition(const std::string& order_id, Trigger tr
         return {ChangeOutcome::Applied, std::move(o)};
       },
       pg::Retry::Never);
+}
+
+ReplaceResult OrderStore::replace(const v1::ReplaceOrderRequest& request, RiskDecider decide) {
+  const auto fingerprint = replaceFingerprint(request);
+  const auto replacement_id = rows::newId("ord-");  // kept across a re-run, like a submit's
+  const auto now_ns = runtime::wallClockNs();
+  // Idempotent: a re-run finds the replacement under its key and recognises its id.
+  return pool_.run(
+      [&](pqxx::connection& conn) -> ReplaceResult {
+        pqxx::work tx(conn);
+        ReplaceResult result;
+        const auto original_row = tx.exec_prepared("order_account", request.order_id());
+        if (original_row.empty() || original_row[0][0].as<std::string>() != request.account()) return result;
+        const auto& account = request.account();
+        const auto first_seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
+        v1::Order original = rows::rowToOrder(tx.exec_prepared("order_for_update", request.order_id())[0]);
+        const auto read = tx.exec_prepared("order_submit_read", account, request.client_order_id(), original.symbol());
+        const auto row = read[0];
+        if (!row[0].is_null()) {
+          result.replacement = rows::rowToOrder(tx.exec_prepared("order_by_id", row[0].as<std::string>())[0]);
+          result.key = rows::outcomeForStored(rows::fingerprintFrom(row[1]), fingerprint,
+                                              result.replacement.order_id(), replacement_id);
+          result.original_outcome = ChangeOutcome::Applied;
+          result.original = std::move(original);
+          tx.abort();  // nothing written; the sequence number goes back with it
+          return result;
+        }
+        const auto from = original.status();
+        const auto pending = transition(from, Trigger::ReplaceRequest, fillsOf(original));
+        if (!pending) {
+          logging::warn("order replace refused", {{"order_id", original.order_id()},
+                                                  {"status", v1::OrderStatus_Name(from)}});
+          tx.abort();
+          result.original_outcome = ChangeOutcome::Refused;
+          result.original = std::move(original);
+          return result;
+        }
+        // The replacement takes the original's place: risk sees the account without it.
+        RiskInputs inputs = rows::riskInputsFrom(row, 2);
+        const auto open = original.quantity() - original.filled_quantity();
+        inputs.exposure.open_orders -= 1;
+        (original.side() == v1::SIDE_BUY ? inputs.exposure.open_buy_quantity : inputs.exposure.open_sell_quantity) -= open;
+        const std::optional<Rejection> rejection = decide(inputs);
+
+        v1::SubmitOrderRequest as_submit;
+        as_submit.set_account(account);
+        as_submit.set_client_order_id(request.client_order_id());
+        as_submit.set_symbol(original.symbol());
+        as_submit.set_side(original.side());
+        as_submit.set_type(original.type());
+        as_submit.set_time_in_force(original.time_in_force());
+        as_submit.set_quantity(request.quantity());
+        as_submit.set_limit_price(request.limit_price());
+        auto event = rows::newOrderEvent(as_submit, replacement_id, now_ns, rejection, first_seq);
+        v1::Order& r = *event.mutable_order();
+        r.set_filled_quantity(original.filled_quantity());
+        r.set_avg_fill_price(original.avg_fill_price());
+        r.set_replaces_order_id(original.order_id());
+        tx.exec_prepared("order_insert", r.order_id(), account, r.client_order_id(),
+                         pqxx::binarystring(fingerprint.data(), fingerprint.size()), r.symbol(),
+                         static_cast<int>(r.side()), static_cast<int>(r.type()), static_cast<int>(r.time_in_force()),
+                         r.quantity(), r.limit_price(), static_cast<int>(r.status()),
+                         static_cast<int>(r.reject_reason()), r.reject_text(), now_ns, first_seq, event.event_id(),
+                         bytes(event.SerializeAsString()), config_.events_topic, r.filled_quantity(),
+                         r.avg_fill_price(), r.replaces_order_id());
+        if (r.status() == v1::ORDER_STATUS_ACCEPTED) {
+          const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
+          original.set_status(*pending);
+          original.set_replaced_by_order_id(r.order_id());
+          original.set_updated_ts_ns(now_ns);
+          original.set_version(original.version() + 1);
+          execChange(tx, original, seq, from, makeEvent(original, seq, from).SerializeAsString(), config_.events_topic);
+        }
+        notifyOutbox(tx);
+        tx.commit();
+        result.original_outcome = ChangeOutcome::Applied;
+        result.original = std::move(original);
+        result.replacement = r;
+        return result;
+      },
+      pg::Retry::Idempotent);
 }
 
 ChangeResult OrderStore::applyFill(const FillReport& fill) {

@@ -108,6 +108,16 @@ struct FillReport {
   std::int64_t fee = 0;            // money, fixed-point 1/10000
 };
 
+struct ReplaceResult {
+  // The replacement's key, as for submit: Duplicate/Conflict change nothing.
+  SubmitOutcome key = SubmitOutcome::Created;
+  // The original: Applied (now PENDING_REPLACE, or unchanged when risk rejected the replacement),
+  // Refused (its status does not allow a replace; nothing stored), NotFound (not this account's).
+  ChangeOutcome original_outcome = ChangeOutcome::NotFound;
+  v1::Order original;
+  v1::Order replacement;  // ACCEPTED, or REJECTED with the decider's reason; empty when refused
+};
+
 struct ListOrdersPage {
   std::vector<v1::Order> orders;  // newest (created_ts_ns, then order_id) first
   std::string next_page_token;    // empty on the last page
@@ -147,6 +157,13 @@ class OrderStore {
   // logged and refused. Not retried across a lost connection (pqxx::in_doubt_error reaches the
   // caller, who re-reads the order).
   ChangeResult applyTransition(const std::string& order_id, Trigger trigger, const TransitionDetails& details = {});
+
+  // A validated replace: the replacement order (new id, the original's symbol, side, type and
+  // time in force, the request's quantity and price, the original's fills, replaces_order_id)
+  // and the original's replace_request (→ PENDING_REPLACE, replaced_by_order_id) in one
+  // transaction with both events. `decide` sees the exposure without the original. Idempotent
+  // on (account, client_order_id) with replaceFingerprint.
+  ReplaceResult replace(const v1::ReplaceOrderRequest& request, RiskDecider decide);
 
   // An execution: stored once per venue_execution_id, with the order's filled quantity, average
   // price, status (partial_fill / full_fill), the event, and outbox rows for orders.events and

@@ -328,3 +328,56 @@ TEST_CASE("concurrent submits of one account never pass the same risk headroom t
   CHECK(count(env.url, "SELECT last_seq FROM account_sequences") == 30);
   CHECK(count(env.url, "SELECT count(*) FROM outbox") == 30);
 }
+
+TEST_CASE("a replace stores the replacement with the original's fills and puts the original in PENDING_REPLACE") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-1")).outcome == ChangeOutcome::Applied);
+  REQUIRE(env.store->applyFill(fill("exec-1", id, 30, 1'000'000)).outcome == ChangeOutcome::Applied);
+
+  v1::ReplaceOrderRequest req;
+  req.set_account("acct-1");
+  req.set_order_id(id);
+  req.set_client_order_id("c-1-r1");
+  req.set_quantity(150);
+  req.set_limit_price(1'000'100);
+  std::optional<RiskInputs> seen;
+  const auto result = env.store->replace(req, [&](const RiskInputs& in) {
+    seen = in;
+    return std::optional<Rejection>();
+  });
+  CHECK(result.key == SubmitOutcome::Created);
+  REQUIRE(result.original_outcome == ChangeOutcome::Applied);
+  CHECK(result.original.status() == v1::ORDER_STATUS_PENDING_REPLACE);
+  CHECK(result.original.replaced_by_order_id() == result.replacement.order_id());
+  CHECK(result.replacement.status() == v1::ORDER_STATUS_ACCEPTED);
+  CHECK(result.replacement.replaces_order_id() == id);
+  CHECK(result.replacement.filled_quantity() == 30);
+  CHECK(result.replacement.avg_fill_price() == 1'000'000);
+  CHECK(result.replacement.quantity() == 150);
+  CHECK(result.replacement.symbol() == "AAPL");
+  REQUIRE(seen);
+  CHECK(seen->exposure.open_orders == 0);  // without the original it replaces
+  CHECK(seen->exposure.open_buy_quantity == 0);
+  CHECK(seen->exposure.position == 30);
+  CHECK(env.store->getOrder(result.replacement.order_id())->SerializeAsString() ==
+        result.replacement.SerializeAsString());
+
+  const auto again = env.store->replace(req, acceptAll());
+  CHECK(again.key == SubmitOutcome::Duplicate);
+  CHECK(again.replacement.order_id() == result.replacement.order_id());
+  req.set_quantity(200);
+  CHECK(env.store->replace(req, acceptAll()).key == SubmitOutcome::Conflict);
+  req.set_client_order_id("c-1-r2");  // a second replace while one is pending
+  CHECK(env.store->replace(req, acceptAll()).original_outcome == ChangeOutcome::Refused);
+  req.set_account("acct-2");
+  CHECK(env.store->replace(req, acceptAll()).original_outcome == ChangeOutcome::NotFound);
+  CHECK(count(env.url, "SELECT count(*) FROM orders") == 2);
+  CHECK(count(env.url, "SELECT count(*) FROM order_events") == 5);  // accept, ack, fill, replacement, pending
+  CHECK(count(env.url, "SELECT last_seq FROM account_sequences") == 5);
+
+  CHECK(env.store->applyTransition(id, Trigger::ReplaceAck).order.status() == v1::ORDER_STATUS_REPLACED);
+  CHECK(env.store->applyTransition(result.replacement.order_id(), Trigger::VenueAck, venueId("V-1")).order.status() ==
+        v1::ORDER_STATUS_PARTIALLY_FILLED);
+}
