@@ -198,3 +198,23 @@ TEST_CASE("the relay and the store recover by themselves when PostgreSQL restart
   CHECK(relay.failures() >= 1);
   checkEventsExactlyOnceInOrder(r);
 }
+
+TEST_CASE("while Kafka is down the rows wait in the outbox, and they are published once it is back") {
+  RelayEnv r;
+  // Stopped before anything is published, so only the relay's retries are under test.
+  REQUIRE(testing::controlService("kafka.sh", "stop", "kafka") == 0);
+  auto config = r.relayConfig();
+  config.producer.delivery_timeout_ms = 3000;  // rounds fail quickly while the broker is away
+  OutboxRelay relay(config);
+  relay.start();
+  r.submitSome({"acct-a", "acct-b"}, 20, "down-");
+  const auto written = r.outboxRows();
+  CHECK(written == 2 * (20 + 2 * 2 + 2));
+  REQUIRE(testing::waitUntil([&] { return relay.failures() >= 1; }, 60s));
+  CHECK(r.outboxRows() == written);  // nothing deleted without the broker's acknowledgement
+  CHECK(relay.lagMs() > 0);
+
+  REQUIRE(testing::controlService("kafka.sh", "start", "kafka") == 0);
+  REQUIRE(testing::waitUntil([&] { return r.outboxRows() == 0; }, 120s));
+  checkEventsExactlyOnceInOrder(r);
+}
