@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <future>
 #include <limits>
-#include <numeric>
 
 #include "idempotency.h"
 #include "order_rows.h"
@@ -14,8 +13,9 @@
 namespace tickstream::order {
 namespace {
 
-// The statements every store transaction is made of. Each write is one statement (CTEs) so a
-// submit costs three round trips: the sequence lock, one read, one write.
+// The statements of the single-order transactions. Each write is one statement (CTEs), so a
+// submit alone costs three round trips: the sequence lock, one read, one write. A batch of
+// submits has its own four statements (order_store_batch.cpp).
 const std::string kSeqNext =
     "INSERT INTO account_sequences AS s (account, last_seq) VALUES ($1, 1) "
     "ON CONFLICT (account) DO UPDATE SET last_seq = s.last_seq + 1 RETURNING last_seq";

@@ -171,6 +171,7 @@ void OutboxRelay::session() {
         result = producer->produce(rows[i].topic, rows[i].key, rows[i].payload, kafka::Producer::kAnyPartition,
                                    reinterpret_cast<void*>(static_cast<std::uintptr_t>(i)));
       }
+      if (result == kafka::ProduceResult::QueueFull) break;  // stopping: the round is abandoned below
       if (result != kafka::ProduceResult::Ok) {
         // Stop here: producing later rows would put them ahead of this one.
         logging::error("outbox relay cannot produce",
