@@ -1,0 +1,135 @@
+#include "order_rows.h"
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+#include <random>
+
+namespace tickstream::order::rows {
+namespace {
+__extension__ using Int128 = __int128;  // GCC/Clang's, as in order_validation.cpp
+}  // namespace
+
+v1::Order rowToOrder(const pqxx::row& row, int first) {
+  v1::Order o;
+  int c = first;
+  o.set_order_id(row[c++].as<std::string>());
+  o.set_account(row[c++].as<std::string>());
+  o.set_client_order_id(row[c++].as<std::string>());
+  o.set_symbol(row[c++].as<std::string>());
+  o.set_side(static_cast<v1::Side>(row[c++].as<int>()));
+  o.set_type(static_cast<v1::OrderType>(row[c++].as<int>()));
+  o.set_time_in_force(static_cast<v1::TimeInForce>(row[c++].as<int>()));
+  o.set_quantity(row[c++].as<std::int64_t>());
+  o.set_limit_price(row[c++].as<std::int64_t>());
+  o.set_filled_quantity(row[c++].as<std::int64_t>());
+  o.set_avg_fill_price(row[c++].as<std::int64_t>());
+  o.set_status(static_cast<v1::OrderStatus>(row[c++].as<int>()));
+  o.set_reject_reason(static_cast<v1::RejectReason>(row[c++].as<int>()));
+  o.set_reject_text(row[c++].as<std::string>());
+  o.set_venue_order_id(row[c++].as<std::string>());
+  o.set_created_ts_ns(row[c++].as<std::int64_t>());
+  o.set_updated_ts_ns(row[c++].as<std::int64_t>());
+  o.set_version(row[c++].as<std::uint64_t>());
+  o.set_replaces_order_id(row[c++].as<std::string>());
+  o.set_replaced_by_order_id(row[c++].as<std::string>());
+  return o;
+}
+
+std::optional<Fingerprint> fingerprintFrom(const pqxx::field& field) {
+  const pqxx::binarystring bytes(field);
+  if (bytes.size() != std::tuple_size_v<Fingerprint>) return std::nullopt;
+  Fingerprint f;
+  std::copy(bytes.begin(), bytes.end(), f.begin());
+  return f;
+}
+
+SubmitOutcome outcomeForStored(const std::optional<Fingerprint>& stored, const Fingerprint& incoming,
+                               const std::string& stored_order_id, const std::string& own_order_id) {
+  if (classify(stored, incoming) != Idempotency::Duplicate) return SubmitOutcome::Conflict;
+  return stored_order_id == own_order_id ? SubmitOutcome::Created : SubmitOutcome::Duplicate;
+}
+
+RiskInputs riskInputsFrom(const pqxx::row& row, int first) {
+  RiskInputs inputs;
+  int c = first;
+  if (!row[c].is_null()) {
+    RiskLimits limits;
+    limits.max_order_notional = row[c].as<std::int64_t>();
+    limits.max_open_orders = row[c + 1].as<std::int64_t>();
+    limits.max_position = row[c + 2].as<std::int64_t>();
+    limits.orders_per_second = row[c + 3].as<std::int64_t>();
+    limits.order_burst = row[c + 4].as<std::int64_t>();
+    limits.allow_short = row[c + 5].as<bool>();
+    inputs.limits = limits;
+  }
+  c += 6;
+  inputs.exposure.open_orders = row[c].as<std::int64_t>();
+  inputs.exposure.open_buy_quantity = row[c + 1].as<std::int64_t>();
+  inputs.exposure.open_sell_quantity = row[c + 2].as<std::int64_t>();
+  inputs.exposure.position = row[c + 3].as<std::int64_t>();
+  return inputs;
+}
+
+v1::OrderEvent newOrderEvent(const v1::SubmitOrderRequest& r, const std::string& order_id, std::int64_t now_ns,
+                             const std::optional<Rejection>& rejection, std::int64_t account_seq) {
+  // NEW → accept/reject in the table, stored as one event from UNSPECIFIED: NEW never outlives
+  // the submit's transaction.
+  const auto status = transition(v1::ORDER_STATUS_NEW, rejection ? Trigger::Reject : Trigger::Accept, Fills::None);
+  if (!status) throw std::logic_error("state machine refuses accept/reject of a NEW order");
+  v1::OrderEvent event;
+  v1::Order& o = *event.mutable_order();
+  o.set_order_id(order_id);
+  o.set_account(r.account());
+  o.set_client_order_id(r.client_order_id());
+  o.set_symbol(r.symbol());
+  o.set_side(r.side());
+  o.set_type(r.type());
+  o.set_time_in_force(r.time_in_force());
+  o.set_quantity(r.quantity());
+  o.set_limit_price(r.limit_price());
+  o.set_status(*status);
+  if (rejection) {
+    o.set_reject_reason(rejection->reason);
+    o.set_reject_text(rejection->text);
+  }
+  o.set_created_ts_ns(now_ns);
+  o.set_updated_ts_ns(now_ns);
+  o.set_version(1);
+  event.set_event_id(eventId(r.account(), account_seq));
+  event.set_account(r.account());
+  event.set_order_id(order_id);
+  event.set_account_seq(static_cast<std::uint64_t>(account_seq));
+  event.set_from_status(v1::ORDER_STATUS_UNSPECIFIED);
+  event.set_to_status(*status);
+  event.set_event_ts_ns(now_ns);
+  return event;
+}
+
+std::string eventId(const std::string& account, std::int64_t account_seq) {
+  return account + "/" + std::to_string(account_seq);
+}
+
+std::string newId(const char* prefix) {
+  // One generator per thread: no lock on the submit path; seeded from the OS per thread.
+  thread_local std::mt19937_64 rng{[] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seq);
+  }()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(prefix);
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t v = rng();
+    for (int i = 0; i < 16; ++i, v >>= 4) id.push_back(kHex[v & 0xf]);
+  }
+  return id;
+}
+
+std::int64_t averagePrice(std::int64_t avg, std::int64_t filled, std::int64_t price, std::int64_t quantity) {
+  const Int128 total = static_cast<Int128>(avg) * filled + static_cast<Int128>(price) * quantity;
+  const Int128 shares = static_cast<Int128>(filled) + quantity;
+  return static_cast<std::int64_t>((total + shares / 2) / shares);  // prices are > 0: round half up
+}
+
+}  // namespace tickstream::order::rows

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <cstdint>
+#include <string>
+
+#include "order_store.h"
+#include "tickstream/order/v1/order.pb.h"
+
+// How orders are read from and written to PostgreSQL rows (services/order/migrations): the one
+// column list every SELECT uses, the row → proto mapping, and the ids the store generates.
+namespace tickstream::order::rows {
+
+// The columns of `orders` in the order rowToOrder() reads them.
+inline constexpr const char* kOrderColumns =
+    "order_id, account, client_order_id, symbol, side, type, time_in_force, quantity, limit_price, "
+    "filled_quantity, avg_fill_price, status, reject_reason, reject_text, coalesce(venue_order_id, ''), "
+    "created_ts_ns, updated_ts_ns, version, coalesce(replaces_order_id, ''), coalesce(replaced_by_order_id, '')";
+
+// Statuses an order still works in (the partial index orders_working and risk's exposure).
+inline constexpr const char* kWorkingStatuses = "(1, 2, 3, 4, 6, 8)";
+
+// Reads kOrderColumns starting at column `first`.
+v1::Order rowToOrder(const pqxx::row& row, int first = 0);
+
+// A stored request_fingerprint (bytea); nothing if it is not 32 bytes (classify() then conflicts).
+std::optional<Fingerprint> fingerprintFrom(const pqxx::field& field);
+
+// What a submit whose key is taken returns: Duplicate for the same payload, Conflict otherwise;
+// Created when the stored order is the one this submit inserted (a re-run after an in-doubt
+// COMMIT).
+SubmitOutcome outcomeForStored(const std::optional<Fingerprint>& stored, const Fingerprint& incoming,
+                               const std::string& stored_order_id, const std::string& own_order_id);
+
+// RiskInputs from 10 columns starting at `first`: the risk_limits columns (max_order_notional,
+// max_open_orders, max_position, orders_per_second, order_burst, allow_short; NULL when the
+// account has no row), then open orders, open buy and open sell quantity, position.
+RiskInputs riskInputsFrom(const pqxx::row& row, int first);
+
+// The first event of a submitted order, with the order (ACCEPTED or, with `rejection`, REJECTED;
+// version 1) inside: what order_events.payload and the outbox row hold.
+v1::OrderEvent newOrderEvent(const v1::SubmitOrderRequest& request, const std::string& order_id, std::int64_t now_ns,
+                             const std::optional<Rejection>& rejection, std::int64_t account_seq);
+
+// "<account>/<account_seq>": unique, and says where the event sits.
+std::string eventId(const std::string& account, std::int64_t account_seq);
+
+// A random 128-bit id with a prefix ("ord-", "fill-"): unique without a round trip, and not
+// guessable from another account's ids.
+std::string newId(const char* prefix);
+
+// Shares-weighted average of the previous fills and a new one, rounded to nearest (half
+// up: prices are positive), in 128 bits so quantity x price cannot overflow. Fixed-point 1/10000.
+std::int64_t averagePrice(std::int64_t avg, std::int64_t filled, std::int64_t price, std::int64_t quantity);
+
+}  // namespace tickstream::order::rows

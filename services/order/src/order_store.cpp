@@ -1,0 +1,548 @@
+#include "order_store.h"
+
+#include <algorithm>
+#include <future>
+#include <limits>
+
+#include "idempotency.h"
+#include "order_rows.h"
+#include "page_token.h"
+#include "tickstream/runtime/clock.h"
+#include "tickstream/runtime/logging.h"
+
+namespace tickstream::order {
+namespace {
+
+// The statements of the single-order transactions. Each write is one statement (CTEs), so a
+// submit alone costs three round trips: the sequence lock, one read, one write. A batch of
+// submits has its own four statements (order_store_batch.cpp).
+const std::string kSeqNext =
+    "INSERT INTO account_sequences AS s (account, last_seq) VALUES ($1, 1) "
+    "ON CONFLICT (account) DO UPDATE SET last_seq = s.last_seq + 1 RETURNING last_seq";
+// A duplicate submit records no event: give back the number kSeqNext took (still under the
+// row lock, so nobody saw it) and account_seq stays dense.
+const std::string kSeqUndo = "UPDATE account_sequences SET last_seq = last_seq - 1 WHERE account = $1";
+
+// Idempotency key, limits and exposure in one read. Separate from kSeqNext on purpose: in READ
+// COMMITTED a statement sees what committed before it started, so a read issued after the lock
+// was granted sees every earlier transaction of the account (one CTE with the lock would not).
+const std::string kSubmitRead = std::string(
+    "SELECT k.order_id, k.request_fingerprint, "
+    "       l.max_order_notional, l.max_open_orders, l.max_position, l.orders_per_second, l.order_burst, "
+    "       l.allow_short, w.open_orders, w.open_buy, w.open_sell, "
+    "       (SELECT coalesce(sum(CASE side WHEN 1 THEN quantity ELSE -quantity END), 0)::bigint "
+    "          FROM fills WHERE account = $1 AND symbol = $3) "
+    "FROM (SELECT 1) AS one "
+    "LEFT JOIN orders k ON k.account = $1 AND k.client_order_id = $2 "
+    "LEFT JOIN risk_limits l ON l.account = $1 "
+    "CROSS JOIN (SELECT count(*) AS open_orders, "
+    "   coalesce(sum(quantity - filled_quantity) FILTER (WHERE symbol = $3 AND side = 1), 0)::bigint AS open_buy, "
+    "   coalesce(sum(quantity - filled_quantity) FILTER (WHERE symbol = $3 AND side = 2), 0)::bigint AS open_sell "
+    "   FROM orders WHERE account = $1 AND status IN ") + rows::kWorkingStatuses + ") AS w";
+
+// The new order, its first event (from UNSPECIFIED) and the event's outbox row. The outbox id
+// is drawn here, after the sequence lock: an account's outbox ids follow its account_seq. A
+// replacement also carries the original's fills and id ($19-$21; 0, 0, '' for a submit).
+const std::string kInsertOrder =
+    "WITH o AS (INSERT INTO orders (order_id, account, client_order_id, request_fingerprint, symbol, side, type, "
+    "   time_in_force, quantity, limit_price, status, reject_reason, reject_text, created_ts_ns, updated_ts_ns, "
+    "   filled_quantity, avg_fill_price, replaces_order_id) "
+    "   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $19, $20, nullif($21, '')) "
+    "   RETURNING order_id, account), "
+    "e AS (INSERT INTO order_events (account, account_seq, event_id, order_id, from_status, to_status, "
+    "   event_ts_ns, payload) SELECT account, $15, $16, order_id, 0, $11, $14, $17 FROM o "
+    "   RETURNING account, payload) "
+    "INSERT INTO outbox (topic, key, payload) SELECT $18, account, payload FROM e";
+
+// A lifecycle change: the order's new state, the event, its orders.events outbox row and, for a
+// fill ($17 not empty), the orders.fills outbox row.
+const std::string kChangeOrder =
+    "WITH u AS (UPDATE orders SET status = $2, filled_quantity = $3, avg_fill_price = $4, reject_reason = $5, "
+    "   reject_text = $6, venue_order_id = nullif($7, ''), replaced_by_order_id = nullif($8, ''), "
+    "   updated_ts_ns = $9, version = $10 WHERE order_id = $1 RETURNING account, order_id), "
+    "e AS (INSERT INTO order_events (account, account_seq, event_id, order_id, from_status, to_status, fill_id, "
+    "   event_ts_ns, payload) SELECT account, $11, $12, order_id, $13, $2, nullif($14, ''), $9, $15 FROM u "
+    "   RETURNING account, payload), "
+    "ev AS (INSERT INTO outbox (topic, key, payload) SELECT $16, account, payload FROM e RETURNING key) "
+    "INSERT INTO outbox (topic, key, payload) SELECT $17, key, $18 FROM ev WHERE $17 <> ''";
+
+const std::string kInsertFill =
+    "INSERT INTO fills (fill_id, venue_execution_id, order_id, account, symbol, side, quantity, price, fill_ts_ns, "
+    "   liquidity, fee) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+    "ON CONFLICT (venue_execution_id) DO NOTHING RETURNING fill_id";
+
+const std::string kOrderAccount = "SELECT account FROM orders WHERE order_id = $1";
+const std::string kOrderById = std::string("SELECT ") + rows::kOrderColumns + " FROM orders WHERE order_id = $1";
+const std::string kOrderForUpdate = kOrderById + " FOR UPDATE";
+
+// Keyset pagination on the index orders_account_created: strictly after the previous page's
+// last (created_ts_ns, order_id), newest first. An empty status array means any status.
+const std::string kListOrders = std::string("SELECT ") + rows::kOrderColumns +
+                                " FROM orders WHERE account = $1 "
+                                "AND (cardinality($2::smallint[]) = 0 OR status = ANY($2::smallint[])) "
+                                "AND ($3 = '' OR symbol = $3) AND (created_ts_ns, order_id) < ($4, $5) "
+                                "ORDER BY created_ts_ns DESC, order_id DESC LIMIT $6";
+
+const std::string kNotify = "SELECT pg_notify($1, '')";
+
+pqxx::binarystring bytes(const std::string& s) { return pqxx::binarystring(s.data(), s.size()); }
+
+Fills fillsOf(const v1::Order& order) { return order.filled_quantity() > 0 ? Fills::Some : Fills::None; }
+
+}  // namespace
+
+void OrderStoreConfig::validate() const {
+  if (writer_lanes < 1 || writer_lanes > 64) throw std::invalid_argument("order store writer_lanes: must be 1..64");
+  if (max_batch < 1 || max_batch > 10'000) throw std::invalid_argument("order store max_batch: must be 1..10000");
+  if (max_queued_per_lane < 1) throw std::invalid_argument("order store max_queued_per_lane: must be >= 1");
+  if (events_topic.empty()) throw std::invalid_argument("order store events_topic: empty");
+  if (fills_topic.empty()) throw std::invalid_argument("order store fills_topic: empty");
+  if (default_page_size < 1 || default_page_size > max_page_size) {
+    throw std::invalid_argument("order store default_page_size: must be 1..max_page_size");
+  }
+}
+
+struct OrderStore::Lane {
+  std::mutex mu;
+  std::condition_variable wake;
+  std::deque<PendingSubmit*> queue;
+  bool stop = false;
+  std::thread writer;
+};
+
+OrderStore::OrderStore(pg::Pool& pool, OrderStoreConfig config) : pool_(pool), config_(std::move(config)) {
+  config_.validate();
+  if (config_.group_commit && pool_.config().size <= config_.writer_lanes) {
+    throw std::invalid_argument("order store writer_lanes: the pool needs more connections than writer lanes");
+  }
+  pool_.registerPrepared("order_seq_next", kSeqNext);
+  pool_.registerPrepared("order_seq_undo", kSeqUndo);
+  pool_.registerPrepared("order_submit_read", kSubmitRead);
+  pool_.registerPrepared("order_insert", kInsertOrder);
+  pool_.registerPrepared("order_change", kChangeOrder);
+  pool_.registerPrepared("order_fill_insert", kInsertFill);
+  pool_.registerPrepared("order_account", kOrderAccount);
+  pool_.registerPrepared("order_by_id", kOrderById);
+  pool_.registerPrepared("order_for_update", kOrderForUpdate);
+  pool_.registerPrepared("order_list", kListOrders);
+  pool_.registerPrepared("order_outbox_notify", kNotify);
+  prepareSubmitMany(pool_);
+  if (config_.group_commit) {
+    for (int i = 0; i < config_.writer_lanes; ++i) lanes_.push_back(std::make_unique<Lane>());
+    for (auto& lane : lanes_) lane->writer = std::thread([this, l = lane.get()] { writerLoop(*l); });
+  }
+}
+
+OrderStore::~OrderStore() {
+  for (auto& lane : lanes_) {
+    std::lock_guard lock(lane->mu);
+    lane->stop = true;
+    lane->wake.notify_one();
+  }
+  for (auto& lane : lanes_) lane->writer.join();
+}
+
+SubmitResult OrderStore::submit(const v1::SubmitOrderRequest& request, RiskDecider decide) {
+  PendingSubmit pending;
+  pending.request = &request;
+  pending.decide = &decide;
+  pending.fingerprint = submitFingerprint(request);
+  pending.order_id = rows::newId("ord-");
+  pending.now_ns = runtime::wallClockNs();
+  auto result = pending.done.get_future();
+  if (!config_.group_commit) {
+    runBatch({&pending});
+    return result.get();
+  }
+  // The same account always takes the same lane: its submits are handled in queue order.
+  Lane& lane = *lanes_[std::hash<std::string>{}(request.account()) % lanes_.size()];
+  {
+    std::lock_guard lock(lane.mu);
+    if (lane.stop) throw Overloaded("order store stopped");
+    if (lane.queue.size() >= config_.max_queued_per_lane) throw Overloaded("order store submit queue full");
+    lane.queue.push_back(&pending);
+  }
+  lane.wake.notify_one();
+  return result.get();
+}
+
+void OrderStore::writerLoop(Lane& lane) {
+  std::vector<PendingSubmit*> batch;
+  for (;;) {
+    batch.clear();
+    {
+      std::unique_lock lock(lane.mu);
+      lane.wake.wait(lock, [&] { return lane.stop || !lane.queue.empty(); });
+      if (lane.queue.empty()) return;  // stopping, and everything queued is done
+      // No waiting for a fuller batch: whatever queued up behind the previous COMMIT goes into
+      // the next one, so an idle store adds no latency and a busy one batches by itself.
+      const auto n = std::min<std::size_t>(lane.queue.size(), static_cast<std::size_t>(config_.max_batch));
+      batch.assign(lane.queue.begin(), lane.queue.begin() + static_cast<std::ptrdiff_t>(n));
+      lane.queue.erase(lane.queue.begin(), lane.queue.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    runBatch(batch);
+  }
+}
+
+void OrderStore::runBatch(const std::vector<PendingSubmit*>& batch) {
+  try {
+    runInOneTransaction(batch);
+    for (auto* p : batch) p->done.set_value(std::move(p->result));
+    return;
+  } catch (...) {
+    const auto error = std::current_exception();
+    // The database is unreachable (the pool already retried for its retry_timeout) or the pool
+    // is saturated: every submit would fail the same way, one by one.
+    bool shared_cause = batch.size() == 1 || pg::isConnectionLoss(error, true);
+    try {
+      std::rethrow_exception(error);
+    } catch (const pg::AcquireTimeout&) {
+      shared_cause = true;
+    } catch (...) {
+    }
+    if (shared_cause) {
+      for (auto* p : batch) p->done.set_exception(error);
+      return;
+    }
+  }
+  for (auto* p : batch) {
+    try {
+      runInOneTransaction({p});
+      p->done.set_value(std::move(p->result));
+    } catch (...) {
+      p->done.set_exception(std::current_exception());
+    }
+  }
+}
+
+void OrderStore::runInOneTransaction(const std::vector<PendingSubmit*>& batch) {
+  // Accounts in a fixed order (stable: an account's submits keep theirs), so two transactions
+  // locking several accounts' sequence rows always lock them in the same order: no deadlock
+  // between replicas or lanes.
+  std::vector<PendingSubmit*> ordered(batch);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const PendingSubmit* a, const PendingSubmit* b) { return a->request->account() < b->request->account(); });
+  // Idempotent: a re-run after a lost connection or an in-doubt COMMIT finds what committed by
+  // the idempotency key and reports it as created (the order id is the one chosen before).
+  pool_.run(
+      [&](pqxx::connection& conn) {
+        pqxx::work tx(conn);
+        // Alone: the three statements of one submit; a batch: four statements for all of it.
+        if (ordered.size() == 1) {
+          ordered[0]->result = submitOne(tx, *ordered[0]);
+        } else {
+          submitMany(tx, ordered);
+        }
+        const bool created = std::any_of(ordered.begin(), ordered.end(), [](const PendingSubmit* p) {
+          return p->result.outcome == SubmitOutcome::Created;
+        });
+        if (created) notifyOutbox(tx);
+        tx.commit();
+      },
+      pg::Retry::Idempotent);
+  std::uint64_t created = 0;
+  for (auto* p : batch) created += p->result.outcome == SubmitOutcome::Created ? 1 : 0;
+  submits_committed_.fetch_add(created, std::memory_order_relaxed);
+  submit_transactions_.fetch_add(1, std::memory_order_relaxed);
+}
+
+SubmitResult OrderStore::submitOne(pqxx::work& tx, PendingSubmit& p) {
+  const auto& r = *p.request;
+  const auto seq = tx.exec_prepared("order_seq_next", r.account())[0][0].as<std::int64_t>();
+  const auto read = tx.exec_prepared("order_submit_read", r.account(), r.client_order_id(), r.symbol());
+  const auto row = read[0];
+
+  if (!row[0].is_null()) {
+    tx.exec_prepared("order_seq_undo", r.account());
+    SubmitResult result;
+    result.order = rows::rowToOrder(tx.exec_prepared("order_by_id", row[0].as<std::string>())[0]);
+    result.outcome = rows::outcomeForStored(rows::fingerprintFrom(row[1]), p.fingerprint, result.order.order_id(),
+                                            p.order_id);
+    return result;
+  }
+
+  const std::optional<Rejection> rejection = (*p.decide)(rows::riskInputsFrom(row, 2));
+  auto event = rows::newOrderEvent(r, p.order_id, p.now_ns, rejection, seq);
+  const v1::Order& o = event.order();
+  tx.exec_prepared("order_insert", p.order_id, r.account(), r.client_order_id(),
+                   pqxx::binarystring(p.fingerprint.data(), p.fingerprint.size()), r.symbol(),
+                   static_cast<int>(r.side()), static_cast<int>(r.type()), static_cast<int>(r.time_in_force()),
+                   r.quantity(), r.limit_price(), static_cast<int>(o.status()), static_cast<int>(o.reject_reason()),
+                   o.reject_text(), p.now_ns, seq, event.event_id(), bytes(event.SerializeAsString()),
+                   config_.events_topic, std::int64_t{0}, std::int64_t{0}, std::string());
+  return {SubmitOutcome::Created, o};
+}
+
+void OrderStore::notifyOutbox(pqxx::work& tx) {
+  // Delivered at COMMIT (and only then), once per transaction however many rows it wrote.
+  if (!config_.notify_channel.empty()) tx.exec_prepared("order_outbox_notify", config_.notify_channel);
+}
+
+namespace {
+
+// What kChangeOrder writes, from the order after the change.
+void execChange(pqxx::work& tx, const v1::Order& o, std::int64_t seq, v1::OrderStatus from, const std::string& payload,
+                const std::string& events_topic, const std::string& fill_id = {}, const std::string& fills_topic = {},
+                const std::string& fill_payload = {}) {
+  tx.exec_prepared("order_change", o.order_id(), static_cast<int>(o.status()), o.filled_quantity(), o.avg_fill_price(),
+                   static_cast<int>(o.reject_reason()), o.reject_text(), o.venue_order_id(), o.replaced_by_order_id(),
+                   o.updated_ts_ns(), static_cast<std::int64_t>(o.version()), seq, rows::eventId(o.account(), seq),
+                   static_cast<int>(from), fill_id, bytes(payload), events_topic, fills_topic, bytes(fill_payload));
+}
+
+v1::OrderEvent makeEvent(const v1::Order& o, std::int64_t seq, v1::OrderStatus from) {
+  v1::OrderEvent event;
+  event.set_event_id(rows::eventId(o.account(), seq));
+  event.set_account(o.account());
+  event.set_order_id(o.order_id());
+  event.set_account_seq(static_cast<std::uint64_t>(seq));
+  event.set_from_status(from);
+  event.set_to_status(o.status());
+  *event.mutable_order() = o;
+  event.set_event_ts_ns(o.updated_ts_ns());
+  return event;
+}
+
+}  // namespace
+
+ChangeResult OrderStore::applyTransition(const std::string& order_id, Trigger trigger, const TransitionDetails& details) {
+  if (trigger == Trigger::Accept || trigger == Trigger::Reject || trigger == Trigger::PartialFill ||
+      trigger == Trigger::FullFill) {
+    throw std::invalid_argument(std::string("applyTransition: ") + std::string(triggerName(trigger)) +
+                                " belongs to submit() or applyFill()");
+  }
+  const auto now_ns = runtime::wallClockNs();
+  // Not idempotent (account_seq and version advance): an in-doubt COMMIT goes to the caller.
+  return pool_.run(
+      [&](pqxx::connection& conn) -> ChangeResult {
+        pqxx::work tx(conn);
+        const auto account_row = tx.exec_prepared("order_account", order_id);
+        if (account_row.empty()) return {ChangeOutcome::NotFound, {}};
+        const auto account = account_row[0][0].as<std::string>();  // never changes: safe to read before the lock
+        const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
+        v1::Order o = rows::rowToOrder(tx.exec_prepared("order_for_update", order_id)[0]);
+        const auto from = o.status();
+        const auto next = transition(from, trigger, fillsOf(o));
+        if (!next) {
+          logging::warn("order transition refused", {{"order_id", order_id},
+                                                      {"status", v1::OrderStatus_Name(from)},
+                                                      {"trigger", triggerName(trigger)}});
+          tx.abort();
+          return {ChangeOutcome::Refused, std::move(o)};
+        }
+        o.set_status(*next);
+        if (!details.venue_order_id.empty()) o.set_venue_order_id(details.venue_order_id);
+        if (*next == v1::ORDER_STATUS_REJECTED && details.rejection.reason != v1::REJECT_REASON_UNSPECIFIED) {
+          o.set_reject_reason(details.rejection.reason);
+          o.set_reject_text(details.rejection.text);
+        }
+        if (!details.replaced_by_order_id.empty()) o.set_replaced_by_order_id(details.replaced_by_order_id);
+        o.set_updated_ts_ns(now_ns);
+        o.set_version(o.version() + 1);
+        execChange(tx, o, seq, from, makeEvent(o, seq, from).SerializeAsString(), config_.events_topic);
+        notifyOutbox(tx);
+        tx.commit();
+        return {ChangeOutcome::Applied, std::move(o)};
+      },
+      pg::Retry::Never);
+}
+
+ReplaceResult OrderStore::replace(const v1::ReplaceOrderRequest& request, RiskDecider decide) {
+  const auto fingerprint = replaceFingerprint(request);
+  const auto replacement_id = rows::newId("ord-");  // kept across a re-run, like a submit's
+  const auto now_ns = runtime::wallClockNs();
+  // Idempotent: a re-run finds the replacement under its key and recognises its id.
+  return pool_.run(
+      [&](pqxx::connection& conn) -> ReplaceResult {
+        pqxx::work tx(conn);
+        ReplaceResult result;
+        const auto original_row = tx.exec_prepared("order_account", request.order_id());
+        if (original_row.empty() || original_row[0][0].as<std::string>() != request.account()) return result;
+        const auto& account = request.account();
+        const auto first_seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
+        v1::Order original = rows::rowToOrder(tx.exec_prepared("order_for_update", request.order_id())[0]);
+        const auto read = tx.exec_prepared("order_submit_read", account, request.client_order_id(), original.symbol());
+        const auto row = read[0];
+        if (!row[0].is_null()) {
+          result.replacement = rows::rowToOrder(tx.exec_prepared("order_by_id", row[0].as<std::string>())[0]);
+          result.key = rows::outcomeForStored(rows::fingerprintFrom(row[1]), fingerprint,
+                                              result.replacement.order_id(), replacement_id);
+          result.original_outcome = ChangeOutcome::Applied;
+          result.original = std::move(original);
+          tx.abort();  // nothing written; the sequence number goes back with it
+          return result;
+        }
+        const auto from = original.status();
+        const auto pending = transition(from, Trigger::ReplaceRequest, fillsOf(original));
+        if (!pending) {
+          logging::warn("order replace refused", {{"order_id", original.order_id()},
+                                                  {"status", v1::OrderStatus_Name(from)}});
+          tx.abort();
+          result.original_outcome = ChangeOutcome::Refused;
+          result.original = std::move(original);
+          return result;
+        }
+        // The replacement takes the original's place: risk sees the account without it.
+        RiskInputs inputs = rows::riskInputsFrom(row, 2);
+        const auto open = original.quantity() - original.filled_quantity();
+        inputs.exposure.open_orders -= 1;
+        (original.side() == v1::SIDE_BUY ? inputs.exposure.open_buy_quantity : inputs.exposure.open_sell_quantity) -= open;
+        const std::optional<Rejection> rejection = decide(inputs);
+
+        v1::SubmitOrderRequest as_submit;
+        as_submit.set_account(account);
+        as_submit.set_client_order_id(request.client_order_id());
+        as_submit.set_symbol(original.symbol());
+        as_submit.set_side(original.side());
+        as_submit.set_type(original.type());
+        as_submit.set_time_in_force(original.time_in_force());
+        as_submit.set_quantity(request.quantity());
+        as_submit.set_limit_price(request.limit_price());
+        auto event = rows::newOrderEvent(as_submit, replacement_id, now_ns, rejection, first_seq);
+        v1::Order& r = *event.mutable_order();
+        r.set_filled_quantity(original.filled_quantity());
+        r.set_avg_fill_price(original.avg_fill_price());
+        r.set_replaces_order_id(original.order_id());
+        tx.exec_prepared("order_insert", r.order_id(), account, r.client_order_id(),
+                         pqxx::binarystring(fingerprint.data(), fingerprint.size()), r.symbol(),
+                         static_cast<int>(r.side()), static_cast<int>(r.type()), static_cast<int>(r.time_in_force()),
+                         r.quantity(), r.limit_price(), static_cast<int>(r.status()),
+                         static_cast<int>(r.reject_reason()), r.reject_text(), now_ns, first_seq, event.event_id(),
+                         bytes(event.SerializeAsString()), config_.events_topic, r.filled_quantity(),
+                         r.avg_fill_price(), r.replaces_order_id());
+        if (r.status() == v1::ORDER_STATUS_ACCEPTED) {
+          const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
+          original.set_status(*pending);
+          original.set_replaced_by_order_id(r.order_id());
+          original.set_updated_ts_ns(now_ns);
+          original.set_version(original.version() + 1);
+          execChange(tx, original, seq, from, makeEvent(original, seq, from).SerializeAsString(), config_.events_topic);
+        }
+        notifyOutbox(tx);
+        tx.commit();
+        result.original_outcome = ChangeOutcome::Applied;
+        result.original = std::move(original);
+        result.replacement = r;
+        return result;
+      },
+      pg::Retry::Idempotent);
+}
+
+ChangeResult OrderStore::applyFill(const FillReport& fill) {
+  if (fill.venue_execution_id.empty()) throw std::invalid_argument("applyFill: venue_execution_id is empty");
+  if (fill.quantity <= 0) throw std::invalid_argument("applyFill: quantity must be > 0");
+  if (fill.price <= 0) throw std::invalid_argument("applyFill: price must be > 0");
+  const auto now_ns = runtime::wallClockNs();
+  // Idempotent: a re-run finds the execution id taken and reports Duplicate.
+  return pool_.run(
+      [&](pqxx::connection& conn) -> ChangeResult {
+        pqxx::work tx(conn);
+        const auto account_row = tx.exec_prepared("order_account", fill.order_id);
+        if (account_row.empty()) return {ChangeOutcome::NotFound, {}};
+        const auto account = account_row[0][0].as<std::string>();
+        const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
+        v1::Order o = rows::rowToOrder(tx.exec_prepared("order_for_update", fill.order_id)[0]);
+
+        v1::Fill f;
+        f.set_fill_id(rows::newId("fill-"));
+        f.set_venue_execution_id(fill.venue_execution_id);
+        f.set_order_id(o.order_id());
+        f.set_account(account);
+        f.set_symbol(o.symbol());
+        f.set_side(o.side());
+        f.set_quantity(fill.quantity);
+        f.set_price(fill.price);
+        f.set_fill_ts_ns(fill.fill_ts_ns);
+        f.set_liquidity(fill.liquidity);
+        f.set_fee(fill.fee);
+        const auto inserted = tx.exec_prepared("order_fill_insert", f.fill_id(), f.venue_execution_id(), f.order_id(),
+                                               account, f.symbol(), static_cast<int>(f.side()), f.quantity(),
+                                               f.price(), f.fill_ts_ns(), static_cast<int>(f.liquidity()), f.fee());
+        if (inserted.empty()) {
+          tx.abort();  // also gives back the sequence number
+          return {ChangeOutcome::Duplicate, std::move(o)};
+        }
+
+        const auto open = o.quantity() - o.filled_quantity();
+        const auto from = o.status();
+        const auto next = fill.quantity > open
+                              ? std::nullopt
+                              : transition(from, fill.quantity == open ? Trigger::FullFill : Trigger::PartialFill,
+                                           fillsOf(o));
+        if (!next) {
+          // Shares may really have traded: loud, so reconciliation with the venue looks at it.
+          logging::error("fill refused", {{"order_id", o.order_id()},
+                                          {"venue_execution_id", fill.venue_execution_id},
+                                          {"status", v1::OrderStatus_Name(from)},
+                                          {"quantity", static_cast<long long>(fill.quantity)},
+                                          {"open_quantity", static_cast<long long>(open)}});
+          tx.abort();
+          return {ChangeOutcome::Refused, std::move(o)};
+        }
+        o.set_avg_fill_price(rows::averagePrice(o.avg_fill_price(), o.filled_quantity(), fill.price, fill.quantity));
+        o.set_filled_quantity(o.filled_quantity() + fill.quantity);
+        o.set_status(*next);
+        o.set_updated_ts_ns(now_ns);
+        o.set_version(o.version() + 1);
+        auto event = makeEvent(o, seq, from);
+        *event.mutable_fill() = f;
+        execChange(tx, o, seq, from, event.SerializeAsString(), config_.events_topic, f.fill_id(),
+                   config_.fills_topic, f.SerializeAsString());
+        notifyOutbox(tx);
+        tx.commit();
+        return {ChangeOutcome::Applied, std::move(o)};
+      },
+      pg::Retry::Idempotent);
+}
+
+std::optional<v1::Order> OrderStore::getOrder(const std::string& order_id) {
+  return pool_.run(
+      [&](pqxx::connection& conn) -> std::optional<v1::Order> {
+        pqxx::nontransaction tx(conn);
+        const auto r = tx.exec_prepared("order_by_id", order_id);
+        if (r.empty()) return std::nullopt;
+        return rows::rowToOrder(r[0]);
+      },
+      pg::Retry::Idempotent);
+}
+
+ListOrdersPage OrderStore::listOrders(const std::string& account, const std::vector<v1::OrderStatus>& statuses,
+                                      const std::string& symbol, std::uint32_t page_size,
+                                      const std::string& page_token) {
+  const std::uint32_t size =
+      page_size == 0 ? config_.default_page_size : std::min(page_size, config_.max_page_size);
+  const auto digest = filterDigest(account, statuses, symbol);
+  // The first page starts after the largest possible key.
+  PageCursor cursor{std::numeric_limits<std::int64_t>::max(), ""};
+  if (!page_token.empty()) {
+    auto decoded = decodePageToken(page_token, digest);
+    if (!decoded) throw BadPageToken("page_token: not issued for this account and these filters");
+    cursor = std::move(*decoded);
+  }
+  std::string status_array = "{";
+  for (std::size_t i = 0; i < statuses.size(); ++i) {
+    if (i) status_array += ',';
+    status_array += std::to_string(static_cast<int>(statuses[i]));
+  }
+  status_array += '}';
+  return pool_.run(
+      [&](pqxx::connection& conn) {
+        pqxx::nontransaction tx(conn);
+        // One more than the page: whether a next page exists without a count.
+        const auto r = tx.exec_prepared("order_list", account, status_array, symbol, cursor.created_ts_ns,
+                                        cursor.order_id, static_cast<std::int64_t>(size) + 1);
+        ListOrdersPage page;
+        for (std::size_t i = 0; i < r.size() && i < size; ++i) page.orders.push_back(rows::rowToOrder(r[i]));
+        if (r.size() > size) {
+          const auto& last = page.orders.back();
+          page.next_page_token = encodePageToken({last.created_ts_ns(), last.order_id()}, digest);
+        }
+        return page;
+      },
+      pg::Retry::Idempotent);
+}
+
+std::uint64_t OrderStore::submitsCommitted() const { return submits_committed_.load(std::memory_order_relaxed); }
+std::uint64_t OrderStore::submitTransactions() const { return submit_transactions_.load(std::memory_order_relaxed); }
+
+}  // namespace tickstream::order

@@ -1,0 +1,218 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "idempotency.h"
+#include "order_state_machine.h"
+#include "risk_check.h"
+#include "tickstream/order/v1/order_service.pb.h"
+#include "tickstream/pg/pool.h"
+
+// The order service's PostgreSQL persistence (docs/order.md, "Store"): every change of an order
+// is one transaction that takes the account's sequence row lock first, writes the order, its
+// order_events row (dense account_seq) and its outbox rows, and commits. Nothing is
+// acknowledged before COMMIT returned. Submits are group-committed: one writer thread per lane
+// runs the submits queued behind the previous COMMIT in the next transaction.
+namespace tickstream::order {
+
+struct OrderStoreConfig {
+  // Submits go through writer lanes, several per transaction (group commit). false: each
+  // submit is its own transaction on the caller's thread (the benchmark's baseline).
+  bool group_commit = true;
+  // Writer threads, each using one pooled connection per batch; an account always maps to the
+  // same lane, so its submits are processed in the order they were queued.
+  int writer_lanes = 2;
+  // Most submits one transaction carries; bounds the latency a batch adds to its last member.
+  int max_batch = 128;
+  // Submits waiting per lane before submit() throws Overloaded (back-pressure, not buffering).
+  std::size_t max_queued_per_lane = 20'000;
+  // NOTIFY channel sent with every transaction that writes outbox rows (the relay LISTENs on
+  // it); empty: no NOTIFY, the relay polls.
+  std::string notify_channel = "tickstream_outbox";
+  // Kafka topics written into outbox rows; tests use their own names.
+  std::string events_topic = "orders.events";
+  std::string fills_topic = "orders.fills";
+  // listOrders page size when the request says 0, and the most it may ask for.
+  std::uint32_t default_page_size = 100;
+  std::uint32_t max_page_size = 1000;
+
+  // Throws std::invalid_argument naming the first bad field.
+  void validate() const;
+};
+
+// Why the service refuses a well-formed order: stored as a REJECTED order with these.
+struct Rejection {
+  v1::RejectReason reason = v1::REJECT_REASON_UNSPECIFIED;
+  std::string text;
+};
+
+// What the risk decision sees, read in the submit's transaction under the account's sequence
+// lock, so no other change of the account can slip between this read and the insert.
+struct RiskInputs {
+  std::optional<RiskLimits> limits;  // the account's risk_limits row; nothing when it has none
+  AccountExposure exposure;          // working orders, position (signed fills), open qty in the symbol
+};
+// Called inside the transaction (on a writer thread); nothing = accept. May throw: that submit
+// fails with the exception and nothing of it is stored.
+using RiskDecider = std::function<std::optional<Rejection>(const RiskInputs&)>;
+
+enum class SubmitOutcome {
+  Created,    // stored now (ACCEPTED, or REJECTED with the decider's reason)
+  Duplicate,  // (account, client_order_id) held an order from the same payload: that order
+  Conflict,   // (account, client_order_id) held an order from another payload: refuse the request
+};
+struct SubmitResult {
+  SubmitOutcome outcome = SubmitOutcome::Created;
+  v1::Order order;  // the stored order (for Conflict: the order that holds the key)
+};
+
+enum class ChangeOutcome {
+  Applied,    // stored with its event and outbox rows
+  Refused,    // illegal for the order's status (or an overfill): logged, nothing stored
+  NotFound,   // no such order
+  Duplicate,  // applyFill only: the venue execution id was applied before
+};
+struct ChangeResult {
+  ChangeOutcome outcome = ChangeOutcome::NotFound;
+  v1::Order order;  // the order after the change (as it stands when refused or duplicate)
+};
+
+// What a lifecycle trigger carries besides the trigger itself.
+struct TransitionDetails {
+  std::string venue_order_id;        // VenueAck: the venue's id for the order (empty: keep)
+  Rejection rejection;               // VenueReject: why (reason UNSPECIFIED: keep)
+  std::string replaced_by_order_id;  // ReplaceRequest: the replacement order (empty: keep)
+};
+
+// One execution report from the venue.
+struct FillReport {
+  std::string venue_execution_id;  // unique per venue: the deduplication key
+  std::string order_id;            // our order id (reports carry it)
+  std::int64_t quantity = 0;       // shares executed, > 0
+  std::int64_t price = 0;          // fixed-point 1/10000, > 0
+  std::int64_t fill_ts_ns = 0;     // venue's execution time
+  v1::Liquidity liquidity = v1::LIQUIDITY_UNSPECIFIED;
+  std::int64_t fee = 0;            // money, fixed-point 1/10000
+};
+
+struct ReplaceResult {
+  // The replacement's key, as for submit: Duplicate/Conflict change nothing.
+  SubmitOutcome key = SubmitOutcome::Created;
+  // The original: Applied (now PENDING_REPLACE, or unchanged when risk rejected the replacement),
+  // Refused (its status does not allow a replace; nothing stored), NotFound (not this account's).
+  ChangeOutcome original_outcome = ChangeOutcome::NotFound;
+  v1::Order original;
+  v1::Order replacement;  // ACCEPTED, or REJECTED with the decider's reason; empty when refused
+};
+
+struct ListOrdersPage {
+  std::vector<v1::Order> orders;  // newest (created_ts_ns, then order_id) first
+  std::string next_page_token;    // empty on the last page
+};
+
+// submit() refused because the lane's queue is full: answer RESOURCE_EXHAUSTED / UNAVAILABLE.
+class Overloaded : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// A page token that this store did not issue, or issued for other filters: INVALID_ARGUMENT.
+class BadPageToken : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Thread-safe. Database errors (pqxx exceptions, pg::AcquireTimeout) propagate to the caller;
+// only work that is safe to repeat is retried across a lost connection (submits: the
+// idempotency key makes a re-run find its own order; fills: the execution id).
+class OrderStore {
+ public:
+  // Registers the prepared statements on `pool` (which must outlive the store and hold more
+  // connections than writer_lanes) and starts the writer lanes.
+  OrderStore(pg::Pool& pool, OrderStoreConfig config);
+  // Stops the lanes once the submits already queued are committed (or failed); submit() after
+  // that throws Overloaded.
+  ~OrderStore();
+  OrderStore(const OrderStore&) = delete;
+  OrderStore& operator=(const OrderStore&) = delete;
+
+  // A validated submit, made durable: blocks until its transaction committed. `decide` runs
+  // only for a new key. The order id is generated here.
+  SubmitResult submit(const v1::SubmitOrderRequest& request, RiskDecider decide);
+
+  // A lifecycle event other than a fill (use applyFill): accept/reject are submit's. The
+  // transition is checked against the state machine under the account's lock; an illegal one is
+  // logged and refused. Not retried across a lost connection (pqxx::in_doubt_error reaches the
+  // caller, who re-reads the order).
+  ChangeResult applyTransition(const std::string& order_id, Trigger trigger, const TransitionDetails& details = {});
+
+  // A validated replace: the replacement order (new id, the original's symbol, side, type and
+  // time in force, the request's quantity and price, the original's fills, replaces_order_id)
+  // and the original's replace_request (→ PENDING_REPLACE, replaced_by_order_id) in one
+  // transaction with both events. `decide` sees the exposure without the original. Idempotent
+  // on (account, client_order_id) with replaceFingerprint.
+  ReplaceResult replace(const v1::ReplaceOrderRequest& request, RiskDecider decide);
+
+  // An execution: stored once per venue_execution_id, with the order's filled quantity, average
+  // price, status (partial_fill / full_fill), the event, and outbox rows for orders.events and
+  // orders.fills.
+  ChangeResult applyFill(const FillReport& fill);
+
+  std::optional<v1::Order> getOrder(const std::string& order_id);
+
+  // An account's orders, newest first, with keyset pagination: the token is opaque and valid
+  // only with the same filters (BadPageToken otherwise). page_size 0: the default.
+  ListOrdersPage listOrders(const std::string& account, const std::vector<v1::OrderStatus>& statuses,
+                            const std::string& symbol, std::uint32_t page_size, const std::string& page_token);
+
+  // Submits committed, and transactions that carried them (group commit: fewer than submits).
+  std::uint64_t submitsCommitted() const;
+  std::uint64_t submitTransactions() const;
+
+ private:
+  // A submit on its way through a lane; result is set inside the transaction, done after COMMIT.
+  struct PendingSubmit {
+    const v1::SubmitOrderRequest* request = nullptr;
+    const RiskDecider* decide = nullptr;
+    Fingerprint fingerprint{};
+    // Chosen once, so a re-run after an in-doubt COMMIT recognises its own order as created.
+    std::string order_id;
+    std::int64_t now_ns = 0;
+    SubmitResult result;
+    std::promise<SubmitResult> done;
+  };
+  struct Lane;
+
+  void writerLoop(Lane& lane);
+  // Commits `batch` in one transaction and completes each submit; if that fails for one
+  // submit's reason (an SQL error, the decider throwing), retries each alone so only the bad
+  // one fails.
+  void runBatch(const std::vector<PendingSubmit*>& batch);
+  void runInOneTransaction(const std::vector<PendingSubmit*>& batch);
+  // One submit: lock, read, write (three statements).
+  SubmitResult submitOne(pqxx::work& tx, PendingSubmit& pending);
+  // A batch sorted by account in four statements whatever its size (order_store_batch.cpp).
+  void submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& ordered);
+  static void prepareSubmitMany(pg::Pool& pool);
+  void notifyOutbox(pqxx::work& tx);
+
+  pg::Pool& pool_;
+  const OrderStoreConfig config_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::atomic<std::uint64_t> submits_committed_{0};
+  std::atomic<std::uint64_t> submit_transactions_{0};
+};
+
+}  // namespace tickstream::order

@@ -1,0 +1,226 @@
+#include "outbox_relay.h"
+
+#include <pqxx/pqxx>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "tickstream/pg/backoff.h"
+#include "tickstream/runtime/logging.h"
+
+namespace tickstream::order {
+namespace {
+
+struct OutboxRow {
+  std::int64_t id = 0;
+  std::string topic;
+  std::string key;
+  std::string payload;
+};
+
+// Delivery outcome per row of the current round, written by the producer's poll thread.
+struct Deliveries {
+  enum State : std::uint8_t { Pending, Delivered, Failed };
+  std::mutex mu;
+  std::vector<State> state;
+
+  void reset(std::size_t n) {
+    std::lock_guard lock(mu);
+    state.assign(n, Pending);
+  }
+  void report(const kafka::DeliveryReport& r) {
+    const auto i = reinterpret_cast<std::uintptr_t>(r.opaque);
+    std::lock_guard lock(mu);
+    if (i < state.size()) state[i] = r.error == RdKafka::ERR_NO_ERROR ? Delivered : Failed;
+  }
+};
+
+// LISTEN for as long as it lives; the relay only needs the wake-up, not the payload.
+class Wakeup final : public pqxx::notification_receiver {
+ public:
+  using pqxx::notification_receiver::notification_receiver;
+  void operator()(const std::string& /*payload*/, int /*backend_pid*/) override {}
+};
+
+std::unique_ptr<kafka::Producer> makeProducer(kafka::ProducerConfig config, Deliveries& deliveries) {
+  config.idempotent = true;
+  config.acks = "all";
+  // A record that fails is fatal instead of letting the producer skip past it: a later record of
+  // the same partition can then never be delivered ahead of an earlier one, so what was
+  // delivered is always a prefix and deleting it keeps every account's order.
+  config.extra["enable.gapless.guarantee"] = "true";
+  return std::make_unique<kafka::Producer>(std::move(config),
+                                           [&deliveries](const kafka::DeliveryReport& r) { deliveries.report(r); });
+}
+
+std::string idArray(const std::vector<std::int64_t>& ids) {
+  std::string s = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(ids[i]);
+  }
+  return s + "}";
+}
+
+}  // namespace
+
+void OutboxRelayConfig::validate() const {
+  if (pg_url.empty()) throw std::invalid_argument("outbox relay pg_url: empty");
+  producer.validate();
+  if (batch_size < 1 || batch_size > 100'000) throw std::invalid_argument("outbox relay batch_size: must be 1..100000");
+  if (poll_interval.count() < 1) throw std::invalid_argument("outbox relay poll_interval: must be >= 1 ms");
+  if (retry_backoff_min.count() < 1 || retry_backoff_max < retry_backoff_min) {
+    throw std::invalid_argument("outbox relay retry_backoff_min/max: need 1 ms <= min <= max");
+  }
+}
+
+OutboxRelay::OutboxRelay(OutboxRelayConfig config) : config_(std::move(config)) { config_.validate(); }
+
+OutboxRelay::~OutboxRelay() { stop(); }
+
+void OutboxRelay::start() {
+  if (thread_.joinable()) return;
+  stop_.store(false);
+  thread_ = std::thread([this] { run(); });
+}
+
+void OutboxRelay::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_.store(true);
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool OutboxRelay::pause(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !wake_.wait_for(lock, d, [this] { return stopping(); });
+}
+
+void OutboxRelay::run() {
+  pg::Backoff backoff(config_.retry_backoff_min, config_.retry_backoff_max, 0.5);
+  while (!stopping()) {
+    try {
+      session();
+      backoff.reset();
+    } catch (const std::exception& e) {
+      // The session is gone with its lock; whatever it published but did not delete is
+      // published again by whoever takes the lock next.
+      active_.store(false);
+      failures_.fetch_add(1, std::memory_order_relaxed);
+      logging::warn("outbox relay session failed", {{"error", e.what()}, {"attempt", backoff.attempts() + 1}});
+    }
+    if (!pause(backoff.next())) break;
+  }
+  active_.store(false);
+}
+
+void OutboxRelay::session() {
+  pqxx::connection conn(config_.pg_url);
+  // Standby until the lock is ours: two relays would interleave an account's events.
+  while (!pqxx::nontransaction(conn).exec_params("SELECT pg_try_advisory_lock($1)", config_.lock_key)[0][0].as<bool>()) {
+    if (!pause(config_.poll_interval)) return;
+  }
+  active_.store(true);
+  logging::info("outbox relay active", {{"lock_key", static_cast<long long>(config_.lock_key)}});
+  std::unique_ptr<Wakeup> wakeup;
+  if (!config_.notify_channel.empty()) wakeup = std::make_unique<Wakeup>(conn, config_.notify_channel);
+  // The oldest row's age is the lag: ids are drawn in commit order per account, and nearly so
+  // overall.
+  conn.prepare("outbox_read",
+               "SELECT id, topic, key, payload, "
+               "       (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint "
+               "FROM outbox ORDER BY id LIMIT $1");
+  conn.prepare("outbox_delete", "DELETE FROM outbox WHERE id = ANY($1::bigint[])");
+
+  Deliveries deliveries;  // outlives the producer, whose poll thread reports into it
+  auto producer = makeProducer(config_.producer, deliveries);
+  pg::Backoff broker_backoff(config_.retry_backoff_min, config_.retry_backoff_max, 0.5);
+  std::vector<OutboxRow> rows;
+  while (!stopping()) {
+    rows.clear();
+    {
+      pqxx::nontransaction tx(conn);
+      const auto r = tx.exec_prepared("outbox_read", config_.batch_size);
+      for (const auto& row : r) {
+        rows.push_back({row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                        pqxx::binarystring(row[3]).str()});
+      }
+      lag_ms_.store(r.empty() ? 0 : r[0][4].as<std::int64_t>(), std::memory_order_relaxed);
+    }
+    if (rows.empty()) {
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(config_.poll_interval).count();
+      if (wakeup) {
+        conn.await_notification(us / 1'000'000, us % 1'000'000);
+      } else if (!pause(config_.poll_interval)) {
+        return;
+      }
+      continue;
+    }
+
+    deliveries.reset(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      auto result = producer->produce(rows[i].topic, rows[i].key, rows[i].payload, kafka::Producer::kAnyPartition,
+                                      reinterpret_cast<void*>(static_cast<std::uintptr_t>(i)));
+      while (result == kafka::ProduceResult::QueueFull && !stopping()) {
+        result = producer->produce(rows[i].topic, rows[i].key, rows[i].payload, kafka::Producer::kAnyPartition,
+                                   reinterpret_cast<void*>(static_cast<std::uintptr_t>(i)));
+      }
+      if (result == kafka::ProduceResult::QueueFull) break;  // stopping: the round is abandoned below
+      if (result != kafka::ProduceResult::Ok) {
+        // Stop here: producing later rows would put them ahead of this one.
+        logging::error("outbox relay cannot produce",
+                       {{"outbox_id", static_cast<long long>(rows[i].id)}, {"topic", rows[i].topic},
+                        {"result", static_cast<int>(result)}, {"fatal", producer->fatalError()}});
+        break;
+      }
+    }
+    // Every produced row gets a report within the producer's delivery timeout. On stop the
+    // round is abandoned: its rows stay in the outbox and are published again.
+    while (!producer->flush(std::chrono::milliseconds(250))) {
+      if (stopping()) return;
+    }
+
+    std::vector<std::int64_t> done;
+    {
+      // Deleted: rows Kafka acknowledged, except any that follow a failed row of the same key
+      // (gapless delivery should make that impossible; if not, republishing them is a duplicate
+      // the consumer drops, skipping the failed one would be a reordering it cannot undo).
+      std::lock_guard lock(deliveries.mu);
+      std::unordered_set<std::string> blocked;
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (deliveries.state[i] == Deliveries::Delivered && !blocked.count(rows[i].key)) {
+          done.push_back(rows[i].id);
+        } else {
+          blocked.insert(rows[i].key);
+        }
+      }
+    }
+    if (!done.empty()) {
+      pqxx::nontransaction tx(conn);
+      tx.exec_prepared("outbox_delete", idArray(done));
+      published_.fetch_add(done.size(), std::memory_order_relaxed);
+    }
+    if (done.size() == rows.size()) {
+      broker_backoff.reset();
+      continue;
+    }
+    // Some rows were not delivered (broker down, fatal producer error): a fresh producer (a
+    // fatal one cannot go on) after a pause, then those rows again, first.
+    failures_.fetch_add(1, std::memory_order_relaxed);
+    logging::warn("outbox relay round incomplete",
+                  {{"rows", static_cast<unsigned long long>(rows.size())},
+                   {"published", static_cast<unsigned long long>(done.size())},
+                   {"fatal", producer->fatalError()}});
+    producer.reset();
+    if (!pause(broker_backoff.next())) return;
+    producer = makeProducer(config_.producer, deliveries);
+  }
+}
+
+}  // namespace tickstream::order

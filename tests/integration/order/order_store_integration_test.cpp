@@ -1,0 +1,383 @@
+// OrderStore against a real PostgreSQL 15 (the `postgres` fixture): what a submit, a lifecycle
+// event and a fill leave in the tables, and what they refuse. Each case has its own schema.
+
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "order_store_support.h"
+#include "risk_check.h"
+
+using namespace tickstream::order;
+using namespace tickstream::order::test;
+
+namespace {
+
+// The OrderEvents in the outbox for one topic, in id order (what the relay would publish).
+std::vector<v1::OrderEvent> outboxEvents(const std::string& url, const std::string& topic = "orders.events") {
+  pqxx::connection conn(url);
+  std::vector<v1::OrderEvent> events;
+  for (const auto& row : pqxx::nontransaction(conn).exec_params("SELECT payload FROM outbox WHERE topic = $1 ORDER BY id", topic)) {
+    v1::OrderEvent e;
+    REQUIRE(e.ParseFromString(pqxx::binarystring(row[0]).str()));
+    events.push_back(e);
+  }
+  return events;
+}
+
+}  // namespace
+
+TEST_CASE("a submit stores the order, its first event and its outbox row in one commit") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  const auto result = env.store->submit(limitBuy("acct-1", "c-1"), acceptAll());
+  CHECK(result.outcome == SubmitOutcome::Created);
+  CHECK(result.order.status() == v1::ORDER_STATUS_ACCEPTED);
+  CHECK(result.order.version() == 1);
+
+  auto stored = env.store->getOrder(result.order.order_id());
+  REQUIRE(stored);
+  CHECK(stored->SerializeAsString() == result.order.SerializeAsString());
+  CHECK(count(env.url, "SELECT count(*) FROM order_events WHERE account = 'acct-1' AND account_seq = 1") == 1);
+  const auto events = outboxEvents(env.url);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].account_seq() == 1);
+  CHECK(events[0].from_status() == v1::ORDER_STATUS_UNSPECIFIED);
+  CHECK(events[0].to_status() == v1::ORDER_STATUS_ACCEPTED);
+  CHECK(events[0].order().order_id() == result.order.order_id());
+  CHECK(count(env.url, "SELECT count(*) FROM outbox WHERE key = 'acct-1'") == 1);
+  CHECK_FALSE(env.store->getOrder("ord-unknown"));
+}
+
+TEST_CASE("a repeated submit returns the original order, and another payload under the same key conflicts") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  int decisions = 0;
+  auto counting = [&](const RiskInputs&) {
+    ++decisions;
+    return std::optional<Rejection>();
+  };
+  const auto first = env.store->submit(limitBuy("acct-1", "c-1"), counting);
+  const auto again = env.store->submit(limitBuy("acct-1", "c-1"), counting);
+  CHECK(again.outcome == SubmitOutcome::Duplicate);
+  CHECK(again.order.SerializeAsString() == first.order.SerializeAsString());
+
+  const auto other = env.store->submit(limitBuy("acct-1", "c-1", /*quantity*/ 200), counting);
+  CHECK(other.outcome == SubmitOutcome::Conflict);
+  CHECK(other.order.order_id() == first.order.order_id());
+  CHECK(other.order.quantity() == 100);
+
+  CHECK(decisions == 1);  // risk runs for new keys only
+  CHECK(count(env.url, "SELECT count(*) FROM orders") == 1);
+  CHECK(count(env.url, "SELECT count(*) FROM order_events") == 1);
+  CHECK(count(env.url, "SELECT count(*) FROM outbox") == 1);
+  // The numbers the duplicates took were given back: the next event is 2.
+  CHECK(count(env.url, "SELECT last_seq FROM account_sequences WHERE account = 'acct-1'") == 1);
+  env.store->submit(limitBuy("acct-1", "c-2"), counting);
+  CHECK(count(env.url, "SELECT max(account_seq) FROM order_events") == 2);
+}
+
+TEST_CASE("risk decides on the exposure read under the account lock, and a refusal is stored as REJECTED") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1", /*max_open_orders*/ 2);
+  UnlimitedBuyingPower buying_power;
+  RiskChecker checker(buying_power);
+  std::vector<RiskInputs> seen;
+  auto decide = [&](const v1::SubmitOrderRequest& r) -> RiskDecider {
+    return [&, r](const RiskInputs& in) -> std::optional<Rejection> {
+      seen.push_back(in);
+      OrderIntent intent{r.account(), r.symbol(), r.side(), r.quantity(), r.limit_price()};
+      auto refusal = checker.check(intent, in.limits ? &*in.limits : nullptr, in.exposure, 0);
+      if (!refusal) return std::nullopt;
+      return Rejection{refusal->reason, refusal->text};
+    };
+  };
+  const auto a = limitBuy("acct-1", "c-1", 100);
+  const auto b = limitBuy("acct-1", "c-2", 50);
+  const auto c = limitBuy("acct-1", "c-3", 10);
+  CHECK(env.store->submit(a, decide(a)).order.status() == v1::ORDER_STATUS_ACCEPTED);
+  CHECK(env.store->submit(b, decide(b)).order.status() == v1::ORDER_STATUS_ACCEPTED);
+  const auto refused = env.store->submit(c, decide(c));
+  CHECK(refused.outcome == SubmitOutcome::Created);
+  CHECK(refused.order.status() == v1::ORDER_STATUS_REJECTED);
+  CHECK(refused.order.reject_reason() == v1::REJECT_REASON_RISK_LIMIT);
+  CHECK_FALSE(refused.order.reject_text().empty());
+
+  REQUIRE(seen.size() == 3);
+  REQUIRE(seen[2].limits);
+  CHECK(seen[2].limits->max_open_orders == 2);
+  CHECK(seen[2].exposure.open_orders == 2);
+  CHECK(seen[2].exposure.open_buy_quantity == 150);
+  CHECK(seen[2].exposure.open_sell_quantity == 0);
+  CHECK(seen[2].exposure.position == 0);
+
+  // No limits row: the decider sees none (and RiskChecker fails closed).
+  const auto stranger = limitBuy("acct-none", "c-1");
+  CHECK(env.store->submit(stranger, decide(stranger)).order.status() == v1::ORDER_STATUS_REJECTED);
+  CHECK_FALSE(seen.back().limits);
+  const auto events = outboxEvents(env.url);
+  REQUIRE(events.size() == 4);
+  CHECK(events[2].to_status() == v1::ORDER_STATUS_REJECTED);
+}
+
+TEST_CASE("concurrent submits of one account get a dense account_seq whose outbox order follows it") {
+  const bool group_commit = GENERATE(true, false);
+  OrderStoreConfig config;
+  config.group_commit = group_commit;
+  StoreEnv env(config);
+  allowAccount(env.url, "acct-hot");
+  allowAccount(env.url, "acct-other");
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 60;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const auto account = i % 3 == 0 ? "acct-other" : "acct-hot";
+        env.store->submit(limitBuy(account, "t" + std::to_string(t) + "-" + std::to_string(i)), acceptAll());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  const long long hot = count(env.url, "SELECT count(*) FROM orders WHERE account = 'acct-hot'");
+  CHECK(hot == kThreads * (kPerThread - kPerThread / 3));
+  CHECK(env.store->submitsCommitted() == static_cast<std::uint64_t>(kThreads * kPerThread));
+  std::map<std::string, std::uint64_t> last;
+  for (const auto& e : outboxEvents(env.url)) {
+    CHECK(e.account_seq() == last[e.account()] + 1);  // dense, and in outbox id order
+    last[e.account()] = e.account_seq();
+  }
+  CHECK(last["acct-hot"] == static_cast<std::uint64_t>(hot));
+  CHECK(count(env.url, "SELECT count(*) FROM order_events WHERE account = 'acct-hot'") == hot);
+}
+
+TEST_CASE("an illegal transition is refused and leaves no trace, legal ones are stored with their events") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  const auto order = env.store->submit(limitBuy("acct-1", "c-1"), acceptAll()).order;
+  const auto& id = order.order_id();
+
+  // Replace needs an order the venue acknowledged.
+  const auto refused = env.store->applyTransition(id, Trigger::ReplaceRequest, replacedBy("ord-x"));
+  CHECK(refused.outcome == ChangeOutcome::Refused);
+  CHECK(refused.order.status() == v1::ORDER_STATUS_ACCEPTED);
+  CHECK(env.store->getOrder(id)->SerializeAsString() == order.SerializeAsString());
+  CHECK(count(env.url, "SELECT count(*) FROM order_events") == 1);
+  CHECK(count(env.url, "SELECT count(*) FROM outbox") == 1);
+  CHECK(count(env.url, "SELECT last_seq FROM account_sequences") == 1);
+
+  const auto routed = env.store->applyTransition(id, Trigger::VenueAck, venueId("V-1"));
+  REQUIRE(routed.outcome == ChangeOutcome::Applied);
+  CHECK(routed.order.status() == v1::ORDER_STATUS_ROUTED);
+  CHECK(routed.order.venue_order_id() == "V-1");
+  CHECK(routed.order.version() == 2);
+  CHECK(env.store->applyTransition(id, Trigger::CancelRequest).order.status() == v1::ORDER_STATUS_PENDING_CANCEL);
+  CHECK(env.store->applyTransition(id, Trigger::CancelAck).order.status() == v1::ORDER_STATUS_CANCELED);
+  CHECK(env.store->applyTransition(id, Trigger::CancelRequest).outcome == ChangeOutcome::Refused);  // terminal
+  CHECK(env.store->applyTransition("ord-unknown", Trigger::CancelRequest).outcome == ChangeOutcome::NotFound);
+  CHECK_THROWS_AS(env.store->applyTransition(id, Trigger::FullFill), std::invalid_argument);
+
+  const auto events = outboxEvents(env.url);
+  REQUIRE(events.size() == 4);
+  CHECK(events[1].from_status() == v1::ORDER_STATUS_ACCEPTED);
+  CHECK(events[1].to_status() == v1::ORDER_STATUS_ROUTED);
+  CHECK(events[3].to_status() == v1::ORDER_STATUS_CANCELED);
+  CHECK(events[3].account_seq() == 4);
+  CHECK(events[3].order().version() == 4);
+  const auto stored = env.store->getOrder(id);
+  CHECK(stored->status() == v1::ORDER_STATUS_CANCELED);
+  CHECK(stored->venue_order_id() == "V-1");
+}
+
+TEST_CASE("a fill is applied once per venue execution id, with filled quantity and average price") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-1")).outcome == ChangeOutcome::Applied);
+
+  auto first = fill("exec-1", id, 40, 1'000'000);
+  first.liquidity = v1::LIQUIDITY_ADDED;
+  first.fee = 25;
+  const auto partial = env.store->applyFill(first);
+  REQUIRE(partial.outcome == ChangeOutcome::Applied);
+  CHECK(partial.order.status() == v1::ORDER_STATUS_PARTIALLY_FILLED);
+  CHECK(partial.order.filled_quantity() == 40);
+  CHECK(partial.order.avg_fill_price() == 1'000'000);
+
+  const auto repeated = env.store->applyFill(first);
+  CHECK(repeated.outcome == ChangeOutcome::Duplicate);
+  CHECK(repeated.order.filled_quantity() == 40);
+  CHECK(count(env.url, "SELECT count(*) FROM fills") == 1);
+
+  // More than is open: refused, nothing stored.
+  CHECK(env.store->applyFill(fill("exec-big", id, 61, 1'000'000)).outcome == ChangeOutcome::Refused);
+  CHECK(env.store->applyFill(fill("exec-x", "ord-unknown", 1, 1'000'000)).outcome == ChangeOutcome::NotFound);
+
+  const auto full = env.store->applyFill(fill("exec-2", id, 60, 1'000'300));
+  REQUIRE(full.outcome == ChangeOutcome::Applied);
+  CHECK(full.order.status() == v1::ORDER_STATUS_FILLED);
+  CHECK(full.order.filled_quantity() == 100);
+  CHECK(full.order.avg_fill_price() == 1'000'180);  // (40 x 100.0000 + 60 x 100.0300) / 100
+  CHECK(env.store->applyFill(fill("exec-3", id, 1, 1'000'000)).outcome == ChangeOutcome::Refused);  // terminal
+
+  CHECK(count(env.url, "SELECT count(*) FROM fills") == 2);
+  CHECK(count(env.url, "SELECT count(*) FROM order_events") == 4);  // accept, ack, two fills
+  CHECK(count(env.url, "SELECT last_seq FROM account_sequences") == 4);
+  pqxx::connection conn(env.url);
+  const auto fills = pqxx::nontransaction(conn).exec("SELECT payload FROM outbox WHERE topic = 'orders.fills' ORDER BY id");
+  REQUIRE(fills.size() == 2);
+  v1::Fill f;
+  REQUIRE(f.ParseFromString(pqxx::binarystring(fills[0][0]).str()));
+  CHECK(f.venue_execution_id() == "exec-1");
+  CHECK(f.quantity() == 40);
+  CHECK(f.fee() == 25);
+  CHECK(f.liquidity() == v1::LIQUIDITY_ADDED);
+  const auto events = outboxEvents(env.url);
+  REQUIRE(events.size() == 4);
+  CHECK(events[2].fill().fill_id() == f.fill_id());
+
+  // The fills are the account's position for the next submit's risk inputs.
+  std::optional<RiskInputs> seen;
+  env.store->submit(limitBuy("acct-1", "c-2"), [&](const RiskInputs& in) {
+    seen = in;
+    return std::optional<Rejection>();
+  });
+  REQUIRE(seen);
+  CHECK(seen->exposure.position == 100);
+  CHECK(seen->exposure.open_orders == 0);
+}
+
+TEST_CASE("listOrders pages newest first with an opaque token, filtered by status and symbol") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  allowAccount(env.url, "acct-2");
+  std::vector<std::string> ids;  // submit order = creation order
+  for (int i = 0; i < 25; ++i) {
+    const auto symbol = i % 5 == 0 ? "MSFT" : "AAPL";
+    auto decide = [i](const RiskInputs&) {
+      return i % 4 == 0 ? std::optional<Rejection>(Rejection{v1::REJECT_REASON_RISK_LIMIT, "test"}) : std::nullopt;
+    };
+    ids.push_back(env.store->submit(limitBuy("acct-1", "c-" + std::to_string(i), 100, symbol), decide).order.order_id());
+  }
+  env.store->submit(limitBuy("acct-2", "c-0"), acceptAll());
+
+  std::vector<std::string> listed;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = env.store->listOrders("acct-1", {}, "", 10, token);
+    for (const auto& o : page.orders) listed.push_back(o.order_id());
+    token = page.next_page_token;
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  CHECK(pages == 3);
+  std::vector<std::string> newest_first(ids.rbegin(), ids.rend());
+  CHECK(listed == newest_first);
+
+  const auto msft = env.store->listOrders("acct-1", {}, "MSFT", 0, "");
+  CHECK(msft.orders.size() == 5);
+  CHECK(msft.next_page_token.empty());
+  const auto rejected = env.store->listOrders("acct-1", {v1::ORDER_STATUS_REJECTED}, "", 0, "");
+  CHECK(rejected.orders.size() == 7);  // i = 0, 4, ..., 24
+  for (const auto& o : rejected.orders) CHECK(o.status() == v1::ORDER_STATUS_REJECTED);
+  const auto both = env.store->listOrders("acct-1", {v1::ORDER_STATUS_REJECTED, v1::ORDER_STATUS_ACCEPTED}, "AAPL", 3, "");
+  CHECK(both.orders.size() == 3);
+  CHECK_FALSE(both.next_page_token.empty());
+
+  const auto first = env.store->listOrders("acct-1", {}, "", 10, "");
+  CHECK_THROWS_AS(env.store->listOrders("acct-1", {}, "MSFT", 10, first.next_page_token), BadPageToken);
+  CHECK_THROWS_AS(env.store->listOrders("acct-2", {}, "", 10, first.next_page_token), BadPageToken);
+  CHECK_THROWS_AS(env.store->listOrders("acct-1", {}, "", 10, "not-a-token"), BadPageToken);
+}
+
+TEST_CASE("concurrent submits of one account never pass the same risk headroom twice") {
+  const bool group_commit = GENERATE(true, false);
+  OrderStoreConfig config;
+  config.group_commit = group_commit;
+  StoreEnv env(config);
+  allowAccount(env.url, "acct-1", /*max_open_orders*/ 7);
+  UnlimitedBuyingPower buying_power;
+  RiskChecker checker(buying_power);
+  std::vector<std::thread> threads;
+  std::atomic<int> duplicates{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 15; ++i) {
+        // Two threads share each key: retries racing each other, in one batch or across batches.
+        const auto r = limitBuy("acct-1", "c-" + std::to_string(t % 2) + "-" + std::to_string(i));
+        const auto result = env.store->submit(r, [&](const RiskInputs& in) -> std::optional<Rejection> {
+          OrderIntent intent{r.account(), r.symbol(), r.side(), r.quantity(), r.limit_price()};
+          auto refusal = checker.check(intent, in.limits ? &*in.limits : nullptr, in.exposure, 0);
+          if (!refusal) return std::nullopt;
+          return Rejection{refusal->reason, refusal->text};
+        });
+        if (result.outcome == SubmitOutcome::Duplicate) ++duplicates;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(duplicates == 30);
+  CHECK(count(env.url, "SELECT count(*) FROM orders") == 30);
+  CHECK(count(env.url, "SELECT count(*) FROM orders WHERE status = 2") == 7);
+  CHECK(count(env.url, "SELECT count(*) FROM orders WHERE status = 10") == 23);
+  CHECK(count(env.url, "SELECT last_seq FROM account_sequences") == 30);
+  CHECK(count(env.url, "SELECT count(*) FROM outbox") == 30);
+}
+
+TEST_CASE("a replace stores the replacement with the original's fills and puts the original in PENDING_REPLACE") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-1")).outcome == ChangeOutcome::Applied);
+  REQUIRE(env.store->applyFill(fill("exec-1", id, 30, 1'000'000)).outcome == ChangeOutcome::Applied);
+
+  v1::ReplaceOrderRequest req;
+  req.set_account("acct-1");
+  req.set_order_id(id);
+  req.set_client_order_id("c-1-r1");
+  req.set_quantity(150);
+  req.set_limit_price(1'000'100);
+  std::optional<RiskInputs> seen;
+  const auto result = env.store->replace(req, [&](const RiskInputs& in) {
+    seen = in;
+    return std::optional<Rejection>();
+  });
+  CHECK(result.key == SubmitOutcome::Created);
+  REQUIRE(result.original_outcome == ChangeOutcome::Applied);
+  CHECK(result.original.status() == v1::ORDER_STATUS_PENDING_REPLACE);
+  CHECK(result.original.replaced_by_order_id() == result.replacement.order_id());
+  CHECK(result.replacement.status() == v1::ORDER_STATUS_ACCEPTED);
+  CHECK(result.replacement.replaces_order_id() == id);
+  CHECK(result.replacement.filled_quantity() == 30);
+  CHECK(result.replacement.avg_fill_price() == 1'000'000);
+  CHECK(result.replacement.quantity() == 150);
+  CHECK(result.replacement.symbol() == "AAPL");
+  REQUIRE(seen);
+  CHECK(seen->exposure.open_orders == 0);  // without the original it replaces
+  CHECK(seen->exposure.open_buy_quantity == 0);
+  CHECK(seen->exposure.position == 30);
+  CHECK(env.store->getOrder(result.replacement.order_id())->SerializeAsString() ==
+        result.replacement.SerializeAsString());
+
+  const auto again = env.store->replace(req, acceptAll());
+  CHECK(again.key == SubmitOutcome::Duplicate);
+  CHECK(again.replacement.order_id() == result.replacement.order_id());
+  req.set_quantity(200);
+  CHECK(env.store->replace(req, acceptAll()).key == SubmitOutcome::Conflict);
+  req.set_client_order_id("c-1-r2");  // a second replace while one is pending
+  CHECK(env.store->replace(req, acceptAll()).original_outcome == ChangeOutcome::Refused);
+  req.set_account("acct-2");
+  CHECK(env.store->replace(req, acceptAll()).original_outcome == ChangeOutcome::NotFound);
+  CHECK(count(env.url, "SELECT count(*) FROM orders") == 2);
+  CHECK(count(env.url, "SELECT count(*) FROM order_events") == 5);  // accept, ack, fill, replacement, pending
+  CHECK(count(env.url, "SELECT last_seq FROM account_sequences") == 5);
+
+  CHECK(env.store->applyTransition(id, Trigger::ReplaceAck).order.status() == v1::ORDER_STATUS_REPLACED);
+  CHECK(env.store->applyTransition(result.replacement.order_id(), Trigger::VenueAck, venueId("V-1")).order.status() ==
+        v1::ORDER_STATUS_PARTIALLY_FILLED);
+}
