@@ -368,16 +368,14 @@ void Connection::handleSubscribe(uint32_t request_id, const gv1::Subscribe& s) {
     }
     const bool fresh = it == subs_.end();
     if (fresh) {
-      Sub added;
-      added.symbol = server_.subscribe(symbol, this);
       if (subs_.size() == subs_.capacity()) {
         // Room for this request's symbols at once, not the doubling growth's slack.
         subs_.reserve(std::min<std::size_t>(c.max_symbols,
                                             subs_.size() + static_cast<std::size_t>(s.subscriptions_size())));
       }
-      it = subs_.insert(std::upper_bound(subs_.begin(), subs_.end(), added.symbol,
-                                         [](const std::string* k, const Sub& x) { return k < x.symbol; }),
-                        std::move(added));
+      Sub& added = subs_.emplace_back();
+      added.symbol = server_.subscribe(symbol, this, static_cast<uint32_t>(subs_.size() - 1));
+      it = subs_.end() - 1;
     }
     Sub& sub = *it;
     sub.mask = maskOf(want.modes());
@@ -410,9 +408,7 @@ void Connection::handleUnsubscribe(uint32_t request_id, const gv1::Unsubscribe& 
     if (it == subs_.end()) {
       continue;
     }
-    dropPending(*it);
-    server_.unsubscribe(symbol, this);
-    subs_.erase(it);
+    removeSub(static_cast<uint32_t>(it - subs_.begin()));
     ack.mutable_unsubscribed()->add_symbols(symbol);
   }
   if (!ack.has_unsubscribed()) {
@@ -485,18 +481,17 @@ void Connection::sendUpdateNow(const std::shared_ptr<UpdateFrames>& frames, Sub&
   flush();
 }
 
-void Connection::offer(const std::string* symbol, const std::shared_ptr<UpdateFrames>& frames,
+void Connection::offer(uint32_t slot, const std::shared_ptr<UpdateFrames>& frames,
                        int64_t now_ns) {
-  Sub* found = findSub(symbol);
-  if (found == nullptr || state_ != State::Open) {
+  if (slot >= subs_.size() || state_ != State::Open) {
     return;
   }
-  Sub& sub = *found;
+  Sub& sub = subs_[slot];
   const uint64_t seq = frames->update().seq();
   if (seq <= sub.last_seq) {
     return;  // already covered by the snapshot or a replay
   }
-  PendingUpdate* p = sub.pending ? findPending(symbol) : nullptr;
+  PendingUpdate* p = sub.pending != kNoPending ? &pending_[sub.pending] : nullptr;
   if (frames->empty(sub.mask)) {
     // Nothing this subscription selects changed. Counted after the pending update (if any),
     // which stays the latest this client wants: the client's next Update then accounts for it.
@@ -514,9 +509,9 @@ void Connection::offer(const std::string* symbol, const std::shared_ptr<UpdateFr
     sub.skipped = saturatingAdd(sub.skipped, uint64_t{1} + p->skipped_after);
     if (server_.metrics()) server_.metrics()->conflated.Increment();
   } else {
+    sub.pending = static_cast<uint16_t>(pending_.size());  // max_symbols is below 65535
     p = &pending_.emplace_back();
-    p->symbol = symbol;
-    sub.pending = true;
+    p->slot = slot;
   }
   p->skipped_after = 0;
   p->through = seq;
@@ -527,7 +522,7 @@ void Connection::offer(const std::string* symbol, const std::shared_ptr<UpdateFr
   }
   if (!p->queued) {
     p->queued = true;
-    ready_.push_back(symbol);
+    ready_.push_back(slot);
   }
   // Written once the server has offered the whole batch: every update of the batch for this
   // client then goes out in one gathered write. A loopback write costs ~10 us of CPU whatever
@@ -550,39 +545,49 @@ bool Connection::releaseDeferred(int64_t now_ns) {
     if (p.queued) {
       continue;
     }
-    if (now_ms < findSub(p.symbol)->next_allowed_ms) {
+    if (now_ms < subs_[p.slot].next_allowed_ms) {
       left = true;
       continue;
     }
     p.queued = true;
-    ready_.push_back(p.symbol);
+    ready_.push_back(p.slot);
   }
   flush();
   return left;
 }
 
-Connection::Sub* Connection::findSub(const std::string* symbol) noexcept {
-  auto it = std::lower_bound(subs_.begin(), subs_.end(), symbol,
-                             [](const Sub& x, const std::string* k) { return x.symbol < k; });
-  return it != subs_.end() && it->symbol == symbol ? &*it : nullptr;
-}
-
-Connection::PendingUpdate* Connection::findPending(const std::string* symbol) noexcept {
-  // Linear: a connection has few updates waiting unless it is slow, and then it is closed.
-  auto it = std::find_if(pending_.begin(), pending_.end(),
-                         [&](const PendingUpdate& p) { return p.symbol == symbol; });
-  return it == pending_.end() ? nullptr : &*it;
-}
-
 void Connection::dropPending(Sub& sub) {
-  if (!sub.pending) {
+  if (sub.pending == kNoPending) {
     return;
   }
-  sub.pending = false;
-  ready_.erase(std::remove(ready_.begin(), ready_.end(), sub.symbol), ready_.end());
-  PendingUpdate* p = findPending(sub.symbol);
-  *p = std::move(pending_.back());
+  const uint32_t slot = pending_[sub.pending].slot;
+  ready_.erase(std::remove(ready_.begin(), ready_.end(), slot), ready_.end());
+  erasePending(sub);
+}
+
+void Connection::erasePending(Sub& sub) {
+  const uint16_t index = sub.pending;
+  sub.pending = kNoPending;
+  if (index + 1u != pending_.size()) {
+    pending_[index] = std::move(pending_.back());
+    subs_[pending_[index].slot].pending = index;
+  }
   pending_.pop_back();
+}
+
+void Connection::removeSub(uint32_t slot) {
+  dropPending(subs_[slot]);
+  server_.unsubscribe(*subs_[slot].symbol, this);
+  const auto last = static_cast<uint32_t>(subs_.size() - 1);
+  if (slot != last) {
+    subs_[slot] = subs_[last];
+    server_.moveSubscription(*subs_[slot].symbol, this, slot);
+    if (subs_[slot].pending != kNoPending) {
+      pending_[subs_[slot].pending].slot = slot;
+    }
+    std::replace(ready_.begin(), ready_.end(), last, slot);
+  }
+  subs_.pop_back();
 }
 
 uint32_t Connection::msSinceOpen(int64_t now_ns) const noexcept {
@@ -689,24 +694,23 @@ void Connection::flush() {
     inflight_pieces_.reserve(n);
     inflight_headers_.reserve(n);
     for (; taken < n; ++taken) {
-      Sub* sub = findSub(ready_[taken]);
-      PendingUpdate* p = sub != nullptr && sub->pending ? findPending(sub->symbol) : nullptr;
-      if (p == nullptr) {
+      Sub& sub = subs_[ready_[taken]];
+      if (sub.pending == kNoPending) {
         continue;
       }
-      inflight_pieces_.push_back(p->frames->pieces(encoding_, sub->mask, sub->skipped));
+      PendingUpdate& p = pending_[sub.pending];
+      p.queued = false;
+      inflight_pieces_.push_back(p.frames->pieces(encoding_, sub.mask, sub.skipped));
       inflight_headers_.emplace_back();
       ws::writeHeader(inflight_headers_.back().data(), dataOpcode(encoding_),
                       inflight_pieces_.back().size());
-      inflight_receive_ts_.push_back(p->frames->update().receive_ts_ns());
+      inflight_receive_ts_.push_back(p.frames->update().receive_ts_ns());
       // Updates skipped after the pending one count toward the next Update sent.
-      sub->last_seq = p->through;
-      sub->skipped = p->skipped_after;
-      sub->next_allowed_ms = msSinceOpen(now) + sub->min_interval_ms;
-      sub->pending = false;
-      inflight_frames_.push_back(std::move(p->frames));
-      *p = std::move(pending_.back());
-      pending_.pop_back();
+      sub.last_seq = p.through;
+      sub.skipped = p.skipped_after;
+      sub.next_allowed_ms = msSinceOpen(now) + sub.min_interval_ms;
+      inflight_frames_.push_back(std::move(p.frames));
+      erasePending(sub);
     }
     for (std::size_t i = 0; i < inflight_pieces_.size(); ++i) {
       const auto& h = inflight_headers_[i];

@@ -35,10 +35,8 @@ public:
   ~Connection();
 
   void start();
-  // A new update for a symbol this connection subscribes to; `symbol` is the name interned by
-  // Server::subscribe().
-  void offer(const std::string* symbol, const std::shared_ptr<UpdateFrames>& frames,
-             int64_t now_ns);
+  // A new update for the subscription in `slot` (the index Server::subscribe() was given).
+  void offer(uint32_t slot, const std::shared_ptr<UpdateFrames>& frames, int64_t now_ns);
   // Writes what offer() queued (Server::onUpdates calls it once per batch of updates).
   void flushQueued();
   // Sends deferred updates whose interval has passed; true if some are still deferred.
@@ -55,11 +53,14 @@ public:
   [[nodiscard]] std::string connectionId() const;
 
 private:
-  // One subscription. Kept to 32 bytes: an idle connection is mostly its subscriptions, and the
-  // gateway's budget is ~2 KB per idle connection with 20 of them. What only a waiting update
-  // needs lives in pending_.
+  static constexpr uint16_t kNoPending = UINT16_MAX;
+
+  // One subscription, at a stable slot (index in subs_) the server's subscriber list names, so
+  // an update reaches it without a search. Kept to 32 bytes: an idle connection is mostly its
+  // subscriptions, and the budget is ~2 KB per idle connection with 20 of them. What only a
+  // waiting update needs lives in pending_.
   struct Sub {
-    const std::string* symbol = nullptr;  // interned by Server::subscribe(); the sort key
+    const std::string* symbol = nullptr;  // interned by Server::subscribe()
     uint64_t last_seq = 0;                // last seq this client has (Update or Snapshot)
     // md.ticks updates not sent since the last Update; saturates rather than wraps (a client
     // that far behind is closed as slow long before).
@@ -67,12 +68,12 @@ private:
     uint32_t min_interval_ms = 0;
     uint32_t next_allowed_ms = 0;         // ms after opened_ns_ from which one may go out
     ModeMask mask = kAllModes;
-    bool pending = false;                 // has an entry in pending_
+    uint16_t pending = kNoPending;        // index of its entry in pending_
   };
 
   // The latest update not yet sent for a subscription (conflation keeps one per symbol).
   struct PendingUpdate {
-    const std::string* symbol = nullptr;
+    uint32_t slot = 0;           // the subscription's index in subs_
     std::shared_ptr<UpdateFrames> frames;
     uint64_t through = 0;        // the seq the client has once it is sent
     uint32_t skipped_after = 0;  // later updates with nothing the subscription selects
@@ -110,11 +111,13 @@ private:
   // Gives back the output buffers' capacity once everything is written, so a burst (a
   // subscribe's snapshots) does not stay allocated for the life of an idle connection.
   void releaseIdleBuffers();
-  // The subscription for an interned symbol, or null.
-  Sub* findSub(const std::string* symbol) noexcept;
-  PendingUpdate* findPending(const std::string* symbol) noexcept;
-  // Drops the symbol's pending update, if any (resume, unsubscribe).
+  // Drops the subscription's pending update, if any, and its place in ready_ (resume,
+  // unsubscribe).
   void dropPending(Sub& sub);
+  // Removes the subscription's pending entry (it has one); the last entry moves into its place.
+  void erasePending(Sub& sub);
+  // Removes the subscription in `slot`; the last one moves into it.
+  void removeSub(uint32_t slot);
   [[nodiscard]] uint32_t msSinceOpen(int64_t now_ns) const noexcept;
   // The subscription for a symbol name, or subs_.end().
   std::vector<Sub>::iterator findSub(std::string_view symbol) noexcept;
@@ -133,7 +136,7 @@ private:
   bool authed_ = false;
   int64_t token_expires_ns_ = 0;     // 0: no expiry
   uint64_t id_ = 0;                  // with the shard id, the connection id clients are told
-  std::vector<Sub> subs_;            // sorted by the interned symbol pointer
+  std::vector<Sub> subs_;            // by slot
   // Resume positions for later Subscribes; allocated by the first such Resume.
   std::unique_ptr<std::unordered_map<std::string, uint64_t>> resume_;
   std::vector<PendingUpdate> pending_;  // subscriptions with an update waiting
@@ -150,7 +153,7 @@ private:
   std::vector<std::string> control_;     // complete frames (header + payload), oldest first
   std::size_t control_bytes_ = 0;        // about the bytes in control_ (capped)
   std::string pong_;                     // the Pong to the latest Ping, if unsent
-  std::vector<const std::string*> ready_; // interned symbols with a pending update due
+  std::vector<uint32_t> ready_;           // slots with a pending update due
   bool writing_ = false;
   bool flush_queued_ = false;            // in the server's flush queue for this batch
   int64_t write_started_ns_ = 0;

@@ -242,8 +242,8 @@ void Server::onUpdates(const std::vector<UpdatePtr>& updates) {
     if (to_ws) {
       // A copy: an offer may end a connection, which edits the subscriber list.
       fanout_.assign(it->second.begin(), it->second.end());
-      for (Connection* c : fanout_) {
-        c->offer(&it->first, frames, now);
+      for (const Subscriber& s : fanout_) {
+        s.connection->offer(s.slot, frames, now);
       }
     }
     if (to_grpc) {
@@ -256,10 +256,23 @@ void Server::onUpdates(const std::vector<UpdatePtr>& updates) {
   flush_queue_.clear();
 }
 
-const std::string* Server::subscribe(std::string_view symbol, Connection* c) {
+const std::string* Server::subscribe(std::string_view symbol, Connection* c, uint32_t slot) {
   auto it = subscribers_.try_emplace(std::string(symbol)).first;
-  it->second.push_back(c);
+  it->second.push_back({c, slot});
   return &it->first;
+}
+
+void Server::moveSubscription(std::string_view symbol, Connection* c, uint32_t slot) {
+  auto it = subscribers_.find(std::string(symbol));
+  if (it == subscribers_.end()) {
+    return;
+  }
+  for (Subscriber& s : it->second) {
+    if (s.connection == c) {
+      s.slot = slot;
+      return;
+    }
+  }
 }
 
 void Server::unsubscribe(std::string_view symbol, Connection* c) {
@@ -268,7 +281,8 @@ void Server::unsubscribe(std::string_view symbol, Connection* c) {
     return;
   }
   auto& v = it->second;
-  if (auto pos = std::find(v.begin(), v.end(), c); pos != v.end()) {
+  auto pos = std::find_if(v.begin(), v.end(), [c](const Subscriber& s) { return s.connection == c; });
+  if (pos != v.end()) {
     *pos = v.back();  // order among subscribers does not matter
     v.pop_back();
   }

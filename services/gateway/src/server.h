@@ -62,9 +62,11 @@ public:
   [[nodiscard]] const std::optional<auth::Verifier>& verifier() const noexcept { return verifier_; }
   [[nodiscard]] GatewayMetrics* metrics() noexcept { return metrics_; }
   [[nodiscard]] const ws::HandshakeConfig& handshakeConfig() const noexcept { return handshake_; }
-  // Adds `c` to the symbol's subscribers and returns the symbol's name as the server keeps it:
-  // stable for the server's life, so connections key their subscriptions by the pointer.
-  const std::string* subscribe(std::string_view symbol, Connection* c);
+  // Adds `c`'s subscription in `slot` to the symbol's subscribers and returns the symbol's name
+  // as the server keeps it (stable for the server's life: connections hold the pointer).
+  const std::string* subscribe(std::string_view symbol, Connection* c, uint32_t slot);
+  // `c`'s subscription to `symbol` now lives in `slot` (Connection::removeSub moved it).
+  void moveSubscription(std::string_view symbol, Connection* c, uint32_t slot);
   void unsubscribe(std::string_view symbol, Connection* c);
   void closed(const std::shared_ptr<Connection>& c);
   // A connection holds a deferred update (min interval): checked by the 10 ms timer.
@@ -102,10 +104,14 @@ private:
   std::unordered_set<std::shared_ptr<Connection>> connections_;
   // Entries are never erased (a symbol's list may become empty): the keys' addresses are the
   // interned names connections hold.
-  std::unordered_map<std::string, std::vector<Connection*>> subscribers_;
+  struct Subscriber {
+    Connection* connection;
+    uint32_t slot;  // the subscription's index in the connection: no search per update
+  };
+  std::unordered_map<std::string, std::vector<Subscriber>> subscribers_;
   std::vector<uint8_t> read_buffer_ = std::vector<uint8_t>(64 * 1024);
   std::unordered_set<Connection*> deferred_;
-  std::vector<Connection*> fanout_;  // reused: the subscribers of the update being fanned out
+  std::vector<Subscriber> fanout_;  // reused: the subscribers of the update being fanned out
   // Connections with updates ready in this batch; owning, since one may close meanwhile.
   std::vector<std::shared_ptr<Connection>> flush_queue_;
   bool draining_ = false;
