@@ -22,6 +22,7 @@
 #include "marketdata_grpc.h"
 #include "server.h"
 #include "symbol_store.h"
+#include "synthetic_source.h"
 #include "tick_source.h"
 #include "tickstream/kafka/topics.h"
 #include "tickstream/observability/health.h"
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
 
   gateway::GatewayConfig config;
   gateway::TickSourceConfig source;
+  gateway::SyntheticSourceConfig synthetic;
+  synthetic.updates_per_second = 0;  // 0: market data from Kafka
   std::string metrics_listen = "127.0.0.1:0";
   std::string rs256_key_file;
   std::size_t history = 256;
@@ -84,6 +87,11 @@ int main(int argc, char** argv) {
   flags.add("--upgrade-burst-per-ip", config.upgrade_burst_per_ip, "token bucket burst for upgrades");
   flags.add("--drain-grace-ms", config.drain_grace_ms, "SIGTERM: how long clients get to leave");
   flags.add("--history-per-symbol", history, "recent updates kept per symbol for Resume");
+  flags.add("--synthetic-updates-per-second", synthetic.updates_per_second,
+            "benchmarks only: made-up quotes at this rate instead of Kafka (0 = Kafka)")
+      ->check(CLI::Range(0.0, 10'000'000.0));
+  flags.add("--synthetic-symbols", synthetic.symbols, "benchmarks only: made-up symbols LG00000...")
+      ->check(CLI::Range(1, 99'999));
   flags.add("--lookback-ms", source.lookback_ms, "md.ticks read from this long before start-up");
   if (auto code = flags.parse(argc, argv)) {
     return *code;
@@ -153,22 +161,29 @@ int main(int argc, char** argv) {
                    {"partitions_owned", static_cast<long long>(source.partitions.size())}});
 
     int status = 0;
-    gateway::TickSource ticks(
-        source, io, server, &metrics,
-        [&] {
-          health->setReady("market", true);
-          if (grpc) {
-            streams->setReady();
-            if (!streams->draining()) grpc->setAllServing(true);
-          }
-          logging::info("gateway ready", {{"symbols", static_cast<long long>(store.size())}});
-        },
-        [&](const std::string& why) {
-          health->setLive(false, "tick source: " + why);
-          status = 1;
-          shutdown.request();
-        });
-    ticks.start();
+    const auto on_ready = [&] {
+      health->setReady("market", true);
+      if (grpc) {
+        streams->setReady();
+        if (!streams->draining()) grpc->setAllServing(true);
+      }
+      logging::info("gateway ready", {{"symbols", static_cast<long long>(store.size())}});
+    };
+    const bool use_kafka = synthetic.updates_per_second == 0;
+    gateway::TickSource ticks(source, io, server, &metrics, on_ready, [&](const std::string& why) {
+      health->setLive(false, "tick source: " + why);
+      status = 1;
+      shutdown.request();
+    });
+    gateway::SyntheticSource made_up(synthetic, io, server);
+    if (use_kafka) {
+      ticks.start();
+    } else {
+      logging::warn("synthetic market data (benchmark mode): Kafka is not read",
+                    {{"updates_per_second", synthetic.updates_per_second},
+                     {"symbols", synthetic.symbols}});
+      boost::asio::post(io, [&] { made_up.start(on_ready); });
+    }
 
     // SIGTERM: stop accepting, Reconnect every client, close them after the grace, then stop.
     shutdown.onRequest([&] {

@@ -9,16 +9,20 @@
 #   tests/bench/run_gateway_fanout.sh [--build DIR] [--connections 10000] [--subs 20]
 #       [--rates 500,1000,2000,5000,10000] [--runs 1] [--duration 20] [--encoding proto]
 #       [--gateway BIN]   (another gateway binary, e.g. a build from before a change)
+#       [--source kafka|synthetic]
+# --source synthetic generates the updates inside the gateway (--synthetic-updates-per-second)
+# and starts no broker: the fan-out alone, with CPU 0 for the shard and CPU 1 for loadgen, as
+# the issue's uWebSockets figures were measured. kafka (default) is the whole path.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
 build=$root/build/dev connections=10000 subs=20 rates=500,1000,2000,5000,10000 runs=1
-duration=20 warmup=5 encoding=proto gateway=""
+duration=20 warmup=5 encoding=proto gateway="" source=kafka
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2 ;; --connections) connections=$2 ;; --subs) subs=$2 ;; --rates) rates=$2 ;;
     --runs) runs=$2 ;; --duration) duration=$2 ;; --warmup) warmup=$2 ;; --encoding) encoding=$2 ;;
-    --gateway) gateway=$2 ;;
+    --gateway) gateway=$2 ;; --source) source=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -32,13 +36,16 @@ cleanup() {
   rm -rf "$state"
 }
 trap cleanup EXIT
-brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
-"$build/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
-# A fresh broker's JVM compiles its hot paths during its first ~30 s of traffic and takes more
-# than a core meanwhile (measured: 1.5 cores in the first 5 s at 2000 records/s, 0.35 after
-# 35 s): warm it up before anything is measured.
-"$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 --rate 5000 \
-  --duration-s 40 --linger-ms 5 >"$state/warmup.log" 2>&1
+brokers=""
+if [ "$source" = kafka ]; then
+  brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
+  "$build/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
+  # A fresh broker's JVM compiles its hot paths during its first ~30 s of traffic and takes more
+  # than a core meanwhile (measured: 1.5 cores in the first 5 s at 2000 records/s, 0.35 after
+  # 35 s): warm it up before anything is measured.
+  "$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 --rate 5000 \
+    --duration-s 40 --linger-ms 5 >"$state/warmup.log" 2>&1
+fi
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 connect_rate=2500
@@ -49,11 +56,16 @@ for rate in ${rates//,/ }; do
     # connect + warm-up + measured window.
     connect_s=$(( connections / connect_rate + 5 ))
     total_s=$(( connect_s + warmup + duration + 10 ))
-    "$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 \
-      --rate "$rate" --duration-s "$total_s" --linger-ms 5 >"$state/producer.log" 2>&1 &
-    echo $! >"$state/producer.pid"
-    sleep 2
-    taskset -c 0 "$gateway" --kafka-brokers "$brokers" --allow-anonymous true \
+    if [ "$source" = kafka ]; then
+      "$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 \
+        --rate "$rate" --duration-s "$total_s" --linger-ms 5 >"$state/producer.log" 2>&1 &
+      echo $! >"$state/producer.pid"
+      sleep 2
+      source_flags=(--kafka-brokers "$brokers")
+    else
+      source_flags=(--synthetic-updates-per-second "$rate" --synthetic-symbols 1000)
+    fi
+    taskset -c 0 "$gateway" "${source_flags[@]}" --allow-anonymous true \
       --listen 127.0.0.1:0 --metrics-listen "" --upgrades-per-ip-per-second 100000 \
       --upgrade-burst-per-ip 100000 --max-inbound-per-second 1000 --idle-timeout-ms 600000 \
       >"$state/gateway.log" 2>&1 &
@@ -76,7 +88,7 @@ for rate in ${rates//,/ }; do
     t1=$(cpu_ticks "$gw"); s1=$(date +%s.%N)
     wait $lg || true
     line=$(python3 - "$rate" "$run" "$connections" "$subs" "$encoding" "$t0" "$t1" "$s0" "$s1" "$hz" \
-      "$state/loadgen.json" <<'PY'
+      "$state/loadgen.json" "$source" <<'PY'
 import json, sys
 rate, run, conns, subs = map(int, sys.argv[1:5])
 enc = sys.argv[5]
@@ -86,7 +98,7 @@ hz = int(sys.argv[10])
 lg = json.loads(open(sys.argv[11]).read().strip().splitlines()[-1])
 lat = lg["latency_publish_ms"]
 print(json.dumps({
-    "bench": "gateway_fanout", "rate": rate, "run": run, "connections": conns,
+    "bench": "gateway_fanout", "source": sys.argv[12], "rate": rate, "run": run, "connections": conns,
     "subscriptions_per_connection": subs, "encoding": enc,
     "connections_open": lg["connections_open_at_end"],
     "deliveries_per_s": round(lg["updates_per_s"]), "bytes_per_s": round(lg["bytes_per_s"]),
