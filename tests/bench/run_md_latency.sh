@@ -27,6 +27,11 @@ cleanup() {
 trap cleanup EXIT
 brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
 bin=$build/services
+# A fresh broker's JVM compiles its hot paths during its first ~30 s of traffic and takes more
+# than a core meanwhile: warm it up (on topics of its own) before the first run.
+"$build/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
+"$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 --rate 20000 \
+  --duration-s 40 --linger-ms 5 >"$state/warmup.log" 2>&1
 
 results=()
 for run in $(seq 1 "$runs"); do
