@@ -31,7 +31,7 @@ brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
 connect_rate=1000  # per loadgen: 6 x 1000/s is what two shared cores accept without backlog drops
 connect_s=$(( per_shard / connect_rate + 10 ))
 "$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 --rate "$rate" \
-  --duration-s $(( connect_s + duration + 60 )) >"$state/producer.log" 2>&1 &
+  --duration-s $(( connect_s + duration + 600 )) >"$state/producer.log" 2>&1 &  # stopped at the end
 echo $! >"$state/producer.pid"
 sleep 2
 
