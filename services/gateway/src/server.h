@@ -82,6 +82,8 @@ public:
 
 private:
   void accept();
+  // Writes every connection queued by queueFlush().
+  void flushQueued();
   // A new connection: the per-IP upgrade limit, socket options, then its Connection.
   void admit(boost::asio::ip::tcp::socket socket);
   void tick();
