@@ -228,6 +228,7 @@ int main(int argc, char** argv) {
     grpc.stop();
     router.stop();
     executions.stop();
+    sync.flushPosition();
     follower.stop();
     relay.stop();
     mirror();

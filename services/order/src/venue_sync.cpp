@@ -41,7 +41,14 @@ bool VenueSync::onReport(const std::string& session, const venue::ExecutionRepor
   try {
     router_.applier().apply(report);
     // After the effects: a crash in between re-applies the report, which is a no-op.
-    positions_.save({session, report.exec_seq()});
+    unsaved_ = {session, report.exec_seq()};
+    dirty_ = true;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_save_ >= kSaveInterval) {
+      positions_.save(unsaved_);
+      dirty_ = false;
+      last_save_ = now;
+    }
     return true;
   } catch (const std::exception& e) {
     logging::warn("venue report not applied; the stream resumes from it",
@@ -50,10 +57,22 @@ bool VenueSync::onReport(const std::string& session, const venue::ExecutionRepor
   }
 }
 
+void VenueSync::flushPosition() {
+  if (!dirty_) return;
+  try {
+    positions_.save(unsaved_);
+    dirty_ = false;
+  } catch (const std::exception& e) {
+    logging::warn("venue stream position not saved; the next start re-applies from the last saved",
+                  {{"error", e.what()}});
+  }
+}
+
 bool VenueSync::onReconcile(const Reconciliation& r) {
   try {
     repair(r);
     positions_.save({r.session, r.open.last_exec_seq()});
+    dirty_ = false;
     return true;
   } catch (const std::exception& e) {
     logging::warn("reconciliation failed; it is redone", {{"error", e.what()}});

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -33,6 +34,8 @@ class VenueSync final : public ExecutionHandler {
 
   bool onReport(const std::string& session, const venue::ExecutionReport& report) override;
   bool onReconcile(const Reconciliation& reconciliation) override;
+  // Stores the last applied position if a save was deferred (at shutdown, after the stream stopped).
+  void flushPosition();
 
   // Orders whose venue state could not be matched with ours (fills missed in a gap, orders
   // that ended unseen): each also logged at error level for operations.
@@ -42,6 +45,14 @@ class VenueSync final : public ExecutionHandler {
 
  private:
   void repair(const Reconciliation& r);
+
+  // The position is written at most every kSaveInterval, not per report (a write per report
+  // would bound the stream to the database's round trips). A restart then re-applies at most
+  // that long of reports, each a no-op.
+  static constexpr std::chrono::milliseconds kSaveInterval{200};
+  StreamPosition unsaved_;
+  bool dirty_ = false;
+  std::chrono::steady_clock::time_point last_save_{};
 
   pg::Pool& pool_;
   OrderStore& store_;
