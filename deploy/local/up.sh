@@ -153,7 +153,7 @@ first_fill() {
   grep -q ' FILL ' "$state/trader-sim.log"
 }
 wait_until 60 "the simulated traders' first fill" first_fill ||
-  { tail -20 "$state/trader-sim.log" "$state/order-service.log" >&2; die "no fill reached the traders: $state/trader-sim.log"; }
+  { tail -n 20 "$state/trader-sim.log" "$state/order-service.log" >&2; die "no fill reached the traders: $state/trader-sim.log"; }
 
 cat <<TXT
 

@@ -280,6 +280,26 @@ TEST_CASE("the venue goes away: the circuit opens, orders are rejected as venue 
   }
 }
 
+TEST_CASE("the venue restarts: orders it lost are canceled by reconciliation, new ones route to the new session") {
+  auto& e = env();
+  const auto alice = token("alice");
+  v1::SubmitOrderResponse res;
+  REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("lost")), res).ok());
+  const auto lost = res.order().order_id();
+  REQUIRE(e.waitStatus("alice", lost, v1::ORDER_STATUS_ROUTED));
+  const int port = e.venue->port();
+  e.venue.reset();  // kill -9: its book and orders are gone
+  e.venue = std::make_unique<VenueProcess>("svc-it-2", port);
+  // The report stream sees the new session and reconciles: the venue does not list the order.
+  REQUIRE(e.waitStatus("alice", lost, v1::ORDER_STATUS_CANCELED));
+  REQUIRE(testing::waitUntil([&] {
+    v1::SubmitOrderResponse r;
+    REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("new-session")), r).ok());
+    return e.waitStatus("alice", r.order().order_id(), v1::ORDER_STATUS_ROUTED);
+  }, 30s));
+  CHECK(count(e.url, "SELECT count(*) FROM venue_stream_position WHERE session = 'svc-it-2'") == 1);
+}
+
 TEST_CASE("PostgreSQL restarts under load: the service recovers by itself and loses nothing acknowledged") {
   auto& e = env();
   const auto service_token = token("loadgen", true);
