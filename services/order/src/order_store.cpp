@@ -105,7 +105,7 @@ void OrderStoreConfig::validate() const {
 struct OrderStore::Lane {
   std::mutex mu;
   std::condition_variable wake;
-  std::deque<PendingSubmit*> queue;
+  std::deque<Job> queue;
   bool stop = false;
   std::thread writer;
 };
@@ -121,6 +121,7 @@ OrderStore::OrderStore(pg::Pool& pool, OrderStoreConfig config) : pool_(pool), c
   pool_.registerPrepared("order_insert", kInsertOrder);
   pool_.registerPrepared("order_change", kChangeOrder);
   pool_.registerPrepared("order_fill_insert", kInsertFill);
+  pool_.registerPrepared("order_fill_exists", "SELECT 1 FROM fills WHERE venue_execution_id = $1");
   pool_.registerPrepared("order_account", kOrderAccount);
   pool_.registerPrepared("order_by_id", kOrderById);
   pool_.registerPrepared("order_for_update", kOrderForUpdate);
@@ -142,6 +143,10 @@ OrderStore::~OrderStore() {
   for (auto& lane : lanes_) lane->writer.join();
 }
 
+OrderStore::Lane& OrderStore::laneOf(const std::string& account) {
+  return *lanes_[std::hash<std::string>{}(account) % lanes_.size()];
+}
+
 SubmitResult OrderStore::submit(const v1::SubmitOrderRequest& request, RiskDecider decide) {
   PendingSubmit pending;
   pending.request = &request;
@@ -149,25 +154,27 @@ SubmitResult OrderStore::submit(const v1::SubmitOrderRequest& request, RiskDecid
   pending.fingerprint = submitFingerprint(request);
   pending.order_id = rows::newId("ord-");
   pending.now_ns = runtime::wallClockNs();
-  auto result = pending.done.get_future();
+  auto future = pending.done.get_future();
   if (!config_.group_commit) {
-    runBatch({&pending});
-    return result.get();
+    runBatch({Job{&pending, nullptr}});
+  } else {
+    // The same account always takes the same lane: its writes are handled in queue order.
+    Lane& lane = laneOf(request.account());
+    {
+      std::lock_guard lock(lane.mu);
+      if (lane.stop) throw Overloaded("order store stopped");
+      if (lane.queue.size() >= config_.max_queued_per_lane) throw Overloaded("order store submit queue full");
+      lane.queue.push_back(Job{&pending, nullptr});
+    }
+    lane.wake.notify_one();
   }
-  // The same account always takes the same lane: its submits are handled in queue order.
-  Lane& lane = *lanes_[std::hash<std::string>{}(request.account()) % lanes_.size()];
-  {
-    std::lock_guard lock(lane.mu);
-    if (lane.stop) throw Overloaded("order store stopped");
-    if (lane.queue.size() >= config_.max_queued_per_lane) throw Overloaded("order store submit queue full");
-    lane.queue.push_back(&pending);
-  }
-  lane.wake.notify_one();
-  return result.get();
+  auto result = future.get();
+  if (result.outcome == SubmitOutcome::Created) rememberAccount(result.order.order_id(), request.account());
+  return result;
 }
 
 void OrderStore::writerLoop(Lane& lane) {
-  std::vector<PendingSubmit*> batch;
+  std::vector<Job> batch;
   for (;;) {
     batch.clear();
     {
@@ -184,15 +191,31 @@ void OrderStore::writerLoop(Lane& lane) {
   }
 }
 
-void OrderStore::runBatch(const std::vector<PendingSubmit*>& batch) {
+void OrderStore::runBatch(const std::vector<Job>& batch) {
+  std::vector<PendingSubmit*> submits;
+  std::vector<PendingChange*> changes;
+  for (const auto& job : batch) {
+    if (job.submit) submits.push_back(job.submit);
+    if (job.change) changes.push_back(job.change);
+  }
+  const auto finish = [&] {
+    for (auto* p : submits) p->done.set_value(std::move(p->result));
+    for (auto* c : changes) {
+      if (c->error) {
+        c->done.set_exception(c->error);
+      } else {
+        c->done.set_value(std::move(c->result));
+      }
+    }
+  };
   try {
-    runInOneTransaction(batch);
-    for (auto* p : batch) p->done.set_value(std::move(p->result));
+    runInOneTransaction(submits, changes);
+    finish();
     return;
   } catch (...) {
     const auto error = std::current_exception();
     // The database is unreachable (the pool already retried for its retry_timeout) or the pool
-    // is saturated: every submit would fail the same way, one by one.
+    // is saturated: every job would fail the same way, one by one.
     bool shared_cause = batch.size() == 1 || pg::isConnectionLoss(error, true);
     try {
       std::rethrow_exception(error);
@@ -201,47 +224,59 @@ void OrderStore::runBatch(const std::vector<PendingSubmit*>& batch) {
     } catch (...) {
     }
     if (shared_cause) {
-      for (auto* p : batch) p->done.set_exception(error);
+      for (auto* p : submits) p->done.set_exception(error);
+      for (auto* c : changes) c->done.set_exception(error);
       return;
     }
   }
-  for (auto* p : batch) {
+  for (auto* p : submits) {
     try {
-      runInOneTransaction({p});
+      runInOneTransaction({p}, {});
       p->done.set_value(std::move(p->result));
     } catch (...) {
       p->done.set_exception(std::current_exception());
     }
   }
+  for (auto* c : changes) {
+    try {
+      c->done.set_value(runChangeAlone(*c));
+    } catch (...) {
+      c->done.set_exception(std::current_exception());
+    }
+  }
 }
 
-void OrderStore::runInOneTransaction(const std::vector<PendingSubmit*>& batch) {
+void OrderStore::runInOneTransaction(const std::vector<PendingSubmit*>& submits,
+                                     const std::vector<PendingChange*>& changes) {
   // Accounts in a fixed order (stable: an account's submits keep theirs), so two transactions
   // locking several accounts' sequence rows always lock them in the same order: no deadlock
-  // between replicas or lanes.
-  std::vector<PendingSubmit*> ordered(batch);
+  // between replicas.
+  std::vector<PendingSubmit*> ordered(submits);
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const PendingSubmit* a, const PendingSubmit* b) { return a->request->account() < b->request->account(); });
-  // Idempotent: a re-run after a lost connection or an in-doubt COMMIT finds what committed by
-  // the idempotency key and reports it as created (the order id is the one chosen before).
+  // Submits alone are idempotent: a re-run after a lost connection or an in-doubt COMMIT finds
+  // what committed by the idempotency key and reports it as created (the order id is the one
+  // chosen before). A transition is not (account_seq and version advance), so a batch holding
+  // one is not re-run: the error reaches the callers, who re-read.
   pool_.run(
       [&](pqxx::connection& conn) {
         pqxx::work tx(conn);
         // Alone: the three statements of one submit; a batch: four statements for all of it.
         if (ordered.size() == 1) {
           ordered[0]->result = submitOne(tx, *ordered[0]);
-        } else {
+        } else if (!ordered.empty()) {
           submitMany(tx, ordered);
         }
-        const bool created = std::any_of(ordered.begin(), ordered.end(), [](const PendingSubmit* p) {
+        bool wrote = std::any_of(ordered.begin(), ordered.end(), [](const PendingSubmit* p) {
           return p->result.outcome == SubmitOutcome::Created;
         });
-        if (created) notifyOutbox(tx);
+        for (auto* c : changes) wrote = runChangeInBatch(tx, *c) || wrote;
+        if (wrote) notifyOutbox(tx);
         tx.commit();
       },
-      pg::Retry::Idempotent);
+      changes.empty() ? pg::Retry::Idempotent : pg::Retry::Never);
   std::uint64_t created = 0;
-  for (auto* p : batch) created += p->result.outcome == SubmitOutcome::Created ? 1 : 0;
+  for (auto* p : submits) created += p->result.outcome == SubmitOutcome::Created ? 1 : 0;
   submits_committed_.fetch_add(created, std::memory_order_relaxed);
   submit_transactions_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -273,7 +308,7 @@ SubmitResult OrderStore::submitOne(pqxx::work& tx, PendingSubmit& p) {
   return {SubmitOutcome::Created, o};
 }
 
-void OrderStore::notifyOutbox(pqxx::work& tx) {
+void OrderStore::notifyOutbox(pqxx::transaction_base& tx) {
   // Delivered at COMMIT (and only then), once per transaction however many rows it wrote.
   if (!config_.notify_channel.empty()) tx.exec_prepared("order_outbox_notify", config_.notify_channel);
 }
@@ -281,7 +316,7 @@ void OrderStore::notifyOutbox(pqxx::work& tx) {
 namespace {
 
 // What kChangeOrder writes, from the order after the change.
-void execChange(pqxx::work& tx, const v1::Order& o, std::int64_t seq, v1::OrderStatus from, const std::string& payload,
+void execChange(pqxx::transaction_base& tx, const v1::Order& o, std::int64_t seq, v1::OrderStatus from, const std::string& payload,
                 const std::string& events_topic, const std::string& fill_id = {}, const std::string& fills_topic = {},
                 const std::string& fill_payload = {}) {
   tx.exec_prepared("order_change", o.order_id(), static_cast<int>(o.status()), o.filled_quantity(), o.avg_fill_price(),
@@ -311,40 +346,88 @@ ChangeResult OrderStore::applyTransition(const std::string& order_id, Trigger tr
     throw std::invalid_argument(std::string("applyTransition: ") + std::string(triggerName(trigger)) +
                                 " belongs to submit() or applyFill()");
   }
-  const auto now_ns = runtime::wallClockNs();
-  // Not idempotent (account_seq and version advance): an in-doubt COMMIT goes to the caller.
-  return pool_.run(
-      [&](pqxx::connection& conn) -> ChangeResult {
-        pqxx::work tx(conn);
-        const auto account_row = tx.exec_prepared("order_account", order_id);
-        if (account_row.empty()) return {ChangeOutcome::NotFound, {}};
-        const auto account = account_row[0][0].as<std::string>();  // never changes: safe to read before the lock
-        const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
-        v1::Order o = rows::rowToOrder(tx.exec_prepared("order_for_update", order_id)[0]);
-        const auto from = o.status();
-        const auto next = transition(from, trigger, fillsOf(o));
-        if (!next) {
-          logging::warn("order transition refused", {{"order_id", order_id},
-                                                      {"status", v1::OrderStatus_Name(from)},
-                                                      {"trigger", triggerName(trigger)}});
-          tx.abort();
-          return {ChangeOutcome::Refused, std::move(o)};
-        }
-        o.set_status(*next);
-        if (!details.venue_order_id.empty()) o.set_venue_order_id(details.venue_order_id);
-        if (*next == v1::ORDER_STATUS_REJECTED && details.rejection.reason != v1::REJECT_REASON_UNSPECIFIED) {
-          o.set_reject_reason(details.rejection.reason);
-          o.set_reject_text(details.rejection.text);
-        }
-        if (!details.replaced_by_order_id.empty()) o.set_replaced_by_order_id(details.replaced_by_order_id);
-        o.set_updated_ts_ns(now_ns);
-        o.set_version(o.version() + 1);
-        execChange(tx, o, seq, from, makeEvent(o, seq, from).SerializeAsString(), config_.events_topic);
-        notifyOutbox(tx);
-        tx.commit();
-        return {ChangeOutcome::Applied, std::move(o)};
-      },
-      pg::Retry::Never);
+  PendingChange change;
+  change.kind = PendingChange::Kind::Transition;
+  change.order_id = order_id;
+  change.trigger = trigger;
+  change.details = &details;
+  change.now_ns = runtime::wallClockNs();
+  return runChange(change);
+}
+
+ChangeResult OrderStore::runChange(PendingChange& change) {
+  if (!config_.group_commit) return runChangeAlone(change);
+  const auto account = accountOf(change.order_id);
+  if (!account) return {ChangeOutcome::NotFound, {}};
+  auto future = change.done.get_future();
+  Lane& lane = laneOf(*account);
+  {
+    std::lock_guard lock(lane.mu);
+    if (lane.stop) throw Overloaded("order store stopped");
+    // Not bounded by max_queued_per_lane: venue reports must be applied whatever the submit
+    // load; their rate is bounded by the orders already accepted.
+    lane.queue.push_back(Job{nullptr, &change});
+  }
+  lane.wake.notify_one();
+  return future.get();
+}
+
+ChangeResult OrderStore::runChangeAlone(PendingChange& change) {
+  const auto run = [&](pqxx::connection& conn) -> ChangeResult {
+    pqxx::work tx(conn);
+    auto work = change.kind == PendingChange::Kind::Transition ? transitionIn(tx, change) : fillIn(tx, change);
+    if (!work.wrote) {
+      tx.abort();  // also gives back the sequence number
+      return work.result;
+    }
+    notifyOutbox(tx);
+    tx.commit();
+    return work.result;
+  };
+  // A fill re-run finds its execution id taken (Duplicate); a transition is not idempotent, so
+  // an in-doubt COMMIT reaches the caller, who re-reads the order.
+  return pool_.run(run, change.kind == PendingChange::Kind::Fill ? pg::Retry::Idempotent : pg::Retry::Never);
+}
+
+bool OrderStore::runChangeInBatch(pqxx::work& tx, PendingChange& change) {
+  // No savepoint: libpqxx 6.4 never begins a subtransaction whose statements are all prepared
+  // (its abort is then a no-op), and more than 64 subtransactions in one transaction overflow
+  // PostgreSQL's per-backend subxid cache, which slows every session's visibility checks. A
+  // refused change has written nothing but its sequence number, which is given back; an SQL
+  // error fails the whole batch, and runBatch() re-runs each job alone.
+  auto work = change.kind == PendingChange::Kind::Transition ? transitionIn(tx, change) : fillIn(tx, change);
+  if (!work.wrote && !work.seq_account.empty()) tx.exec_prepared("order_seq_undo", work.seq_account);
+  change.result = std::move(work.result);
+  return work.wrote;
+}
+
+OrderStore::ChangeWork OrderStore::transitionIn(pqxx::transaction_base& tx, const PendingChange& change) {
+  const auto& order_id = change.order_id;
+  const auto& details = *change.details;
+  const auto account_row = tx.exec_prepared("order_account", order_id);
+  if (account_row.empty()) return {{ChangeOutcome::NotFound, {}}, false, {}};
+  const auto account = account_row[0][0].as<std::string>();  // never changes: safe to read before the lock
+  const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
+  v1::Order o = rows::rowToOrder(tx.exec_prepared("order_for_update", order_id)[0]);
+  const auto from = o.status();
+  const auto next = transition(from, change.trigger, fillsOf(o));
+  if (!next) {
+    logging::warn("order transition refused", {{"order_id", order_id},
+                                                {"status", v1::OrderStatus_Name(from)},
+                                                {"trigger", triggerName(change.trigger)}});
+    return {{ChangeOutcome::Refused, std::move(o)}, false, account};
+  }
+  o.set_status(*next);
+  if (!details.venue_order_id.empty()) o.set_venue_order_id(details.venue_order_id);
+  if (*next == v1::ORDER_STATUS_REJECTED && details.rejection.reason != v1::REJECT_REASON_UNSPECIFIED) {
+    o.set_reject_reason(details.rejection.reason);
+    o.set_reject_text(details.rejection.text);
+  }
+  if (!details.replaced_by_order_id.empty()) o.set_replaced_by_order_id(details.replaced_by_order_id);
+  o.set_updated_ts_ns(change.now_ns);
+  o.set_version(o.version() + 1);
+  execChange(tx, o, seq, from, makeEvent(o, seq, from).SerializeAsString(), config_.events_topic);
+  return {{ChangeOutcome::Applied, std::move(o)}, true, {}};
 }
 
 ReplaceResult OrderStore::replace(const v1::ReplaceOrderRequest& request, RiskDecider decide) {
@@ -432,67 +515,99 @@ ChangeResult OrderStore::applyFill(const FillReport& fill) {
   if (fill.venue_execution_id.empty()) throw std::invalid_argument("applyFill: venue_execution_id is empty");
   if (fill.quantity <= 0) throw std::invalid_argument("applyFill: quantity must be > 0");
   if (fill.price <= 0) throw std::invalid_argument("applyFill: price must be > 0");
-  const auto now_ns = runtime::wallClockNs();
-  // Idempotent: a re-run finds the execution id taken and reports Duplicate.
-  return pool_.run(
-      [&](pqxx::connection& conn) -> ChangeResult {
-        pqxx::work tx(conn);
-        const auto account_row = tx.exec_prepared("order_account", fill.order_id);
-        if (account_row.empty()) return {ChangeOutcome::NotFound, {}};
-        const auto account = account_row[0][0].as<std::string>();
-        const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
-        v1::Order o = rows::rowToOrder(tx.exec_prepared("order_for_update", fill.order_id)[0]);
+  PendingChange change;
+  change.kind = PendingChange::Kind::Fill;
+  change.order_id = fill.order_id;
+  change.fill = &fill;
+  change.now_ns = runtime::wallClockNs();
+  return runChange(change);
+}
 
-        v1::Fill f;
-        f.set_fill_id(rows::newId("fill-"));
-        f.set_venue_execution_id(fill.venue_execution_id);
-        f.set_order_id(o.order_id());
-        f.set_account(account);
-        f.set_symbol(o.symbol());
-        f.set_side(o.side());
-        f.set_quantity(fill.quantity);
-        f.set_price(fill.price);
-        f.set_fill_ts_ns(fill.fill_ts_ns);
-        f.set_liquidity(fill.liquidity);
-        f.set_fee(fill.fee);
-        const auto inserted = tx.exec_prepared("order_fill_insert", f.fill_id(), f.venue_execution_id(), f.order_id(),
-                                               account, f.symbol(), static_cast<int>(f.side()), f.quantity(),
-                                               f.price(), f.fill_ts_ns(), static_cast<int>(f.liquidity()), f.fee());
-        if (inserted.empty()) {
-          tx.abort();  // also gives back the sequence number
-          return {ChangeOutcome::Duplicate, std::move(o)};
-        }
+OrderStore::ChangeWork OrderStore::fillIn(pqxx::transaction_base& tx, const PendingChange& change) {
+  const auto& fill = *change.fill;
+  const auto account_row = tx.exec_prepared("order_account", fill.order_id);
+  if (account_row.empty()) return {{ChangeOutcome::NotFound, {}}, false, {}};
+  const auto account = account_row[0][0].as<std::string>();
+  const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
+  v1::Order o = rows::rowToOrder(tx.exec_prepared("order_for_update", fill.order_id)[0]);
 
-        const auto open = o.quantity() - o.filled_quantity();
-        const auto from = o.status();
-        const auto next = fill.quantity > open
-                              ? std::nullopt
-                              : transition(from, fill.quantity == open ? Trigger::FullFill : Trigger::PartialFill,
-                                           fillsOf(o));
-        if (!next) {
-          // Shares may really have traded: loud, so reconciliation with the venue looks at it.
-          logging::error("fill refused", {{"order_id", o.order_id()},
-                                          {"venue_execution_id", fill.venue_execution_id},
-                                          {"status", v1::OrderStatus_Name(from)},
-                                          {"quantity", static_cast<long long>(fill.quantity)},
-                                          {"open_quantity", static_cast<long long>(open)}});
-          tx.abort();
-          return {ChangeOutcome::Refused, std::move(o)};
-        }
-        o.set_avg_fill_price(rows::averagePrice(o.avg_fill_price(), o.filled_quantity(), fill.price, fill.quantity));
-        o.set_filled_quantity(o.filled_quantity() + fill.quantity);
-        o.set_status(*next);
-        o.set_updated_ts_ns(now_ns);
-        o.set_version(o.version() + 1);
-        auto event = makeEvent(o, seq, from);
-        *event.mutable_fill() = f;
-        execChange(tx, o, seq, from, event.SerializeAsString(), config_.events_topic, f.fill_id(),
-                   config_.fills_topic, f.SerializeAsString());
-        notifyOutbox(tx);
-        tx.commit();
-        return {ChangeOutcome::Applied, std::move(o)};
+  v1::Fill f;
+  f.set_fill_id(rows::newId("fill-"));
+  f.set_venue_execution_id(fill.venue_execution_id);
+  f.set_order_id(o.order_id());
+  f.set_account(account);
+  f.set_symbol(o.symbol());
+  f.set_side(o.side());
+  f.set_quantity(fill.quantity);
+  f.set_price(fill.price);
+  f.set_fill_ts_ns(fill.fill_ts_ns);
+  f.set_liquidity(fill.liquidity);
+  f.set_fee(fill.fee);
+  // Checked before anything is written, so a refusal has only the sequence number to give back.
+  // The account's lock (taken above) serialises every fill of its orders: nobody can insert
+  // this execution id between the check and the insert.
+  if (!tx.exec_prepared("order_fill_exists", fill.venue_execution_id).empty()) {
+    return {{ChangeOutcome::Duplicate, std::move(o)}, false, account};
+  }
+  const auto open = o.quantity() - o.filled_quantity();
+  const auto from = o.status();
+  const auto next = fill.quantity > open
+                        ? std::nullopt
+                        : transition(from, fill.quantity == open ? Trigger::FullFill : Trigger::PartialFill, fillsOf(o));
+  if (!next) {
+    // Shares may really have traded: loud, so reconciliation with the venue looks at it.
+    logging::error("fill refused", {{"order_id", o.order_id()},
+                                    {"venue_execution_id", fill.venue_execution_id},
+                                    {"status", v1::OrderStatus_Name(from)},
+                                    {"quantity", static_cast<long long>(fill.quantity)},
+                                    {"open_quantity", static_cast<long long>(open)}});
+    return {{ChangeOutcome::Refused, std::move(o)}, false, account};
+  }
+  const auto inserted = tx.exec_prepared("order_fill_insert", f.fill_id(), f.venue_execution_id(), f.order_id(),
+                                         account, f.symbol(), static_cast<int>(f.side()), f.quantity(), f.price(),
+                                         f.fill_ts_ns(), static_cast<int>(f.liquidity()), f.fee());
+  if (inserted.empty()) {
+    // Only another process without the account's lock could have inserted it (a second venue
+    // key scheme, a manual fix): still a duplicate, nothing written.
+    return {{ChangeOutcome::Duplicate, std::move(o)}, false, account};
+  }
+  o.set_avg_fill_price(rows::averagePrice(o.avg_fill_price(), o.filled_quantity(), fill.price, fill.quantity));
+  o.set_filled_quantity(o.filled_quantity() + fill.quantity);
+  o.set_status(*next);
+  o.set_updated_ts_ns(change.now_ns);
+  o.set_version(o.version() + 1);
+  auto event = makeEvent(o, seq, from);
+  *event.mutable_fill() = f;
+  execChange(tx, o, seq, from, event.SerializeAsString(), config_.events_topic, f.fill_id(), config_.fills_topic,
+             f.SerializeAsString());
+  return {{ChangeOutcome::Applied, std::move(o)}, true, {}};
+}
+
+std::optional<std::string> OrderStore::accountOf(const std::string& order_id) {
+  {
+    std::lock_guard lock(accounts_mu_);
+    if (const auto it = accounts_.find(order_id); it != accounts_.end()) return it->second;
+  }
+  auto account = pool_.run(
+      [&](pqxx::connection& conn) -> std::optional<std::string> {
+        pqxx::nontransaction tx(conn);
+        const auto r = tx.exec_prepared("order_account", order_id);
+        if (r.empty()) return std::nullopt;
+        return r[0][0].as<std::string>();
       },
       pg::Retry::Idempotent);
+  if (account) rememberAccount(order_id, *account);
+  return account;
+}
+
+void OrderStore::rememberAccount(const std::string& order_id, const std::string& account) {
+  std::lock_guard lock(accounts_mu_);
+  if (!accounts_.emplace(order_id, account).second) return;
+  accounts_order_.push_back(order_id);
+  if (accounts_order_.size() > kAccountCache) {
+    accounts_.erase(accounts_order_.front());
+    accounts_order_.pop_front();
+  }
 }
 
 std::optional<v1::Order> OrderStore::getOrder(const std::string& order_id) {

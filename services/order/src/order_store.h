@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <future>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "idempotency.h"
@@ -24,8 +26,10 @@
 // The order service's PostgreSQL persistence (docs/order.md, "Store"): every change of an order
 // is one transaction that takes the account's sequence row lock first, writes the order, its
 // order_events row (dense account_seq) and its outbox rows, and commits. Nothing is
-// acknowledged before COMMIT returned. Submits are group-committed: one writer thread per lane
-// runs the submits queued behind the previous COMMIT in the next transaction.
+// acknowledged before COMMIT returned. Every write of an account goes through the lane its
+// account hashes to (submits, transitions, fills; replace() excepted), and each lane's writer
+// thread runs what queued behind the previous COMMIT in the next transaction: group commit, and
+// no two lanes ever wait on each other's account locks.
 namespace tickstream::order {
 
 struct OrderStoreConfig {
@@ -182,6 +186,27 @@ class OrderStore {
   std::uint64_t submitTransactions() const;
 
  private:
+  // A transition or fill on its way through the lane of its order's account.
+  struct PendingChange {
+    enum class Kind { Transition, Fill };
+    Kind kind = Kind::Transition;
+    std::string order_id;
+    Trigger trigger = Trigger::VenueAck;        // Transition
+    const TransitionDetails* details = nullptr;  // Transition
+    const FillReport* fill = nullptr;            // Fill
+    std::int64_t now_ns = 0;
+    ChangeResult result;
+    std::exception_ptr error;  // this change alone failed (an SQL error), the batch went on
+    std::promise<ChangeResult> done;
+  };
+  // What a change's statements did: `wrote` false means refused, duplicate or not found; then
+  // nothing was written but the account's sequence number, taken when `seq_account` is set,
+  // which the caller gives back (or rolls the transaction back).
+  struct ChangeWork {
+    ChangeResult result;
+    bool wrote = false;
+    std::string seq_account;
+  };
   // A submit on its way through a lane; result is set inside the transaction, done after COMMIT.
   struct PendingSubmit {
     const v1::SubmitOrderRequest* request = nullptr;
@@ -193,24 +218,46 @@ class OrderStore {
     SubmitResult result;
     std::promise<SubmitResult> done;
   };
+  // A lane's queue entry: one of the two.
+  struct Job {
+    PendingSubmit* submit = nullptr;
+    PendingChange* change = nullptr;
+  };
   struct Lane;
 
   void writerLoop(Lane& lane);
-  // Commits `batch` in one transaction and completes each submit; if that fails for one
-  // submit's reason (an SQL error, the decider throwing), retries each alone so only the bad
-  // one fails.
-  void runBatch(const std::vector<PendingSubmit*>& batch);
-  void runInOneTransaction(const std::vector<PendingSubmit*>& batch);
+  // Commits `batch` in one transaction and completes each job; if that fails for one job's
+  // reason (an SQL error, the decider throwing), retries each alone so only the bad one fails.
+  void runBatch(const std::vector<Job>& batch);
+  void runInOneTransaction(const std::vector<PendingSubmit*>& submits, const std::vector<PendingChange*>& changes);
+  // Queues a change in its account's lane (or runs it here without group commit) and waits.
+  ChangeResult runChange(PendingChange& change);
+  // A change alone in its own transaction.
+  ChangeResult runChangeAlone(PendingChange& change);
+  // A change inside a batch's transaction. Returns whether it wrote.
+  bool runChangeInBatch(pqxx::work& tx, PendingChange& change);
+  // The statements of a transition / a fill (order_store_changes.cpp).
+  ChangeWork transitionIn(pqxx::transaction_base& tx, const PendingChange& change);
+  ChangeWork fillIn(pqxx::transaction_base& tx, const PendingChange& change);
+  // The account of an order, from a bounded cache of the orders this process has seen, or the
+  // database; nothing for an unknown order.
+  std::optional<std::string> accountOf(const std::string& order_id);
+  void rememberAccount(const std::string& order_id, const std::string& account);
+  Lane& laneOf(const std::string& account);
   // One submit: lock, read, write (three statements).
   SubmitResult submitOne(pqxx::work& tx, PendingSubmit& pending);
   // A batch sorted by account in four statements whatever its size (order_store_batch.cpp).
   void submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& ordered);
   static void prepareSubmitMany(pg::Pool& pool);
-  void notifyOutbox(pqxx::work& tx);
+  void notifyOutbox(pqxx::transaction_base& tx);
 
   pg::Pool& pool_;
   const OrderStoreConfig config_;
   std::vector<std::unique_ptr<Lane>> lanes_;
+  static constexpr std::size_t kAccountCache = 500'000;
+  std::mutex accounts_mu_;
+  std::unordered_map<std::string, std::string> accounts_;  // order id → account
+  std::deque<std::string> accounts_order_;                 // oldest first, for eviction
   std::atomic<std::uint64_t> submits_committed_{0};
   std::atomic<std::uint64_t> submit_transactions_{0};
 };
