@@ -69,6 +69,11 @@ std::size_t codeIndex(grpc::StatusCode code) {
   return i >= 0 && i < static_cast<int>(kCodes) - 1 ? static_cast<std::size_t>(i) : kCodes - 1;
 }
 
+// The last index (a code outside the spec) names itself OUT_OF_SPEC, as statusCodeName does.
+std::string codeName(std::size_t index) {
+  return std::string(rpc::statusCodeName(static_cast<grpc::StatusCode>(index)));
+}
+
 std::string statusName(std::size_t i) {
   if (i + 1 == kStatuses) return "UNKNOWN_STATUS";
   std::string name = ov1::OrderStatus_Name(static_cast<ov1::OrderStatus>(i));
@@ -98,17 +103,15 @@ struct Counters {
     for (uint64_t e : errors) n += e;
     return n;
   }
-  nlohmann::json errorsJson() const {
-    nlohmann::json j = nlohmann::json::object();
+  nlohmann::ordered_json errorsJson() const {
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
     for (std::size_t i = 0; i < kCodes; ++i) {
-      if (errors[i] == 0) continue;
-      j[i + 1 == kCodes ? "OUT_OF_SPEC" : std::string(rpc::statusCodeName(static_cast<grpc::StatusCode>(i)))] =
-          errors[i];
+      if (errors[i] != 0) j[codeName(i)] = errors[i];
     }
     return j;
   }
-  nlohmann::json statusesJson() const {
-    nlohmann::json j = nlohmann::json::object();
+  nlohmann::ordered_json statusesJson() const {
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
     for (std::size_t i = 0; i < kStatuses; ++i) {
       if (statuses[i] != 0) j[statusName(i)] = statuses[i];
     }
@@ -153,23 +156,25 @@ class Sender {
     bool sending = true;
     while (true) {
       int64_t now = monoNs();
-      if (sending && (now >= schedule.end_ns || stop_.load(std::memory_order_relaxed))) {
-        sending = false;
-        // Calls that fell due in time but never got a free slot: the target rate was not reached.
-        const uint64_t due = closed ? 0 : pacer.dueBy(std::min(now, schedule.end_ns - 1));
-        unsent_due_ = due > next ? due - next : 0;
-      }
       if (sending) {
+        // Every call due before the end is sent, late if need be (a late wake-up near the end
+        // must not drop calls that were due).
         while (!free_.empty()) {
           const int64_t due = closed ? now : pacer.dueAt(next);
-          if (due > now) break;
+          if (due > now || due >= schedule.end_ns) break;
           Call* c = free_.back();
           free_.pop_back();
           send(*c, next++, due, schedule);
         }
-      } else if (busy() == 0) {
-        break;
-      } else if (now >= schedule.drain_ns) {
+        if (now >= schedule.end_ns || stop_.load(std::memory_order_relaxed)) {
+          sending = false;
+          // Calls that fell due in time but found no free slot: the target rate was not reached.
+          const uint64_t due = closed ? 0 : pacer.dueBy(std::min(now, schedule.end_ns - 1));
+          unsent_due_ = due > next ? due - next : 0;
+        }
+      }
+      if (!sending && busy() == 0) break;
+      if (!sending && now >= schedule.drain_ns) {
         cancelRemaining();
         break;
       }
@@ -317,7 +322,7 @@ std::vector<std::string> mintBearers(const LoadgenConfig& config, const OrderPla
   return out;
 }
 
-void printLine(const nlohmann::json& j) {
+void printLine(const nlohmann::ordered_json& j) {
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
 }
@@ -396,9 +401,7 @@ int run(const LoadgenConfig& config, runtime::ShutdownSignal& shutdown) {
   const uint64_t unanswered = total.sent - total.acked - total.errorCount();
   uint64_t unexpected = 0;
   for (std::size_t i = 0; i < kCodes; ++i) {
-    const std::string name = i + 1 == kCodes ? "OUT_OF_SPEC"
-                                             : std::string(rpc::statusCodeName(static_cast<grpc::StatusCode>(i)));
-    if (std::find(config.allow_errors.begin(), config.allow_errors.end(), name) == config.allow_errors.end()) {
+    if (std::find(config.allow_errors.begin(), config.allow_errors.end(), codeName(i)) == config.allow_errors.end()) {
       unexpected += total.errors[i];
     }
   }
