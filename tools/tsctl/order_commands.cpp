@@ -128,9 +128,9 @@ OrderCommands::OrderCommands(CLI::App& app) {
   stream_ = order_->add_subcommand("stream", "the account's order events, one JSON line each, until Ctrl-C");
   for (CLI::App* sub : {submit_, cancel_, get_, list_, stream_}) {
     opt(sub, "--target", call_.target, "order service gRPC address HOST:PORT")->required();
-    CLI::Option* token = opt(sub, "--token", call_.token, "bearer token (e.g. from `tsctl token`)");
-    opt(sub, "--jwt-hs256-secret", call_.secret, "instead of --token: mint a token for --account with this secret")
-        ->excludes(token);
+    // No `excludes`: a secret from the environment must not turn an explicit --token into an error.
+    opt(sub, "--token", call_.token, "bearer token (e.g. from `tsctl token`); wins over --jwt-hs256-secret");
+    opt(sub, "--jwt-hs256-secret", call_.secret, "without --token: mint a token for --account with this secret");
     opt(sub, "--account", call_.account, "the account the request is for (the minted token's sub)")->required();
     opt(sub, "--timeout-ms", call_.timeout_ms, "deadline of the call")->check(CLI::Range(1, 3'600'000));
   }
