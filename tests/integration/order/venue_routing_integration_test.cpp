@@ -18,6 +18,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "market.h"
 #include "tickstream/testing/child.h"
+#include "venue_process.h"
 #include "venue_client.h"
 
 namespace venue = tickstream::venue::v1;
@@ -36,75 +37,14 @@ using tickstream::order::StreamPosition;
 using tickstream::order::VenueClient;
 using tickstream::order::VenueClientConfig;
 using tickstream::order::VenueOutcome;
+using tickstream::order::test::VenueProcess;
+using tickstream::order::test::processState;
+using tickstream::order::test::symbol;
 using tickstream::testing::Child;
 using tickstream::testing::waitUntil;
 using namespace std::chrono_literals;
 
 namespace {
-
-// The state letter of /proc/<pid>/stat ('R', 'S', 'T' = stopped, ...), or '?' when unreadable.
-char processState(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  const auto close = line.rfind(')');  // the command name may contain spaces and parentheses
-  return close == std::string::npos || close + 2 >= line.size() ? '?' : line[close + 2];
-}
-
-// One run of the exchange-sim binary serving the venue API, SERVING when constructed.
-class VenueProcess {
- public:
-  // port 0 picks a free port; a restart passes the previous run's port.
-  VenueProcess(const std::string& session, int port, std::vector<std::string> extra = {})
-      : child_(argv(session, port, std::move(extra)), logPath(session)) {
-    const std::regex listening(R"(venue listening.*"port":(\d+))");
-    std::smatch m;
-    std::string text;
-    REQUIRE(waitUntil(
-        [&] {
-          text = child_.log();
-          return std::regex_search(text, m, listening);
-        },
-        10s));
-    port_ = std::stoi(m[1].str());
-    auto health = Health::NewStub(grpc::CreateChannel(address(), grpc::InsecureChannelCredentials()));
-    REQUIRE(waitUntil(
-        [&] {
-          grpc::ClientContext ctx;
-          ctx.set_deadline(std::chrono::system_clock::now() + 1s);
-          HealthCheckRequest req;
-          req.set_service("tickstream.venue.v1.Venue");
-          HealthCheckResponse res;
-          return health->Check(&ctx, req, &res).ok() && res.status() == HealthCheckResponse::SERVING;
-        },
-        10s));
-  }
-
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  int port() const { return port_; }
-  Child& child() { return child_; }
-
- private:
-  static std::string logPath(const std::string& session) {
-    return "/tmp/order_venue_it_" + std::to_string(::getpid()) + "_" + session + ".log";
-  }
-  static std::vector<std::string> argv(const std::string& session, int port,
-                                       std::vector<std::string> extra) {
-    std::vector<std::string> a{TICKSTREAM_EXCHANGE_SIM_BIN, "--symbols", "3", "--seed", "11",
-                               "--listen", "127.0.0.1:0", "--messages", "0", "--rate", "20000",
-                               "--venue-listen", "127.0.0.1:" + std::to_string(port),
-                               "--venue-session", session};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-
-  Child child_;
-  int port_ = 0;
-};
-
-std::string symbol() {
-  return std::string(tickstream::itch::symbol(tickstream::exchange_sim::tickerFor(1)));
-}
 
 // A buy far below the market: it rests and never trades.
 venue::NewOrderRequest restingBuy(const std::string& order_id) {

@@ -1,0 +1,222 @@
+#include "order_router.h"
+
+#include <stdexcept>
+
+#include "order_rows.h"
+#include "tickstream/runtime/clock.h"
+#include "tickstream/runtime/logging.h"
+
+namespace tickstream::order {
+
+namespace vv1 = tickstream::venue::v1;
+
+void OrderRouterConfig::validate() const {
+  if (threads < 1 || threads > 256) throw std::invalid_argument("OrderRouterConfig.threads must be 1..256");
+  if (max_queued < 1) throw std::invalid_argument("OrderRouterConfig.max_queued must be >= 1");
+}
+
+OrderRouter::OrderRouter(OrderStore& store, VenueClient& venue, OrderRouterConfig config, RouterHooks hooks)
+    : store_(store), venue_(venue), config_(config), hooks_(std::move(hooks)),
+      applier_(store, [this](const v1::Order& order) {
+        // From the stream's thread: the venue call must not hold up the reports behind it.
+        std::lock_guard lock(mu_);
+        if (!stopping_) queue_.push_back([this, order] { sendCancel(order); });
+        cv_.notify_one();
+      }) {
+  config_.validate();
+}
+
+OrderRouter::~OrderRouter() { stop(); }
+
+void OrderRouter::start() {
+  for (int i = 0; i < config_.threads; ++i) workers_.emplace_back([this] { worker(); });
+}
+
+void OrderRouter::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+void OrderRouter::worker() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    try {
+      task();
+    } catch (const std::exception& e) {
+      // The database is away: the order keeps its status, and the stream or the next
+      // resendAccepted() settles it.
+      logging::warn("routing step failed", {{"error", e.what()}});
+    }
+  }
+}
+
+void OrderRouter::route(v1::Order order, bool first_send) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    if (queue_.size() >= config_.max_queued) {
+      if (hooks_.dropped) hooks_.dropped();
+      return;  // stays ACCEPTED; resendAccepted() sends it
+    }
+    queue_.push_back([this, order = std::move(order), first_send] {
+      if (order.replaces_order_id().empty()) {
+        sendNew(order, first_send);
+        return;
+      }
+      const auto original = store_.getOrder(order.replaces_order_id());
+      if (original) sendReplace(order, *original, first_send);
+    });
+  }
+  cv_.notify_one();
+}
+
+std::size_t OrderRouter::resendAccepted(pg::Pool& pool, std::chrono::milliseconds min_age) {
+  const auto before_ns =
+      runtime::wallClockNs() - std::chrono::duration_cast<std::chrono::nanoseconds>(min_age).count();
+  const auto orders = pool.run(
+      [&](pqxx::work& tx) {
+        std::vector<v1::Order> out;
+        for (const auto& row : tx.exec_params(std::string("SELECT ") + rows::kOrderColumns +
+                                                  " FROM orders WHERE (status = 2 OR (status = 6 AND coalesce(venue_order_id, '') = '')) "
+                                                  "AND updated_ts_ns < $1 "
+                                                  "ORDER BY created_ts_ns LIMIT 10000",
+                                              before_ns)) {
+          out.push_back(rows::rowToOrder(row));
+        }
+        return out;
+      },
+      pg::Retry::Idempotent);
+  for (const auto& o : orders) route(o, false);
+  return orders.size();
+}
+
+void OrderRouter::sendNew(const v1::Order& order, bool first_send) {
+  const auto result = venue_.newOrder(toVenueNewOrder(order));
+  if (hooks_.routed) hooks_.routed(result.outcome);
+  switch (result.outcome) {
+    case VenueOutcome::Answered:
+      applier_.apply(result.response.report());
+      break;
+    case VenueOutcome::NotSent: {
+      if (!first_send) break;  // an earlier attempt may be at the venue: try again later
+      TransitionDetails details;
+      details.rejection = {v1::REJECT_REASON_VENUE_UNAVAILABLE,
+                           result.circuit_open ? "venue unavailable (circuit open)"
+                                               : "venue unavailable: " + result.status.error_message()};
+      store_.applyTransition(order.order_id(), Trigger::VenueReject, details);
+      break;
+    }
+    case VenueOutcome::Refused:
+      // ALREADY_EXISTS / INVALID_ARGUMENT: the request contradicts one the venue has, which is a
+      // bug here; the order stays ACCEPTED for reconciliation and an operator.
+      logging::error("venue refused a new order", {{"order_id", order.order_id()},
+                                                    {"code", static_cast<int>(result.status.error_code())},
+                                                    {"error", result.status.error_message()}});
+      break;
+    case VenueOutcome::Unknown:
+      // May be at the venue: its report on the stream decides; reconciliation sends it again.
+      logging::warn("new order outcome unknown", {{"order_id", order.order_id()},
+                                                  {"error", result.status.error_message()}});
+      break;
+  }
+}
+
+void OrderRouter::sendReplace(const v1::Order& replacement, const v1::Order& original, bool first_send) {
+  vv1::ReplaceOrderRequest request;
+  request.set_orig_order_id(original.order_id());
+  request.set_venue_order_id(original.venue_order_id());
+  request.set_order_id(replacement.order_id());
+  request.set_quantity(replacement.quantity());
+  request.set_limit_price(replacement.limit_price());
+  const auto result = venue_.replaceOrder(request);
+  if (hooks_.routed) hooks_.routed(result.outcome);
+  if (result.outcome == VenueOutcome::Answered) {
+    applier_.apply(result.response.report());
+    return;
+  }
+  if (result.outcome == VenueOutcome::Unknown || (result.outcome == VenueOutcome::NotSent && !first_send)) {
+    logging::warn("replace outcome unknown", {{"order_id", replacement.order_id()},
+                                              {"error", result.status.error_message()}});
+    return;
+  }
+  // Refused or never sent: the original works on unchanged, the replacement is rejected.
+  TransitionDetails details;
+  details.rejection = result.outcome == VenueOutcome::NotSent
+                          ? Rejection{v1::REJECT_REASON_VENUE_UNAVAILABLE, "venue unavailable"}
+                          : Rejection{v1::REJECT_REASON_VENUE_REJECTED, result.status.error_message()};
+  store_.applyTransition(replacement.order_id(), Trigger::VenueReject, details);
+  store_.applyTransition(original.order_id(), Trigger::ReplaceReject);
+}
+
+grpc::Status OrderRouter::sendCancel(const v1::Order& order) {
+  vv1::CancelOrderRequest request;
+  request.set_order_id(order.order_id());
+  request.set_venue_order_id(order.venue_order_id());
+  const auto result = venue_.cancelOrder(request);
+  if (hooks_.routed) hooks_.routed(result.outcome);
+  switch (result.outcome) {
+    case VenueOutcome::Answered:
+      applier_.apply(result.response.report());
+      return grpc::Status::OK;
+    case VenueOutcome::Refused:
+      if (result.status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+        // Too late: filled or done at the venue. The fills arrive on the stream.
+        store_.applyTransition(order.order_id(), Trigger::CancelReject);
+      } else {
+        logging::error("venue refused a cancel", {{"order_id", order.order_id()},
+                                                  {"error", result.status.error_message()}});
+      }
+      return grpc::Status::OK;
+    case VenueOutcome::NotSent:
+      store_.applyTransition(order.order_id(), Trigger::CancelReject);
+      return {grpc::StatusCode::UNAVAILABLE, "venue unavailable: the cancel was not sent and the order is still working"};
+    case VenueOutcome::Unknown:
+      break;  // PENDING_CANCEL until the stream's report (or reconciliation) settles it
+  }
+  return grpc::Status::OK;
+}
+
+void OrderRouter::refresh(v1::Order& order) {
+  if (auto now = store_.getOrder(order.order_id())) order = std::move(*now);
+}
+
+v1::Order OrderRouter::cancel(const v1::Order& order, grpc::Status& status) {
+  status = grpc::Status::OK;
+  auto requested = store_.applyTransition(order.order_id(), Trigger::CancelRequest);
+  if (requested.outcome == ChangeOutcome::NotFound) {
+    status = {grpc::StatusCode::NOT_FOUND, "no order " + order.order_id()};
+    return order;
+  }
+  if (requested.outcome != ChangeOutcome::Applied) {
+    status = {grpc::StatusCode::FAILED_PRECONDITION,
+              "order is " + v1::OrderStatus_Name(requested.order.status()) + ": it cannot be canceled now"};
+    return requested.order;
+  }
+  v1::Order result = std::move(requested.order);
+  // NEW → CANCELED at once; ACCEPTED without a venue id: the cancel goes when the ack comes.
+  if (result.status() != v1::ORDER_STATUS_PENDING_CANCEL || result.venue_order_id().empty()) return result;
+  status = sendCancel(result);
+  refresh(result);
+  return result;
+}
+
+void OrderRouter::replace(v1::Order& original, v1::Order& replacement) {
+  sendReplace(replacement, original, true);
+  refresh(original);
+  refresh(replacement);
+}
+
+}  // namespace tickstream::order

@@ -1,0 +1,96 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "order_store.h"
+#include "report_applier.h"
+#include "venue_client.h"
+
+// Sends the service's orders to the venue and applies its answers (docs/order.md, "Routing to
+// the venue"). New orders are routed after SubmitOrder has replied (the reply waits only for
+// PostgreSQL), by a few worker threads; cancels and replaces are sent while the client waits,
+// since the answer decides what the call returns.
+namespace tickstream::order {
+
+struct OrderRouterConfig {
+  // Threads sending NewOrders (each blocks on one venue call at a time).
+  int threads = 4;
+  // NewOrders waiting to be sent; beyond it an order stays ACCEPTED and is sent by the next
+  // resendAccepted() (at start-up or reconciliation), rather than growing memory without bound.
+  std::size_t max_queued = 100'000;
+
+  void validate() const;  // throws std::invalid_argument naming the field
+};
+
+// Counters the service exports; called on router threads.
+struct RouterHooks {
+  std::function<void(VenueOutcome)> routed;  // each NewOrder/Replace/Cancel's outcome
+  std::function<void()> dropped;             // a NewOrder not queued (queue full)
+};
+
+class OrderRouter {
+ public:
+  OrderRouter(OrderStore& store, VenueClient& venue, OrderRouterConfig config, RouterHooks hooks = {});
+  ~OrderRouter();  // stop()
+  OrderRouter(const OrderRouter&) = delete;
+  OrderRouter& operator=(const OrderRouter&) = delete;
+
+  void start();
+  // Ends the workers after the venue call each is in; queued orders stay ACCEPTED in the
+  // database and are sent again by the next start's resendAccepted().
+  void stop();
+
+  // Queues an ACCEPTED order (or a replacement whose ReplaceOrder is due again) for the venue.
+  // `first_send`: no earlier attempt can have reached the venue, so a request that provably was
+  // not sent rejects the order (venue unavailable). A re-send leaves it ACCEPTED instead: an
+  // earlier attempt may be at the venue, and rejecting an order the venue may fill would lose
+  // the fills.
+  void route(v1::Order order, bool first_send = true);
+  // Queues every order that has been ACCEPTED for at least `min_age` (or PENDING_CANCEL before the
+  // venue acknowledged it): after a restart their
+  // NewOrder may never have been sent, and an attempt whose outcome was unknown (the venue
+  // stalled) is settled by sending it again. Safe to repeat: the venue answers a repeated order
+  // id with its first answer.
+  std::size_t resendAccepted(pg::Pool& pool, std::chrono::milliseconds min_age);
+
+  // A client's cancel of `order` (its account already checked): the store's cancel_request,
+  // then the venue's CancelOrder when the venue knows the order. Returns the order as it stands
+  // after the call; `status` is UNAVAILABLE when the venue could not be reached (the order is
+  // then back to working) and OK otherwise.
+  v1::Order cancel(const v1::Order& order, grpc::Status& status);
+
+  // After the store recorded a replace (original PENDING_REPLACE, replacement ACCEPTED): sends
+  // ReplaceOrder and applies the answer. Both orders as they stand after it.
+  void replace(v1::Order& original, v1::Order& replacement);
+
+  // Applies a venue report (from a reply here or from the execution stream).
+  ReportApplier& applier() { return applier_; }
+
+ private:
+  void worker();
+  void sendNew(const v1::Order& order, bool first_send);
+  void sendReplace(const v1::Order& replacement, const v1::Order& original, bool first_send);
+  // Sends the cancel of an order the venue has acknowledged; applies cancel_ack/cancel_reject.
+  grpc::Status sendCancel(const v1::Order& order);
+  void refresh(v1::Order& order);
+
+  OrderStore& store_;
+  VenueClient& venue_;
+  const OrderRouterConfig config_;
+  RouterHooks hooks_;
+  ReportApplier applier_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace tickstream::order

@@ -1,0 +1,147 @@
+#include "order_updates.h"
+
+#include <stdexcept>
+
+#include "tickstream/kafka/admin.h"
+#include "tickstream/kafka/consumer.h"
+#include "tickstream/runtime/logging.h"
+
+namespace tickstream::order {
+
+using namespace std::chrono_literals;
+
+bool OrderUpdates::Subscription::take(std::chrono::milliseconds timeout, std::vector<v1::OrderEvent>& out,
+                                      bool& overflowed) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return closed_ || overflowed_ || !queue_.empty(); });
+  overflowed = overflowed_;
+  overflowed_ = false;
+  for (auto& e : queue_) out.push_back(std::move(e));
+  queue_.clear();
+  return !closed_;
+}
+
+OrderUpdates::OrderUpdates(pg::Pool& pool, OrderUpdatesConfig config) : pool_(pool), config_(std::move(config)) {
+  pool_.registerPrepared("order_events_after",
+                         "SELECT payload FROM order_events WHERE account = $1 AND account_seq > $2 "
+                         "ORDER BY account_seq LIMIT $3");
+  pool_.registerPrepared("order_events_last", "SELECT last_seq FROM account_sequences WHERE account = $1");
+}
+
+OrderUpdates::~OrderUpdates() { stop(); }
+
+void OrderUpdates::start() {
+  partitions_ = kafka::Admin(config_.brokers).partitionCount(config_.topic);
+  if (partitions_ <= 0) throw std::runtime_error("topic " + config_.topic + " does not exist (tsctl topics ensure)");
+  thread_ = std::thread([this] { run(); });
+}
+
+void OrderUpdates::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    for (auto& [account, sub] : subscribers_) {
+      std::lock_guard sub_lock(sub->mu_);
+      sub->closed_ = true;
+      sub->cv_.notify_all();
+    }
+  }
+  stop_thread_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+std::shared_ptr<OrderUpdates::Subscription> OrderUpdates::subscribe(const std::string& account) {
+  auto sub = std::make_shared<Subscription>();
+  std::lock_guard lock(mu_);
+  sub->closed_ = stopping_;
+  subscribers_.emplace(account, sub);
+  return sub;
+}
+
+void OrderUpdates::unsubscribe(const std::string& account, const std::shared_ptr<Subscription>& subscription) {
+  std::lock_guard lock(mu_);
+  auto [first, last] = subscribers_.equal_range(account);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == subscription) {
+      subscribers_.erase(it);
+      return;
+    }
+  }
+}
+
+std::size_t OrderUpdates::subscriptions() const {
+  std::lock_guard lock(mu_);
+  return subscribers_.size();
+}
+
+std::vector<v1::OrderEvent> OrderUpdates::committed(const std::string& account, std::uint64_t after, int limit) {
+  return pool_.run(
+      [&](pqxx::work& tx) {
+        std::vector<v1::OrderEvent> out;
+        for (const auto& row : tx.exec_prepared("order_events_after", account, static_cast<std::int64_t>(after), limit)) {
+          const pqxx::binarystring bytes(row[0]);
+          v1::OrderEvent e;
+          if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+            throw std::runtime_error("order_events payload does not parse for account " + account);
+          }
+          out.push_back(std::move(e));
+        }
+        return out;
+      },
+      pg::Retry::Idempotent);
+}
+
+std::uint64_t OrderUpdates::lastSeq(const std::string& account) {
+  return pool_.run(
+      [&](pqxx::work& tx) -> std::uint64_t {
+        const auto r = tx.exec_prepared("order_events_last", account);
+        return r.empty() ? 0 : r[0][0].as<std::uint64_t>();
+      },
+      pg::Retry::Idempotent);
+}
+
+void OrderUpdates::dispatch(const std::string& account, const v1::OrderEvent& event) {
+  std::lock_guard lock(mu_);
+  auto [first, last] = subscribers_.equal_range(account);
+  for (auto it = first; it != last; ++it) {
+    auto& sub = *it->second;
+    std::lock_guard sub_lock(sub.mu_);
+    if (sub.queue_.size() >= config_.max_buffered) {
+      sub.queue_.clear();
+      sub.overflowed_ = true;
+    } else {
+      sub.queue_.push_back(event);
+    }
+    sub.cv_.notify_one();
+  }
+}
+
+void OrderUpdates::run() {
+  try {
+    kafka::ConsumerConfig cc;
+    cc.brokers = config_.brokers;
+    cc.client_id = "order-service-updates";
+    kafka::Consumer consumer(cc);
+    std::vector<kafka::TopicPartitionOffset> assignment;
+    for (int32_t p = 0; p < partitions_; ++p) assignment.push_back({config_.topic, p, RdKafka::Topic::OFFSET_END});
+    consumer.assign(assignment);
+    v1::OrderEvent event;
+    while (!stop_thread_) {
+      auto m = consumer.poll(100ms);
+      if (!m || !m->ok()) continue;
+      const auto payload = m->payload();
+      if (!event.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+        logging::warn("orders.events record does not parse", {{"partition", m->partition()},
+                                                             {"offset", static_cast<long long>(m->offset())}});
+        continue;
+      }
+      dispatch(event.account(), event);
+    }
+    consumer.close();
+  } catch (const std::exception& e) {
+    // Streams then work from PostgreSQL alone (their idle check), only later.
+    logging::error("orders.events follower stopped", {{"error", e.what()}});
+  }
+}
+
+}  // namespace tickstream::order

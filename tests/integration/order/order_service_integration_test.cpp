@@ -1,0 +1,321 @@
+// The order service end to end (issue 5): the real order-service binary between a real
+// PostgreSQL 15, a real Kafka broker and the real exchange-sim venue. Calls go through gRPC with
+// real tokens; what they return is checked against PostgreSQL and orders.events in Kafka.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <mutex>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "order_service_support.h"
+#include "tickstream/kafka/consumer.h"
+
+using namespace tickstream;
+using namespace tickstream::order;
+using namespace tickstream::order::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Started once for every case in this file: start-up (venue, topics, schema, service) takes
+// seconds, and the cases use distinct client order ids.
+ServiceEnv& env() {
+  static ServiceEnv e;
+  return e;
+}
+
+std::atomic<int> next_id{0};
+std::string cid(const std::string& tag) { return tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(++next_id); }
+
+// Every record of the events topic, as OrderEvents, once `expected` have arrived (or 60 s).
+std::vector<v1::OrderEvent> readEvents(const std::string& topic, std::size_t expected) {
+  kafka::ConsumerConfig cc;
+  cc.brokers = testing::kafkaBootstrap();
+  kafka::Consumer consumer(cc);
+  std::vector<kafka::TopicPartitionOffset> all;
+  const int partitions = kafka::topics::Layout{}.order_partitions;
+  for (int p = 0; p < partitions; ++p) all.push_back({topic, p, RdKafka::Topic::OFFSET_BEGINNING});
+  consumer.assign(all);
+  std::vector<v1::OrderEvent> out;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (out.size() < expected && std::chrono::steady_clock::now() < deadline) {
+    if (auto m = consumer.poll(200ms); m && m->ok()) {
+      v1::OrderEvent e;
+      REQUIRE(e.ParseFromArray(m->payload().data(), static_cast<int>(m->payload().size())));
+      CHECK(std::string(m->key()) == e.account());
+      out.push_back(std::move(e));
+    }
+  }
+  // Nothing beyond what was read: a duplicate would show as an extra record.
+  std::int64_t high_sum = 0;
+  for (int p = 0; p < partitions; ++p) high_sum += consumer.watermarks(topic, p, 10s).second;
+  CHECK(static_cast<std::size_t>(high_sum) == out.size());
+  return out;
+}
+
+// orders.events holds exactly the order_events rows, each once, in account_seq order per account.
+void checkKafkaMatchesPostgres(ServiceEnv& e) {
+  const auto rows = static_cast<std::size_t>(count(e.url, "SELECT count(*) FROM order_events"));
+  // The relay publishes after commit; wait until the outbox is empty.
+  REQUIRE(testing::waitUntil([&] { return count(e.url, "SELECT count(*) FROM outbox") == 0; }, 30s));
+  const auto events = readEvents(e.events_topic, rows);
+  REQUIRE(events.size() == rows);
+  std::map<std::string, std::uint64_t> last;
+  std::set<std::string> ids;
+  for (const auto& ev : events) {
+    CHECK(ev.account_seq() == last[ev.account()] + 1);
+    last[ev.account()] = ev.account_seq();
+    CHECK(ids.insert(ev.event_id()).second);
+    CHECK(count(e.url, "SELECT count(*) FROM order_events WHERE event_id = '" + ev.event_id() + "' AND to_status = " +
+                           std::to_string(ev.to_status())) == 1);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("calls without a valid token, or for another account, are refused") {
+  auto& e = env();
+  v1::SubmitOrderResponse res;
+  auto s = e.submit("", restingLimitBuy("alice", cid("auth")), res);
+  CHECK(s.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  s = e.submit("not.a.token", restingLimitBuy("alice", cid("auth")), res);
+  CHECK(s.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  s = e.submit(token("alice", false, -100), restingLimitBuy("alice", cid("auth")), res);
+  CHECK(s.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK(s.error_message().find("expired") != std::string::npos);
+  s = e.submit(token("bob"), restingLimitBuy("alice", cid("auth")), res);
+  CHECK(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  // A service token may act for any account.
+  s = e.submit(token("trader-sim", true), restingLimitBuy("alice", cid("auth")), res);
+  CHECK(s.ok());
+  // Bob cannot see Alice's order, even by id.
+  v1::GetOrderRequest get;
+  get.set_account("bob");
+  get.set_order_id(res.order().order_id());
+  v1::GetOrderResponse got;
+  auto c = ServiceEnv::ctx(token("bob"));
+  CHECK(e.stub->GetOrder(c.get(), get, &got).error_code() == grpc::StatusCode::NOT_FOUND);
+  get.set_account("alice");
+  c = ServiceEnv::ctx(token("bob"));
+  CHECK(e.stub->GetOrder(c.get(), get, &got).error_code() == grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_CASE("malformed orders get INVALID_ARGUMENT naming the field; refused ones are stored REJECTED") {
+  auto& e = env();
+  const auto alice = token("alice");
+  v1::SubmitOrderResponse res;
+  auto r = restingLimitBuy("alice", cid("bad"));
+  r.set_quantity(0);
+  auto s = e.submit(alice, r, res);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message().rfind("quantity", 0) == 0);
+  r = restingLimitBuy("alice", cid("bad"));
+  r.set_symbol("NOPE");
+  s = e.submit(alice, r, res);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message().rfind("symbol", 0) == 0);
+  r = restingLimitBuy("alice", cid("bad"));
+  r.set_limit_price(kLastTrade - 550);  // off the 0.01 grid
+  s = e.submit(alice, r, res);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message().rfind("limit_price", 0) == 0);
+  r = restingLimitBuy("alice", cid("bad"));
+  r.set_limit_price(kLastTrade * 2);  // outside the ±10% band
+  s = e.submit(alice, r, res);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Well-formed but refused: no risk limits for carol (fail closed), a halted symbol.
+  s = e.submit(token("carol"), restingLimitBuy("carol", cid("risk")), res);
+  REQUIRE(s.ok());
+  CHECK(res.order().status() == v1::ORDER_STATUS_REJECTED);
+  CHECK(res.order().reject_reason() == v1::REJECT_REASON_RISK_LIMIT);
+  r = restingLimitBuy("alice", cid("halt"));
+  r.set_symbol(kHalted);
+  s = e.submit(alice, r, res);
+  REQUIRE(s.ok());
+  CHECK(res.order().status() == v1::ORDER_STATUS_REJECTED);
+  CHECK(res.order().reject_reason() == v1::REJECT_REASON_SYMBOL_HALTED);
+}
+
+TEST_CASE("a retried submit returns the original order; the same key with another payload is refused") {
+  auto& e = env();
+  const auto alice = token("alice");
+  const auto r = restingLimitBuy("alice", cid("idem"));
+  v1::SubmitOrderResponse first, again;
+  REQUIRE(e.submit(alice, r, first).ok());
+  CHECK_FALSE(first.duplicate());
+  REQUIRE(e.submit(alice, r, again).ok());
+  CHECK(again.duplicate());
+  CHECK(again.order().order_id() == first.order().order_id());
+  auto changed = r;
+  changed.set_quantity(200);
+  CHECK(e.submit(alice, changed, again).error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  CHECK(count(e.url, "SELECT count(*) FROM orders WHERE client_order_id = '" + r.client_order_id() + "'") == 1);
+}
+
+TEST_CASE("a market order is routed and filled; a resting order is canceled and replaced") {
+  auto& e = env();
+  const auto alice = token("alice");
+  v1::SubmitOrderResponse res;
+  REQUIRE(e.submit(alice, marketBuy("alice", cid("mkt")), res).ok());
+  CHECK(res.order().status() == v1::ORDER_STATUS_ACCEPTED);
+  const auto market_id = res.order().order_id();
+  REQUIRE(testing::waitUntil([&] {
+    const auto o = e.get("alice", market_id);
+    return o.status() == v1::ORDER_STATUS_FILLED || (o.status() == v1::ORDER_STATUS_CANCELED && o.filled_quantity() > 0);
+  }, 15s));
+  const auto filled = e.get("alice", market_id);
+  CHECK(filled.filled_quantity() > 0);
+  CHECK(filled.avg_fill_price() > 0);
+  CHECK(count(e.url, "SELECT coalesce(sum(quantity), 0) FROM fills WHERE order_id = '" + market_id + "'") ==
+        filled.filled_quantity());
+
+  REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("rest")), res).ok());
+  const auto resting_id = res.order().order_id();
+  REQUIRE(e.waitStatus("alice", resting_id, v1::ORDER_STATUS_ROUTED));
+  CHECK_FALSE(e.get("alice", resting_id).venue_order_id().empty());
+
+  v1::ReplaceOrderRequest replace;
+  replace.set_account("alice");
+  replace.set_order_id(resting_id);
+  replace.set_client_order_id(cid("repl"));
+  replace.set_quantity(300);
+  replace.set_limit_price(kLastTrade - 400);
+  v1::ReplaceOrderResponse replaced;
+  auto c = ServiceEnv::ctx(alice);
+  const auto rs = e.stub->ReplaceOrder(c.get(), replace, &replaced);
+  INFO(rs.error_message());
+  REQUIRE(rs.ok());
+  CHECK(replaced.original().status() == v1::ORDER_STATUS_REPLACED);
+  CHECK(replaced.replacement().status() == v1::ORDER_STATUS_ROUTED);
+  CHECK(replaced.replacement().quantity() == 300);
+
+  v1::CancelOrderRequest cancel;
+  cancel.set_account("alice");
+  cancel.set_order_id(replaced.replacement().order_id());
+  v1::CancelOrderResponse canceled;
+  c = ServiceEnv::ctx(alice);
+  REQUIRE(e.stub->CancelOrder(c.get(), cancel, &canceled).ok());
+  CHECK(canceled.order().status() == v1::ORDER_STATUS_CANCELED);
+  // Canceling again: the order is done.
+  c = ServiceEnv::ctx(alice);
+  CHECK(e.stub->CancelOrder(c.get(), cancel, &canceled).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+
+  v1::ListOrdersRequest list;
+  list.set_account("alice");
+  list.add_statuses(v1::ORDER_STATUS_CANCELED);
+  v1::ListOrdersResponse listed;
+  c = ServiceEnv::ctx(alice);
+  REQUIRE(e.stub->ListOrders(c.get(), list, &listed).ok());
+  REQUIRE(listed.orders_size() >= 1);
+  CHECK(listed.orders(0).order_id() == replaced.replacement().order_id());
+}
+
+TEST_CASE("StreamOrderUpdates replays from a sequence number, then follows live, gap-free") {
+  auto& e = env();
+  const auto bob = token("bob");
+  v1::StreamOrderUpdatesRequest req;
+  req.set_account("bob");
+  req.set_after_account_seq(0);
+  grpc::ClientContext sctx;
+  sctx.AddMetadata("authorization", "Bearer " + bob);
+  auto reader = e.stub->StreamOrderUpdates(&sctx, req);
+  v1::SubmitOrderResponse res;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(e.submit(bob, restingLimitBuy("bob", cid("stream")), res).ok());
+    ids.push_back(res.order().order_id());
+  }
+  for (const auto& id : ids) REQUIRE(e.waitStatus("bob", id, v1::ORDER_STATUS_ROUTED));
+  // Each order: ACCEPTED, then ROUTED: six events, account_seq 1..6.
+  v1::OrderEvent ev;
+  std::uint64_t expect = 1;
+  while (expect <= 6 && reader->Read(&ev)) {
+    CHECK(ev.account() == "bob");
+    CHECK(ev.account_seq() == expect);
+    ++expect;
+  }
+  CHECK(expect == 7);
+  sctx.TryCancel();
+  reader->Finish();
+}
+
+TEST_CASE("the venue goes away: the circuit opens, orders are rejected as venue unavailable, then it recovers") {
+  auto& e = env();
+  const auto alice = token("alice");
+  e.venue->child().signal(SIGSTOP);
+  REQUIRE(testing::waitUntil([&] { return processState(e.venue->child().pid()) == 'T'; }, 5s));
+  std::vector<std::string> ids;
+  v1::SubmitOrderResponse res;
+  for (int i = 0; i < 8; ++i) {
+    REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("stall")), res).ok());  // acked: committed
+    ids.push_back(res.order().order_id());
+  }
+  // A stalled venue may have the orders (Unknown: they stay ACCEPTED); once the breaker is open,
+  // new ones are refused without being sent.
+  REQUIRE(testing::waitUntil([&] {
+    v1::SubmitOrderResponse r;
+    REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("open")), r).ok());
+    return e.waitStatus("alice", r.order().order_id(), v1::ORDER_STATUS_REJECTED) &&
+           e.get("alice", r.order().order_id()).reject_reason() == v1::REJECT_REASON_VENUE_UNAVAILABLE;
+  }, 30s));
+  e.venue->child().signal(SIGCONT);
+  // Back: new orders route again once a probe closes the circuit.
+  REQUIRE(testing::waitUntil([&] {
+    v1::SubmitOrderResponse r;
+    REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("back")), r).ok());
+    return e.waitStatus("alice", r.order().order_id(), v1::ORDER_STATUS_ROUTED);
+  }, 30s));
+  // The stalled ones were queued at the venue (same session): each ends ROUTED exactly once,
+  // or REJECTED if it was never sent.
+  for (const auto& id : ids) {
+    REQUIRE(testing::waitUntil([&] {
+      const auto st = e.get("alice", id).status();
+      return st == v1::ORDER_STATUS_ROUTED || st == v1::ORDER_STATUS_REJECTED;
+    }, 30s));
+  }
+}
+
+TEST_CASE("kill -9 under load: every acknowledged order is in PostgreSQL and in Kafka exactly once") {
+  auto& e = env();
+  const auto service_token = token("loadgen", true);
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> acked;  // account, order id
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      const std::string account = t % 2 ? "alice" : "bob";
+      for (int i = 0; !stop; ++i) {
+        v1::SubmitOrderResponse r;
+        auto c = ServiceEnv::ctx(service_token);
+        c->set_deadline(std::chrono::system_clock::now() + 2s);
+        if (e.stub->SubmitOrder(c.get(), restingLimitBuy(account, cid("kill" + std::to_string(t))), &r).ok()) {
+          std::lock_guard lock(mu);
+          acked.emplace_back(account, r.order().order_id());
+        }
+      }
+    });
+  }
+  REQUIRE(testing::waitUntil([&] { std::lock_guard lock(mu); return acked.size() >= 200; }, 30s));
+  e.service->signal(SIGKILL);
+  REQUIRE(e.service->waitExit(10s).has_value());
+  stop = true;
+  for (auto& t : clients) t.join();
+  INFO("acknowledged before the kill: " << acked.size());
+  for (const auto& [account, id] : acked) {
+    CHECK(count(e.url, "SELECT count(*) FROM orders WHERE order_id = '" + id + "'") == 1);
+  }
+  e.start();  // the relay publishes what the dead one left in the outbox; routing resumes
+  // Orders accepted but not routed when it died are sent by the new process.
+  for (const auto& [account, id] : acked) {
+    REQUIRE(testing::waitUntil([&, &account = account, &id = id] {
+      return e.get(account, id).status() != v1::ORDER_STATUS_ACCEPTED;
+    }, 30s));
+  }
+  checkKafkaMatchesPostgres(e);
+}
