@@ -2,7 +2,7 @@
 // thread owns a channel, a completion queue and a fixed number of call slots; paced open loop
 // (--rate R) or closed loop (--rate 0: every slot busy all the time). Prints one JSON line per
 // second and a summary line (docs/order.md, "Tools").
-//   order-loadgen --target 127.0.0.1:7300 --jwt-hs256-secret S --accounts 100 (continued:)
+//   order-loadgen --target 127.0.0.1:50061 --jwt-hs256-secret S --accounts 100 (continued:)
 //                 --symbols AAPL=1900000,MSFT=4100000 --rate 10000 --warmup-s 5 --duration-s 30
 #include <grpcpp/grpcpp.h>
 
@@ -37,7 +37,7 @@ namespace {
 namespace ov1 = tickstream::order::v1;
 
 struct LoadgenConfig {
-  std::string target;                     // order service gRPC address HOST:PORT
+  std::string target = "127.0.0.1:50061";  // order service gRPC address (its default --grpc-listen)
   std::string secret;                     // HS256 secret the service verifies tokens with
   bool service_token = false;             // one token with role "service" instead of one per account
   int accounts = 100;                     // accounts load-0001 .. load-N
@@ -451,7 +451,7 @@ int main(int argc, char** argv) {
   runtime::ShutdownSignal shutdown;
   order_loadgen::LoadgenConfig config;
   runtime::Flags flags("order-loadgen", "SubmitOrder load generator for the order service (docs/order.md)");
-  flags.add("--target", config.target, "order service gRPC address HOST:PORT")->required();
+  flags.add("--target", config.target, "order service gRPC address HOST:PORT");
   flags.add("--jwt-hs256-secret", config.secret, "HS256 secret the order service verifies tokens with (>= 32 bytes)")
       ->required()
       ->check([](const std::string& s) { return s.size() >= 32 ? std::string() : "must be at least 32 bytes"; });

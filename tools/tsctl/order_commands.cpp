@@ -127,7 +127,7 @@ OrderCommands::OrderCommands(CLI::App& app) {
   list_ = order_->add_subcommand("list", "the account's orders, newest first, one page");
   stream_ = order_->add_subcommand("stream", "the account's order events, one JSON line each, until Ctrl-C");
   for (CLI::App* sub : {submit_, cancel_, get_, list_, stream_}) {
-    opt(sub, "--target", call_.target, "order service gRPC address HOST:PORT")->required();
+    opt(sub, "--target", call_.target, "order service gRPC address HOST:PORT");
     // No `excludes`: a secret from the environment must not turn an explicit --token into an error.
     opt(sub, "--token", call_.token, "bearer token (e.g. from `tsctl token`); wins over --jwt-hs256-secret");
     opt(sub, "--jwt-hs256-secret", call_.secret, "without --token: mint a token for --account with this secret");

@@ -12,7 +12,7 @@
 namespace tickstream::tsctl {
 
 struct OrderCallConfig {
-  std::string target;         // order service gRPC address HOST:PORT
+  std::string target = "127.0.0.1:50061";  // order service gRPC address (its default --grpc-listen)
   std::string token;          // bearer token; empty: minted from secret for account
   std::string secret;         // HS256 secret to mint a token with sub = account
   std::string account;        // the request's account
