@@ -106,7 +106,7 @@ start() {
     kafka.Kafka "$DIR/server.properties" >>"$DIR/stdout.log" 2>&1 &
   echo $! > "$DIR/pid"
   if ! wait_until 90 "Kafka to start" started; then
-    tail -20 "$DIR/server.log" "$DIR/stdout.log" >&2; stop_pid "$DIR/pid" 5 kafka.Kafka; die "Kafka did not start"
+    tail -n 20 "$DIR/server.log" "$DIR/stdout.log" >&2; stop_pid "$DIR/pid" 5 kafka.Kafka; die "Kafka did not start"
   fi
   echo "127.0.0.1:$port" > "$DIR/bootstrap"
   cat "$DIR/bootstrap"

@@ -48,7 +48,9 @@ metric() {
 stop_all() {
   log "stopping"
   # Services first (they flush to Kafka on SIGTERM), then the infrastructure.
-  for svc in gateway-0 gateway-1 normalizer ingestion exchange-sim; do stop_pid "$state/$svc.pid" 30; done
+  for svc in trader-sim order-service gateway-0 gateway-1 normalizer ingestion exchange-sim; do
+    stop_pid "$state/$svc.pid" 30
+  done
   "$TICKSTREAM_ROOT/deploy/local/kafka.sh" stop --dir "$state/kafka" || true
   if [ "$hold" = 1 ]; then
     "$TICKSTREAM_ROOT/deploy/local/postgres.sh" stop --dir "$state/postgres" || true
@@ -70,10 +72,11 @@ log "creating the platform's topics"
 "$bin/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
 
 sim_port=$(free_port); sim_metrics=$(free_port); ing_metrics=$(free_port); norm_metrics=$(free_port)
-log "starting exchange-sim (live ITCH 5.0 over SoupBinTCP), ingestion and normalizer"
+venue_port=$(free_port)
+log "starting exchange-sim (live ITCH 5.0 over SoupBinTCP, and its venue for orders), ingestion and normalizer"
 start_service exchange-sim "$bin/services/exchange-sim/exchange-sim" --listen "127.0.0.1:$sim_port" \
   --messages 0 --rate "${TICKSTREAM_DEMO_RATE:-20000}" --symbols "${TICKSTREAM_DEMO_SYMBOLS:-1000}" \
-  --metrics-listen "127.0.0.1:$sim_metrics"
+  --metrics-listen "127.0.0.1:$sim_metrics" --venue-listen "127.0.0.1:$venue_port"
 wait_until 30 "exchange-sim to listen" port_open 127.0.0.1 "$sim_port" || die "exchange-sim did not start: $state/exchange-sim.log"
 start_service ingestion "$bin/services/ingestion/ingestion" --kafka-brokers "$brokers" \
   --soup-connect "127.0.0.1:$sim_port" --metrics-listen "127.0.0.1:$ing_metrics"
@@ -118,6 +121,40 @@ for shard in 0 1; do
 done
 token=$(TICKSTREAM_SECRET=$secret "$bin/tools/tsctl/tsctl" token --subject demo --ttl 86400)
 
+# The order service (same dev secret: a user's token works for market data and orders), risk
+# limits for the demo account and the simulated traders, then the traders themselves.
+order_port=$(free_port); order_metrics=$(free_port)
+log "starting the order service and the simulated traders"
+( export TICKSTREAM_JWT_HS256_SECRET=$secret
+  start_service order-service "$bin/services/order/order-service" --pg-url "$pg_url" \
+    --kafka-brokers "$brokers" --venue "127.0.0.1:$venue_port" --grpc-listen "127.0.0.1:$order_port" \
+    --metrics-listen "127.0.0.1:$order_metrics" )
+order_ready() {
+  pid_alive "$state/order-service.pid" || return 2
+  curl -fsS "http://127.0.0.1:$order_metrics/readyz" >/dev/null 2>&1
+}
+wait_until 60 "the order service to load its symbols" order_ready ||
+  { tail -20 "$state/order-service.log" >&2; die "order-service did not start: $state/order-service.log"; }
+# Generous limits: the demo is about fills, not risk (docs/order.md, "Risk", for the rules).
+"${PGBIN:-/usr/lib/postgresql/15/bin}/psql" -q "$pg_url" -c "
+  INSERT INTO risk_limits (account, max_order_notional, max_open_orders, max_position, orders_per_second,
+                           order_burst, allow_short)
+  SELECT a, 100000000000000, 1000, 1000000, 50, 100, true
+  FROM unnest(ARRAY['demo', 'trader-1', 'trader-2', 'trader-3']) AS a
+  ON CONFLICT (account) DO NOTHING" >/dev/null
+( export TICKSTREAM_JWT_HS256_SECRET=$secret
+  start_service trader-sim "$bin/tools/trader-sim/trader-sim" --target "127.0.0.1:$order_port" \
+    --kafka-brokers "$brokers" --accounts 3 --interval-ms 400 )
+demo_symbol=$("$bin/tools/trader-sim/trader-sim" --print-symbols 1)
+# The order path works end to end once a simulated trader's order has filled at the venue and
+# the fill came back through PostgreSQL, the outbox, Kafka and StreamOrderUpdates.
+first_fill() {
+  pid_alive "$state/trader-sim.pid" || return 2
+  grep -q ' FILL ' "$state/trader-sim.log"
+}
+wait_until 60 "the simulated traders' first fill" first_fill ||
+  { tail -n 20 "$state/trader-sim.log" "$state/order-service.log" >&2; die "no fill reached the traders: $state/trader-sim.log"; }
+
 cat <<TXT
 
   Tickstream local stack is up (state in $state)
@@ -134,14 +171,21 @@ cat <<TXT
   gateway shard 0      ws://127.0.0.1:$gw0/v1/stream      metrics: http://127.0.0.1:$gw0_metrics/metrics
   gateway shard 1      ws://127.0.0.1:$gw1/v1/stream      metrics: http://127.0.0.1:$gw1_metrics/metrics
   gRPC MarketData      shard 0 127.0.0.1:$gw0_grpc, shard 1 127.0.0.1:$gw1_grpc (health, reflection; Bearer: the links' token)
-  logs                 $state/{exchange-sim,ingestion,normalizer,gateway-0,gateway-1}.log
+  exchange-sim venue   127.0.0.1:$venue_port (gRPC: the matching engine orders are routed to)
+  order service        127.0.0.1:$order_port (gRPC OrderService)  metrics: http://127.0.0.1:$order_metrics/metrics
+  trader-sim           3 simulated traders placing orders; their orders and fills: tail -f $state/trader-sim.log
+  logs                 $state/{exchange-sim,ingestion,normalizer,gateway-0,gateway-1,order-service,trader-sim}.log
 
   Watch prices move in a browser (each shard serves its own symbols):
         http://127.0.0.1:$gw0/#token=$token
         http://127.0.0.1:$gw1/#token=$token
   Which shard serves a symbol:  curl 'http://127.0.0.1:$gw0/v1/route?symbols=AAPL,MSFT'
 
-  Still to come: the order service joins this command when its issue lands.
+  Place an order by hand (account demo; the token is the links' token) and follow it:
+        $bin/tools/tsctl/tsctl order submit --target 127.0.0.1:$order_port --token $token \\
+          --account demo --symbol $demo_symbol --side buy --type market --tif ioc --quantity 100
+        $bin/tools/tsctl/tsctl order list --target 127.0.0.1:$order_port --token $token --account demo
+        $bin/tools/tsctl/tsctl order stream --target 127.0.0.1:$order_port --token $token --account demo --after-seq 0
 
   Try:  $bin/tools/tsctl/tsctl topics describe --kafka-brokers $brokers
         $bin/tools/tsctl/tsctl watch --kafka-brokers $brokers --top 20
@@ -159,7 +203,7 @@ if [ "$hold" = 1 ]; then
     "$(metric "$ing_metrics" ingestion_published_total)" "$(metric "$norm_metrics" normalizer_updates_total)"
   # The console ends on Ctrl-C (or if Kafka goes away); the EXIT trap then stops everything.
   "$bin/tools/tsctl/tsctl" watch --kafka-brokers "$brokers" --top 15 --refresh-ms 1000 || true
-  for svc in exchange-sim ingestion normalizer gateway-0 gateway-1; do
+  for svc in exchange-sim ingestion normalizer gateway-0 gateway-1 order-service trader-sim; do
     pid_alive "$state/$svc.pid" || log "$svc had exited; see $state/$svc.log"
   done
   exit 0

@@ -47,7 +47,8 @@ struct Options {
   std::string grpc_listen = "127.0.0.1:50061";
   std::string metrics_listen = "127.0.0.1:0";
   std::string pg_url;
-  int pg_pool_size = 8;
+  // Writer lanes, router threads, the report stream and reads share it.
+  int pg_pool_size = 12;
   std::string migrations_dir = TICKSTREAM_ORDER_MIGRATIONS_DIR;
   std::string kafka_brokers = "127.0.0.1:9092";
   std::string snapshot_topic = kafka::topics::kMdSnapshot;
@@ -186,6 +187,7 @@ int main(int argc, char** argv) {
     updates.start();
     const auto resent = router.resendAccepted(pool, 0ms);
     if (resent > 0) logging::info("accepted orders sent to the venue again", {{"orders", static_cast<long long>(resent)}});
+    sync.start();
     executions.start();
     order::SnapshotFollower follower(opts.kafka_brokers, opts.snapshot_topic, symbols, [&] {
       health->setReady("symbols", true);
@@ -222,13 +224,15 @@ int main(int argc, char** argv) {
     // calls finish within the grace, then the background parts stop. Orders accepted but not yet
     // routed stay ACCEPTED and are sent by the next start; outbox rows wait for the next relay.
     logging::info("order service draining");
+    follower.stop();  // first: its "caught up" must not mark the server SERVING again
     grpc.setAllServing(false);
     health->setReady("symbols", false, "draining");
     updates.stop();
     grpc.stop();
     router.stop();
     executions.stop();
-    follower.stop();
+    sync.flushPosition();
+    sync.stop();
     relay.stop();
     mirror();
     if (endpoint) endpoint->stop();

@@ -43,6 +43,7 @@ struct Options {
   int sim_symbols = 8;
   int interval_ms = 500;
   std::uint64_t seed = 1;
+  int print_symbols = 0;
 };
 
 std::string now() {
@@ -239,19 +240,33 @@ int main(int argc, char** argv) {
   Options o;
   runtime::Flags flags("trader-sim", "simulated traders placing orders through the order service");
   flags.add("--target", o.target, "order service HOST:PORT");
-  flags.add("--jwt-hs256-secret", o.secret, "HS256 key the order service verifies (>= 32 bytes)")->required();
+  flags.add("--jwt-hs256-secret", o.secret, "HS256 key the order service verifies (>= 32 bytes)");
   flags.add("--kafka-brokers", o.brokers, "Kafka bootstrap servers (md.snapshot for prices)");
   flags.add("--snapshot-topic", o.snapshot_topic, "compacted topic of SymbolSnapshots");
   flags.add("--accounts", o.accounts, "traders trader-1..trader-N (each needs a risk_limits row)");
   flags.add("--sim-symbols", o.sim_symbols, "trade exchange-sim's first N symbols");
   flags.add("--interval-ms", o.interval_ms, "pause between orders");
   flags.add("--seed", o.seed, "random seed");
+  flags.add("--print-symbols", o.print_symbols, "print exchange-sim's first N symbols, one per line, and exit");
   if (auto code = flags.parse(argc, argv)) return *code;
+  const auto simSymbols = [](int n) {
+    std::vector<std::string> out;
+    for (int i = 1; i <= n; ++i) out.emplace_back(itch::symbol(exchange_sim::tickerFor(static_cast<std::uint16_t>(i))));
+    return out;
+  };
+  if (o.print_symbols > 0) {
+    for (const auto& s : simSymbols(o.print_symbols)) std::printf("%s\n", s.c_str());
+    return 0;
+  }
+  if (o.secret.empty()) {
+    logging::error("bad flag", {{"error", "--jwt-hs256-secret is required"}});
+    return 2;
+  }
   try {
-    std::vector<std::string> symbols;
-    for (int i = 1; i <= o.sim_symbols; ++i) {
-      symbols.emplace_back(itch::symbol(exchange_sim::tickerFor(static_cast<std::uint16_t>(i))));
-    }
+    const auto symbols = simSymbols(o.sim_symbols);
+    std::string list;
+    for (const auto& s : symbols) list += (list.empty() ? "" : ",") + s;
+    logging::info("trading", {{"symbols", list}, {"accounts", o.accounts}, {"target", o.target}});
     order::SymbolDirectory prices;
     order::SnapshotFollower follower(o.brokers, o.snapshot_topic, prices, [] {});
     follower.start();

@@ -20,7 +20,7 @@ namespace tickstream::order {
 
 struct OrderRouterConfig {
   // Threads sending NewOrders (each blocks on one venue call at a time).
-  int threads = 4;
+  int threads = 8;
   // NewOrders waiting to be sent; beyond it an order stays ACCEPTED and is sent by the next
   // resendAccepted() (at start-up or reconciliation), rather than growing memory without bound.
   std::size_t max_queued = 100'000;

@@ -15,7 +15,61 @@ void ReportApplier::ack(const std::string& order_id, const std::string& venue_or
   }
 }
 
+bool ReportApplier::claim(const std::string& id) {
+  std::unique_lock lock(recent_mu_);
+  for (;;) {
+    const auto it = recent_.find(id);
+    if (it == recent_.end()) {
+      recent_.emplace(id, false);
+      return true;
+    }
+    if (it->second) {
+      ++repeats_skipped_;
+      return false;
+    }
+    recent_cv_.wait(lock);  // another thread is applying it: its outcome decides
+  }
+}
+
+void ReportApplier::release(const std::string& id, bool applied) {
+  {
+    std::lock_guard lock(recent_mu_);
+    if (!applied) {
+      recent_.erase(id);  // the next copy applies it
+    } else {
+      recent_[id] = true;
+      recent_order_.push_back(id);
+      if (recent_order_.size() > kRecent) {
+        recent_.erase(recent_order_.front());
+        recent_order_.pop_front();
+      }
+    }
+  }
+  recent_cv_.notify_all();
+}
+
+std::uint64_t ReportApplier::repeatsSkipped() {
+  std::lock_guard lock(recent_mu_);
+  return repeats_skipped_;
+}
+
 void ReportApplier::apply(const vv1::ExecutionReport& report) {
+  const auto& id = report.venue_execution_id();
+  if (id.empty()) {
+    applyOnce(report);
+    return;
+  }
+  if (!claim(id)) return;
+  try {
+    applyOnce(report);
+  } catch (...) {
+    release(id, false);  // the database is away: the report must be applied again later
+    throw;
+  }
+  release(id, true);
+}
+
+void ReportApplier::applyOnce(const vv1::ExecutionReport& report) {
   ChangeResult result;
   switch (report.exec_type()) {
     case vv1::EXEC_TYPE_NEW:

@@ -1,6 +1,12 @@
 #pragma once
 
+#include <cstddef>
+#include <deque>
 #include <functional>
+#include <mutex>
+#include <string>
+#include <condition_variable>
+#include <unordered_map>
 
 #include "order_store.h"
 #include "tickstream/venue/v1/venue.pb.h"
@@ -23,8 +29,29 @@ class ReportApplier {
   // outcome (applied, duplicate, refused, an order we do not know) is done with.
   void apply(const tickstream::venue::v1::ExecutionReport& report);
 
+  // Reports skipped because this process had applied them already.
+  std::uint64_t repeatsSkipped();
+
  private:
+  void applyOnce(const tickstream::venue::v1::ExecutionReport& report);
   void ack(const std::string& order_id, const std::string& venue_order_id);
+
+  // Every report normally arrives twice, in the venue's reply and on the stream, often at the
+  // same moment. The second would be refused by the store anyway, but only after a transaction
+  // that locks the account; remembering the last kRecent execution ids skips it for free. A copy
+  // that arrives while the first is being applied waits for it: skipping at once could let the
+  // stream move past a report whose first application then fails. (After a restart the memory is
+  // empty and the store's refusal is the guard again.)
+  static constexpr std::size_t kRecent = 200'000;
+  // True when this thread now owns applying `id`; false when it was applied (waits while another
+  // thread is applying it).
+  bool claim(const std::string& id);
+  void release(const std::string& id, bool applied);
+  std::mutex recent_mu_;
+  std::condition_variable recent_cv_;
+  std::unordered_map<std::string, bool> recent_;  // id → applied (false: in progress)
+  std::deque<std::string> recent_order_;
+  std::uint64_t repeats_skipped_ = 0;
 
   OrderStore& store_;
   CancelDue cancel_due_;

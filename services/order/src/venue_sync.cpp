@@ -1,5 +1,7 @@
 #include "venue_sync.h"
 
+#include <algorithm>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "order_rows.h"
@@ -37,23 +39,135 @@ void StreamPositionStore::save(const StreamPosition& position) {
       pg::Retry::Idempotent);
 }
 
-bool VenueSync::onReport(const std::string& session, const venue::ExecutionReport& report) {
-  try {
-    router_.applier().apply(report);
-    // After the effects: a crash in between re-applies the report, which is a no-op.
-    positions_.save({session, report.exec_seq()});
-    return true;
-  } catch (const std::exception& e) {
-    logging::warn("venue report not applied; the stream resumes from it",
-                  {{"exec_seq", static_cast<unsigned long long>(report.exec_seq())}, {"error", e.what()}});
-    return false;
+VenueSync::VenueSync(pg::Pool& pool, OrderStore& store, OrderRouter& router, StreamPositionStore& positions,
+                     int workers)
+    : pool_(pool), store_(store), router_(router), positions_(positions) {
+  if (workers < 1) throw std::invalid_argument("VenueSync: workers must be >= 1");
+  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>());
+}
+
+VenueSync::~VenueSync() { stop(); }
+
+void VenueSync::start() {
+  for (auto& w : workers_) {
+    w->thread = std::thread([this, worker = w.get()] { work(*worker); });
   }
+}
+
+void VenueSync::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  for (auto& w : workers_) w->wake.notify_all();
+  idle_.notify_all();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+bool VenueSync::onReport(const std::string& session, const venue::ExecutionReport& report) {
+  std::unique_lock lock(mu_);
+  if (session != session_) {
+    // A new session's exec_seq restarts: the old one's reports must be done before positions mix.
+    drain(lock);
+    session_ = session;
+  }
+  auto& w = *workers_[std::hash<std::string>{}(report.order_id()) % workers_.size()];
+  idle_.wait(lock, [&] { return stopping_ || w.queue.size() < kMaxQueued; });
+  if (stopping_) return false;
+  in_flight_.insert(report.exec_seq());
+  last_handed_ = report.exec_seq();
+  w.queue.push_back(report);
+  w.wake.notify_one();
+  return true;
+}
+
+void VenueSync::work(Worker& w) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    w.wake.wait(lock, [&] { return stopping_ || !w.queue.empty(); });
+    if (stopping_) return;
+    const auto report = std::move(w.queue.front());
+    w.queue.pop_front();
+    lock.unlock();
+    const bool applied = applyRetrying(report);
+    lock.lock();
+    if (!applied) return;  // stopping: left out of the saved position
+    in_flight_.erase(report.exec_seq());
+    idle_.notify_all();
+    lock.unlock();
+    saveIfDue(false);
+    lock.lock();
+  }
+}
+
+bool VenueSync::applyRetrying(const venue::ExecutionReport& report) {
+  auto pause = std::chrono::milliseconds(50);
+  for (;;) {
+    try {
+      router_.applier().apply(report);
+      return true;
+    } catch (const std::exception& e) {
+      logging::warn("venue report not applied yet; retrying",
+                    {{"exec_seq", static_cast<unsigned long long>(report.exec_seq())}, {"error", e.what()}});
+    }
+    std::unique_lock lock(mu_);
+    if (idle_.wait_for(lock, pause, [&] { return stopping_; })) return false;
+    pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+  }
+}
+
+void VenueSync::drain(std::unique_lock<std::mutex>& lock) {
+  idle_.wait(lock, [&] { return stopping_ || in_flight_.empty(); });
+}
+
+std::uint64_t VenueSync::appliedUpTo() const {
+  return in_flight_.empty() ? last_handed_ : *in_flight_.begin() - 1;
+}
+
+void VenueSync::saveIfDue(bool force) {
+  StreamPosition position;
+  {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (session_.empty() || (!force && now - last_save_ < kSaveInterval)) return;
+    position = {session_, appliedUpTo()};
+    if (position.session == saved_.session && position.last_applied == saved_.last_applied) return;
+    last_save_ = now;
+  }
+  try {
+    positions_.save(position);
+    std::lock_guard lock(mu_);
+    saved_ = position;
+  } catch (const std::exception& e) {
+    // The next save covers it; a restart meanwhile re-applies from the older position.
+    logging::warn("venue stream position not saved", {{"error", e.what()}});
+  }
+}
+
+void VenueSync::flushPosition() {
+  {
+    // Give the reports still in the workers a moment, so the next start has less to re-apply.
+    std::unique_lock lock(mu_);
+    idle_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_ || in_flight_.empty(); });
+  }
+  saveIfDue(true);
 }
 
 bool VenueSync::onReconcile(const Reconciliation& r) {
   try {
+    {
+      std::unique_lock lock(mu_);
+      drain(lock);  // the repair reads orders that reports in flight would still change
+    }
     repair(r);
-    positions_.save({r.session, r.open.last_exec_seq()});
+    const StreamPosition position{r.session, r.open.last_exec_seq()};
+    positions_.save(position);
+    std::lock_guard lock(mu_);
+    session_ = position.session;
+    last_handed_ = position.last_applied;
+    saved_ = position;
     return true;
   } catch (const std::exception& e) {
     logging::warn("reconciliation failed; it is redone", {{"error", e.what()}});

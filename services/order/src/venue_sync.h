@@ -1,6 +1,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
 #include <cstdint>
 #include <string>
 
@@ -26,13 +34,30 @@ class StreamPositionStore {
   const std::string venue_;
 };
 
+// Reports are applied by `workers` threads, each owning the orders whose id hashes to it, so
+// one order's reports apply in stream order while different orders' apply in parallel (each is
+// its own PostgreSQL transaction; one thread would bound the stream to one commit at a time).
+// onReport hands the report to its worker and returns: a worker that cannot reach the database
+// retries the same report with a backoff until it can, never skipping it. The stored position is
+// the last exec_seq below which every report is applied, so a restart re-applies whatever was
+// still in a worker (each re-application a no-op).
 class VenueSync final : public ExecutionHandler {
  public:
-  VenueSync(pg::Pool& pool, OrderStore& store, OrderRouter& router, StreamPositionStore& positions)
-      : pool_(pool), store_(store), router_(router), positions_(positions) {}
+  VenueSync(pg::Pool& pool, OrderStore& store, OrderRouter& router, StreamPositionStore& positions, int workers = 8);
+  ~VenueSync() override;  // stop()
+  VenueSync(const VenueSync&) = delete;
+  VenueSync& operator=(const VenueSync&) = delete;
+
+  void start();
+  // Ends the workers; reports not yet applied are left to the next start (the stored position
+  // does not cover them). Call after the ExecutionStream has stopped.
+  void stop();
 
   bool onReport(const std::string& session, const venue::ExecutionReport& report) override;
   bool onReconcile(const Reconciliation& reconciliation) override;
+  // Stores the position of what has been applied (at shutdown, after waiting up to 5 s for the
+  // reports still in the workers).
+  void flushPosition();
 
   // Orders whose venue state could not be matched with ours (fills missed in a gap, orders
   // that ended unseen): each also logged at error level for operations.
@@ -41,12 +66,40 @@ class VenueSync final : public ExecutionHandler {
   std::uint64_t unknownAtVenue() const { return unknown_at_venue_.load(); }
 
  private:
+  struct Worker {
+    std::deque<venue::ExecutionReport> queue;
+    std::condition_variable wake;
+    std::thread thread;
+  };
+  static constexpr std::size_t kMaxQueued = 10'000;  // per worker; onReport waits beyond it
+  // The position is written at most every kSaveInterval, not per report.
+  static constexpr std::chrono::milliseconds kSaveInterval{200};
+
+  void work(Worker& w);
+  // Applies one report, retrying while the database is away; false only when stopping.
+  bool applyRetrying(const venue::ExecutionReport& report);
+  // Blocks until every handed-over report has been applied (or stopping).
+  void drain(std::unique_lock<std::mutex>& lock);
+  // The exec_seq below which every handed-over report is applied. mu_ held.
+  std::uint64_t appliedUpTo() const;
+  void saveIfDue(bool force);
   void repair(const Reconciliation& r);
 
   pg::Pool& pool_;
   OrderStore& store_;
   OrderRouter& router_;
   StreamPositionStore& positions_;
+
+  std::mutex mu_;
+  std::condition_variable idle_;           // signalled when a report finishes
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::set<std::uint64_t> in_flight_;      // exec_seqs handed over, not yet applied
+  std::string session_;                    // the session of the reports handed over
+  std::uint64_t last_handed_ = 0;          // the highest exec_seq handed over
+  StreamPosition saved_;                   // what venue_stream_position holds
+  std::chrono::steady_clock::time_point last_save_{};
+  bool stopping_ = false;
+
   std::atomic<std::uint64_t> flagged_{0};
   std::atomic<std::uint64_t> unknown_at_venue_{0};
 };

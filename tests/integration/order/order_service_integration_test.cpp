@@ -280,6 +280,72 @@ TEST_CASE("the venue goes away: the circuit opens, orders are rejected as venue 
   }
 }
 
+TEST_CASE("the venue restarts: orders it lost are canceled by reconciliation, new ones route to the new session") {
+  auto& e = env();
+  const auto alice = token("alice");
+  v1::SubmitOrderResponse res;
+  REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("lost")), res).ok());
+  const auto lost = res.order().order_id();
+  REQUIRE(e.waitStatus("alice", lost, v1::ORDER_STATUS_ROUTED));
+  const int port = e.venue->port();
+  e.venue.reset();  // kill -9: its book and orders are gone
+  e.venue = std::make_unique<VenueProcess>("svc-it-2", port);
+  // The report stream sees the new session and reconciles: the venue does not list the order.
+  REQUIRE(e.waitStatus("alice", lost, v1::ORDER_STATUS_CANCELED));
+  REQUIRE(testing::waitUntil([&] {
+    v1::SubmitOrderResponse r;
+    REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("new-session")), r).ok());
+    return e.waitStatus("alice", r.order().order_id(), v1::ORDER_STATUS_ROUTED);
+  }, 30s));
+  CHECK(count(e.url, "SELECT count(*) FROM venue_stream_position WHERE session = 'svc-it-2'") == 1);
+}
+
+TEST_CASE("PostgreSQL restarts under load: the service recovers by itself and loses nothing acknowledged") {
+  auto& e = env();
+  const auto service_token = token("loadgen", true);
+  std::atomic<bool> stop{false};
+  std::atomic<int> failed{0};
+  std::mutex mu;
+  std::vector<std::string> acked;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 2; ++t) {
+    clients.emplace_back([&, t] {
+      while (!stop) {
+        v1::SubmitOrderResponse r;
+        auto c = ServiceEnv::ctx(service_token);
+        c->set_deadline(std::chrono::system_clock::now() + 3s);
+        if (e.stub->SubmitOrder(c.get(), restingLimitBuy("bob", cid("pgr" + std::to_string(t))), &r).ok()) {
+          std::lock_guard lock(mu);
+          acked.push_back(r.order().order_id());
+        } else {
+          ++failed;
+          std::this_thread::sleep_for(50ms);
+        }
+      }
+    });
+  }
+  REQUIRE(testing::waitUntil([&] { std::lock_guard lock(mu); return acked.size() >= 50; }, 30s));
+  REQUIRE(testing::controlService("postgres.sh", "restart", "postgres") == 0);
+  // Submits succeed again without anyone touching the service.
+  std::size_t after_restart = 0;
+  {
+    std::lock_guard lock(mu);
+    after_restart = acked.size();
+  }
+  REQUIRE(testing::waitUntil([&] { std::lock_guard lock(mu); return acked.size() >= after_restart + 50; }, 60s));
+  stop = true;
+  for (auto& t : clients) t.join();
+  INFO("acknowledged: " << acked.size() << ", failed during the restart: " << failed.load());
+  for (const auto& id : acked) {
+    CHECK(count(e.url, "SELECT count(*) FROM orders WHERE order_id = '" + id + "'") == 1);
+  }
+  // Routing and the relay recovered too: every order leaves ACCEPTED, the outbox empties.
+  for (const auto& id : acked) {
+    REQUIRE(testing::waitUntil([&] { return e.get("bob", id).status() != v1::ORDER_STATUS_ACCEPTED; }, 30s));
+  }
+  REQUIRE(testing::waitUntil([&] { return count(e.url, "SELECT count(*) FROM outbox") == 0; }, 30s));
+}
+
 TEST_CASE("kill -9 under load: every acknowledged order is in PostgreSQL and in Kafka exactly once") {
   auto& e = env();
   const auto service_token = token("loadgen", true);
