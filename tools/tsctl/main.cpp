@@ -10,6 +10,8 @@
 //                                               seq, updates/s and halts per symbol
 //   tsctl token --secret S --subject alice [--ttl 3600] [--issuer I] [--audience A] [--role R]...
 //                                               an HS256 development token (docs/auth.md)
+//   tsctl order submit|cancel|get|list|stream --target HOST:PORT --account A (--token T | --jwt-hs256-secret S) ...
+//                                               the order service's gRPC API (docs/order.md, Tools)
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -29,21 +31,17 @@
 #include "tickstream/kafka/admin.h"
 #include "tickstream/kafka/topics.h"
 #include "tickstream/runtime/clock.h"
-#include "tickstream/runtime/flags.h"
 #include "tickstream/runtime/logging.h"
 #include "tickstream/runtime/shutdown.h"
 #include "tickstream/sharding/ring.h"
+#include "cli_option.h"
+#include "order_commands.h"
 #include "watch_table.h"
 
 using namespace tickstream;
+using tsctl::opt;
 
 namespace {
-
-// Binds an option to its TICKSTREAM_* variable too, like every service's flags.
-template <class T>
-CLI::Option* opt(CLI::App* app, const std::string& name, T& value, const std::string& help) {
-  return app->add_option(name, value, help)->envname(runtime::Flags::envName(name))->capture_default_str();
-}
 
 struct WatchConfig {
   std::string topic = kafka::topics::kMdTicks;  // the topic of MarketDataUpdates to show
@@ -191,6 +189,8 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   token->add_option("--scope", claims.scope, "scope: space-separated scopes");
 
+  tsctl::OrderCommands order(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -199,6 +199,7 @@ int main(int argc, char** argv) {
   logging::init({"tsctl", logging::Level::Warn, logging::Format::Text});
 
   try {
+    if (order.parsed()) return order.run();
     if (watch->parsed()) return runWatch(brokers, wcfg);
     if (token->parsed()) {
       const int64_t now = runtime::wallClockNs() / 1'000'000'000;

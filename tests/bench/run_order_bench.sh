@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Order entry through the whole stack on throw-away servers: Kafka and PostgreSQL, exchange-sim
+# (live feed at 2000 msgs/s, 100 symbols, with its venue), ingestion and the normalizer (so the
+# order service learns symbols and last trades from md.snapshot), the order service, and
+# order-loadgen sending limit IOC orders at each symbol's last trade. Two measurements, --runs
+# times each, one JSON line per run and a summary line with the medians per kind:
+#   max_throughput  closed loop (--in-flight calls busy per thread): durable orders/s
+#   open_loop       paced at --rate orders/s: ack latency from the intended send time
+# Everything shares the machine's cores (nothing is pinned); see docs/order.md, "Tools".
+#   tests/bench/run_order_bench.sh [--build DIR] [--no-build] [--runs 3] [--duration 20]
+#       [--warmup 5] [--rate 10000] [--accounts 100] [--symbols 20] [--in-flight 128]
+#       [--threads 2] [--settle 300]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+LOG_TAG=order-bench
+. "$root/deploy/local/common.sh"
+build=$root/build/dev do_build=1 runs=3 duration=20 warmup=5 rate=10000 accounts=100 nsymbols=20
+in_flight=128 threads=2 settle=300
+while [ $# -gt 0 ]; do
+  case $1 in
+    --no-build) do_build=0; shift; continue ;;
+    --build) build=$2 ;; --runs) runs=$2 ;; --duration) duration=$2 ;; --warmup) warmup=$2 ;;
+    --rate) rate=$2 ;; --accounts) accounts=$2 ;; --symbols) nsymbols=$2 ;;
+    --in-flight) in_flight=$2 ;; --threads) threads=$2 ;; --settle) settle=$2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+state=$(mktemp -d -t tickstream-bench-order.XXXXXX)
+cleanup() {
+  # Services first (they flush on SIGTERM), then the infrastructure.
+  for svc in order-service normalizer ingestion exchange-sim; do stop_pid "$state/$svc.pid" 20 || true; done
+  "$root/deploy/local/kafka.sh" stop --dir "$state/kafka" >/dev/null 2>&1 || true
+  "$root/deploy/local/postgres.sh" destroy --dir "$state/postgres" >/dev/null 2>&1 || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+if [ "$do_build" = 1 ]; then
+  # One job: the machine is shared with other builds and benchmarks.
+  [ -f "$build/CMakeCache.txt" ] || (cd "$root" && cmake --preset dev >/dev/null)
+  log "building the services and tools"
+  cmake --build "$build" -j 1 --target order-service order-loadgen tsctl exchange-sim ingestion \
+    normalizer >"$state/build.log" 2>&1 || { tail -30 "$state/build.log" >&2; die "the build failed"; }
+fi
+bin=$build/services
+tsctl=$build/tools/tsctl/tsctl
+loadgen=$build/tools/order-loadgen/order-loadgen
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+
+# start_service NAME COMMAND...: runs in the background, logging to $state/NAME.log.
+start_service() {
+  local name=$1; shift
+  "$@" >"$state/$name.log" 2>&1 &
+  echo $! >"$state/$name.pid"
+}
+# metric PORT NAME: a metric's value on a service's /metrics, summed over its labels (0 if absent).
+metric() {
+  curl -fsS "http://127.0.0.1:$1/metrics" 2>/dev/null |
+    awk -v n="$2" '$1 == n || index($1, n "{") == 1 {v += $2} END {printf "%d", v}'
+}
+# log_port NAME MESSAGE: the "port" field of the JSON log line MESSAGE in NAME's log.
+log_port() { sed -n "s/.*\"$2\".*\"port\":\([0-9]*\).*/\1/p" "$state/$1.log" | head -1; }
+logged() { pid_alive "$state/$1.pid" || return 2; grep -q "\"$2\"" "$state/$1.log"; }
+fail() { tail -20 "$state/$1.log" >&2; die "$2 (log: $state/$1.log)"; }
+
+brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
+pg_url=$("$root/deploy/local/postgres.sh" start --dir "$state/postgres")
+psql_q() { "$PGBIN/psql" "$pg_url" -v ON_ERROR_STOP=1 -qtAc "$1"; }
+"$tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
+
+# The market, as deploy/local/up.sh starts it, with the venue on a port of its choosing.
+log "starting exchange-sim (feed and venue), ingestion and normalizer"
+start_service exchange-sim "$bin/exchange-sim/exchange-sim" --symbols 100 --listen 127.0.0.1:0 \
+  --messages 0 --rate 2000 --venue-listen 127.0.0.1:0 --metrics-listen ""
+wait_until 30 "exchange-sim's venue to listen" logged exchange-sim "venue listening" ||
+  fail exchange-sim "exchange-sim did not start"
+soup_port=$(log_port exchange-sim "soup server listening")
+venue_port=$(log_port exchange-sim "venue listening")
+ing_metrics=$(free_port); norm_metrics=$(free_port)
+start_service ingestion "$bin/ingestion/ingestion" --kafka-brokers "$brokers" \
+  --soup-connect "127.0.0.1:$soup_port" --metrics-listen "127.0.0.1:$ing_metrics"
+ingesting() { pid_alive "$state/ingestion.pid" || return 2; [ "$(metric "$ing_metrics" ingestion_published_total)" -gt 0 ]; }
+wait_until 60 "ingestion to publish to md.raw" ingesting || fail ingestion "ingestion is not publishing"
+start_service normalizer "$bin/normalizer/normalizer" --kafka-brokers "$brokers" \
+  --metrics-listen "127.0.0.1:$norm_metrics"
+snapshotting() { pid_alive "$state/normalizer.pid" || return 2; [ "$(metric "$norm_metrics" normalizer_snapshots_total)" -gt 0 ]; }
+wait_until 60 "the normalizer to write md.snapshot" snapshotting || fail normalizer "no snapshots"
+
+# The symbols to trade and their last trade prices, from md.ticks: a limit at the last trade is
+# on the tick grid and inside the service's price band. Halted symbols and symbols without a
+# trade yet are left out; wait until enough have traded.
+pick_symbols() {
+  "$tsctl" watch --kafka-brokers "$brokers" --from-beginning --top 100 --once-after-ms 3000 |
+    awk -v want="$nsymbols" '
+      $1 == "SYMBOL" { table = 1; next }
+      table && NF == 7 && $4 != "-" && n < want {
+        printf "%s%s=%d", (n ? "," : ""), $1, int(($4 * 10000 + 50) / 100) * 100; n++ }'
+}
+enough_symbols() { symbols=$(pick_symbols); [ "$(tr ',' '\n' <<<"$symbols" | grep -c =)" -ge "$nsymbols" ]; }
+wait_until 120 "$nsymbols symbols to trade" enough_symbols || die "fewer than $nsymbols symbols traded: $symbols"
+
+# The order service. The secret through the environment, not on the command line.
+secret=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
+export TICKSTREAM_JWT_HS256_SECRET=$secret
+log "starting the order service (venue 127.0.0.1:$venue_port)"
+start_service order-service "$bin/order/order-service" --grpc-listen 127.0.0.1:0 --pg-url "$pg_url" \
+  --kafka-brokers "$brokers" --venue "127.0.0.1:$venue_port" --metrics-listen "127.0.0.1:$(free_port)"
+wait_until 60 "the order service to listen" logged order-service "order service listening" ||
+  fail order-service "the order service did not start"
+target=127.0.0.1:$(log_port order-service "order service listening")
+
+# Generous limits for the load accounts (migrations ran at the service's start): the benchmark
+# measures order entry, not risk refusals. Names as order-loadgen makes them: load-0001...
+psql_q "INSERT INTO risk_limits (account, max_order_notional, max_open_orders, max_position,
+          orders_per_second, order_burst, allow_short)
+        SELECT 'load-' || CASE WHEN i < 10000 THEN lpad(i::text, 4, '0') ELSE i::text END,
+               1000000000000000, 1000000000, 1000000000000, 1000000000, 1000000, true
+        FROM generate_series(1, $accounts) AS i
+        ON CONFLICT (account) DO NOTHING"
+
+# Ready when a real order goes through: the service knows the symbol (md.snapshot loaded) and the
+# account's limits. Then every picked symbol once; symbols the service refuses are dropped.
+probe=0
+probe_order() {
+  probe=$((probe + 1))
+  "$tsctl" order submit --target "$target" --account load-0001 --symbol "${1%%=*}" --side buy \
+    --type limit --tif ioc --quantity 100 --price "$(awk -v p="${1#*=}" 'BEGIN { printf "%.4f", p / 10000 }')" \
+    --client-order-id "bench-probe-$$-$probe" 2>>"$state/probe.log" | grep -q ORDER_STATUS_ACCEPTED
+}
+first=${symbols%%,*}
+wait_until 60 "the order service to accept an order for $first" probe_order "$first" ||
+  { tail -5 "$state/probe.log" >&2; fail order-service "the order service accepts no order"; }
+kept=""
+for s in ${symbols//,/ }; do
+  if probe_order "$s"; then kept+="${kept:+,}$s"; else log "dropping $s: the service does not accept it"; fi
+done
+symbols=$kept
+log "trading $symbols with $accounts accounts against $target"
+
+# After each run, wait until every order is final (IOC orders end FILLED, CANCELED or REJECTED
+# once the venue's reports are applied), so the next run does not pay for this run's backlog;
+# how long that took is the run's settle_s (null: not within --settle seconds).
+settled() { [ "$(psql_q "SELECT count(*) FROM orders WHERE status NOT IN (5, 7, 9, 10, 11)")" = 0 ]; }
+by_status() { psql_q "SELECT string_agg(status || ':' || n, ' ') FROM (SELECT status, count(*) AS n FROM orders GROUP BY status ORDER BY status) s"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+service_pid=$(cat "$state/order-service.pid")
+failed=0
+results=()
+run_one() {  # kind run loadgen-flags...
+  local kind=$1 run=$2; shift 2
+  local t0 s0 t1 s1 rc=0 settle_s=null
+  t0=$(cpu_ticks "$service_pid"); s0=$(date +%s.%N)
+  "$loadgen" --target "$target" --symbols "$symbols" --accounts "$accounts" --threads "$threads" \
+    --warmup-s "$warmup" --duration-s "$duration" "$@" >"$state/loadgen.json" 2>"$state/loadgen.err" || rc=$?
+  t1=$(cpu_ticks "$service_pid"); s1=$(date +%s.%N)
+  if wait_until "$settle" "the order service to settle the run's orders" settled; then
+    settle_s=$(awk -v a="$s1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  else
+    log "orders not final after ${settle}s, by status: $(by_status)"
+  fi
+  if [ "$rc" != 0 ]; then
+    failed=1
+    log "order-loadgen exited $rc ($kind run $run):"; tail -3 "$state/loadgen.err" >&2
+  fi
+  local line
+  line=$(python3 - "$kind" "$run" "$rc" "$t0" "$t1" "$s0" "$s1" "$hz" "$state/loadgen.json" "$settle_s" <<'PY'
+import json, sys
+kind, run, rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+settle_s = json.loads(sys.argv[10])
+t0, t1, s0, s1, hz = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8])
+lines = [l for l in open(sys.argv[9]).read().splitlines() if l.strip()]
+s = json.loads(lines[-1]) if lines and '"bench"' in lines[-1] else {}
+out = {"bench": "order_bench", "kind": kind, "run": run, "loadgen_exit": rc}
+for k in ["rate_target", "threads", "in_flight_per_thread", "accounts", "acked_per_s", "p50_ms",
+          "p90_ms", "p99_ms", "p999_ms", "max_ms", "unsent_due", "rate_sustained", "sent", "acked", "unanswered",
+          "errors", "statuses"]:
+    if k in s:
+        out[k] = s[k]
+# The whole run (warm-up and drain included): cores the order service used.
+out["order_service_cpu"] = round((t1 - t0) / hz / (s1 - s0), 3)
+# Seconds after the load until all its orders were final: venue routing and report throughput.
+out["settle_s"] = settle_s
+print(json.dumps(out))
+PY
+)
+  echo "$line"
+  results+=("$line")
+}
+for run in $(seq 1 "$runs"); do
+  run_one max_throughput "$run" --rate 0 --in-flight "$in_flight"
+done
+for run in $(seq 1 "$runs"); do
+  run_one open_loop "$run" --rate "$rate" --in-flight "$in_flight"
+done
+printf '%s\n' "${results[@]}" | python3 -c '
+import json, statistics, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+for kind in ["max_throughput", "open_loop"]:
+    rs = [r for r in rows if r["kind"] == kind and "acked_per_s" in r]
+    if not rs:
+        continue
+    out = {"bench": "order_bench_summary", "kind": kind, "runs": len(rs), "rate_target": rs[0]["rate_target"]}
+    if kind == "open_loop":
+        # A run whose rate was not sustained has latencies of the calls it managed to send only.
+        out["runs_rate_sustained"] = sum(1 for r in rs if r.get("rate_sustained"))
+    for k in ["acked_per_s", "p50_ms", "p99_ms", "p999_ms", "order_service_cpu"]:
+        vals = [r[k] for r in rs if r.get(k) is not None]
+        out["median_" + k] = round(statistics.median(vals), 3) if vals else None
+    print(json.dumps(out))'
+pid_alive "$state/order-service.pid" || { tail -20 "$state/order-service.log" >&2; die "the order service died"; }
+exit "$failed"
