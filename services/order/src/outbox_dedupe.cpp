@@ -1,6 +1,7 @@
 #include "outbox_dedupe.h"
 
 #include <map>
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -29,8 +30,10 @@ std::vector<std::int64_t> publishedOutboxRows(pqxx::connection& conn, const std:
   kafka::Consumer reader(cc);
   kafka::Admin admin(brokers);
   for (const auto& [topic, since_ms] : oldest_ms) {
+    // A topic the broker cannot describe cannot be checked, nor published to (producers never
+    // create topics): fail, and the relay tries again after its backoff.
     const auto partitions = admin.partitionCount(topic);
-    if (partitions <= 0) continue;  // not created yet: nothing of it was published
+    if (partitions <= 0) throw std::runtime_error("outbox topic " + topic + " has no metadata (does it exist?)");
     std::map<int32_t, int64_t> starts;
     for (int32_t p = 0; p < partitions; ++p) {
       starts[p] = reader.offsetForTime(topic, p, since_ms - margin.count(), std::chrono::seconds(10));

@@ -139,15 +139,24 @@ void OutboxRelay::session() {
                "       (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint "
                "FROM outbox ORDER BY id LIMIT $1");
   conn.prepare("outbox_delete", "DELETE FROM outbox WHERE id = ANY($1::bigint[])");
-  // The lag is known before Kafka is reached (it may be down: then the lag is what shows it).
-  {
+  // The lag is measured before Kafka is reached, and again if that fails: while the broker is
+  // down, the growing lag is what shows it.
+  const auto measureLag = [&] {
     pqxx::nontransaction tx(conn);
     const auto r = tx.exec_prepared("outbox_read", 1);
     lag_ms_.store(r.empty() ? 0 : r[0][4].as<std::int64_t>(), std::memory_order_relaxed);
-  }
+  };
+  measureLag();
   // A previous relay may have stopped after Kafka acknowledged rows but before deleting them:
   // drop those instead of publishing them twice.
-  if (const auto published = publishedOutboxRows(conn, config_.producer.brokers); !published.empty()) {
+  std::vector<std::int64_t> published;
+  try {
+    published = publishedOutboxRows(conn, config_.producer.brokers);
+  } catch (...) {
+    measureLag();
+    throw;
+  }
+  if (!published.empty()) {
     pqxx::nontransaction(conn).exec_prepared("outbox_delete", idArray(published));
     logging::info("outbox rows already in Kafka dropped", {{"rows", static_cast<long long>(published.size())}});
   }
