@@ -106,6 +106,19 @@ v1::OrderEvent newOrderEvent(const v1::SubmitOrderRequest& r, const std::string&
   return event;
 }
 
+v1::OrderEvent changeEvent(const v1::Order& o, std::int64_t seq, v1::OrderStatus from) {
+  v1::OrderEvent event;
+  event.set_event_id(eventId(o.account(), seq));
+  event.set_account(o.account());
+  event.set_order_id(o.order_id());
+  event.set_account_seq(static_cast<std::uint64_t>(seq));
+  event.set_from_status(from);
+  event.set_to_status(o.status());
+  *event.mutable_order() = o;
+  event.set_event_ts_ns(o.updated_ts_ns());
+  return event;
+}
+
 std::string eventId(const std::string& account, std::int64_t account_seq) {
   return account + "/" + std::to_string(account_seq);
 }

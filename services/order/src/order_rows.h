@@ -43,6 +43,10 @@ RiskInputs riskInputsFrom(const pqxx::row& row, int first);
 v1::OrderEvent newOrderEvent(const v1::SubmitOrderRequest& request, const std::string& order_id, std::int64_t now_ns,
                              const std::optional<Rejection>& rejection, std::int64_t account_seq);
 
+// The event of a change: the order after it (`o`, already at its new status and version),
+// numbered `seq` in its account, from status `from`.
+v1::OrderEvent changeEvent(const v1::Order& o, std::int64_t seq, v1::OrderStatus from);
+
 // "<account>/<account_seq>": unique, and says where the event sits.
 std::string eventId(const std::string& account, std::int64_t account_seq);
 

@@ -128,6 +128,7 @@ OrderStore::OrderStore(pg::Pool& pool, OrderStoreConfig config) : pool_(pool), c
   pool_.registerPrepared("order_list", kListOrders);
   pool_.registerPrepared("order_outbox_notify", kNotify);
   prepareSubmitMany(pool_);
+  prepareChangeMany(pool_);
   if (config_.group_commit) {
     for (int i = 0; i < config_.writer_lanes; ++i) lanes_.push_back(std::make_unique<Lane>());
     for (auto& lane : lanes_) lane->writer = std::thread([this, l = lane.get()] { writerLoop(*l); });
@@ -270,7 +271,11 @@ void OrderStore::runInOneTransaction(const std::vector<PendingSubmit*>& submits,
         bool wrote = std::any_of(ordered.begin(), ordered.end(), [](const PendingSubmit* p) {
           return p->result.outcome == SubmitOutcome::Created;
         });
-        for (auto* c : changes) wrote = runChangeInBatch(tx, *c) || wrote;
+        if (changes.size() == 1) {
+          wrote = runChangeInBatch(tx, *changes[0]) || wrote;
+        } else if (!changes.empty()) {
+          wrote = changeMany(tx, changes) || wrote;
+        }
         if (wrote) notifyOutbox(tx);
         tx.commit();
       },
@@ -325,19 +330,6 @@ void execChange(pqxx::transaction_base& tx, const v1::Order& o, std::int64_t seq
                    static_cast<int>(from), fill_id, bytes(payload), events_topic, fills_topic, bytes(fill_payload));
 }
 
-v1::OrderEvent makeEvent(const v1::Order& o, std::int64_t seq, v1::OrderStatus from) {
-  v1::OrderEvent event;
-  event.set_event_id(rows::eventId(o.account(), seq));
-  event.set_account(o.account());
-  event.set_order_id(o.order_id());
-  event.set_account_seq(static_cast<std::uint64_t>(seq));
-  event.set_from_status(from);
-  event.set_to_status(o.status());
-  *event.mutable_order() = o;
-  event.set_event_ts_ns(o.updated_ts_ns());
-  return event;
-}
-
 }  // namespace
 
 ChangeResult OrderStore::applyTransition(const std::string& order_id, Trigger trigger, const TransitionDetails& details) {
@@ -359,6 +351,7 @@ ChangeResult OrderStore::runChange(PendingChange& change) {
   if (!config_.group_commit) return runChangeAlone(change);
   const auto account = accountOf(change.order_id);
   if (!account) return {ChangeOutcome::NotFound, {}};
+  change.account = *account;
   auto future = change.done.get_future();
   Lane& lane = laneOf(*account);
   {
@@ -426,7 +419,7 @@ OrderStore::ChangeWork OrderStore::transitionIn(pqxx::transaction_base& tx, cons
   if (!details.replaced_by_order_id.empty()) o.set_replaced_by_order_id(details.replaced_by_order_id);
   o.set_updated_ts_ns(change.now_ns);
   o.set_version(o.version() + 1);
-  execChange(tx, o, seq, from, makeEvent(o, seq, from).SerializeAsString(), config_.events_topic);
+  execChange(tx, o, seq, from, rows::changeEvent(o, seq, from).SerializeAsString(), config_.events_topic);
   return {{ChangeOutcome::Applied, std::move(o)}, true, {}};
 }
 
@@ -499,7 +492,7 @@ ReplaceResult OrderStore::replace(const v1::ReplaceOrderRequest& request, RiskDe
           original.set_replaced_by_order_id(r.order_id());
           original.set_updated_ts_ns(now_ns);
           original.set_version(original.version() + 1);
-          execChange(tx, original, seq, from, makeEvent(original, seq, from).SerializeAsString(), config_.events_topic);
+          execChange(tx, original, seq, from, rows::changeEvent(original, seq, from).SerializeAsString(), config_.events_topic);
         }
         notifyOutbox(tx);
         tx.commit();
@@ -576,7 +569,7 @@ OrderStore::ChangeWork OrderStore::fillIn(pqxx::transaction_base& tx, const Pend
   o.set_status(*next);
   o.set_updated_ts_ns(change.now_ns);
   o.set_version(o.version() + 1);
-  auto event = makeEvent(o, seq, from);
+  auto event = rows::changeEvent(o, seq, from);
   *event.mutable_fill() = f;
   execChange(tx, o, seq, from, event.SerializeAsString(), config_.events_topic, f.fill_id(), config_.fills_topic,
              f.SerializeAsString());

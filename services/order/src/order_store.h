@@ -194,6 +194,7 @@ class OrderStore {
     Trigger trigger = Trigger::VenueAck;        // Transition
     const TransitionDetails* details = nullptr;  // Transition
     const FillReport* fill = nullptr;            // Fill
+    std::string account;  // the order's account (its lane)
     std::int64_t now_ns = 0;
     ChangeResult result;
     std::exception_ptr error;  // this change alone failed (an SQL error), the batch went on
@@ -234,6 +235,9 @@ class OrderStore {
   ChangeResult runChange(PendingChange& change);
   // A change alone in its own transaction.
   ChangeResult runChangeAlone(PendingChange& change);
+  // Several changes in five statements (order_store_changes.cpp). Returns whether any wrote.
+  bool changeMany(pqxx::work& tx, const std::vector<PendingChange*>& changes);
+  static void prepareChangeMany(pg::Pool& pool);
   // A change inside a batch's transaction. Returns whether it wrote.
   bool runChangeInBatch(pqxx::work& tx, PendingChange& change);
   // The statements of a transition / a fill (order_store_changes.cpp).

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "order_rows.h"
+#include "pg_array.h"
 #include "order_store.h"
 
 namespace tickstream::order {
@@ -59,46 +60,6 @@ const std::string kWriteBatch =
     "INSERT INTO outbox (topic, key, payload) "
     "SELECT $20, t.account, t.payload FROM unnest($2::text[], $17::bytea[]) WITH ORDINALITY AS t(account, payload, n) "
     "ORDER BY t.n";
-
-// PostgreSQL array literals for the unnest() parameters: one parameter per column instead of one
-// statement per row.
-class ArrayLiteral {
- public:
-  void text(std::string_view s) {
-    open();
-    out_ += '"';
-    for (char c : s) {
-      if (c == '"' || c == '\\') out_ += '\\';
-      out_ += c;
-    }
-    out_ += '"';
-  }
-  void bytes(std::string_view b) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    open();
-    out_ += "\"\\\\x";  // "\\x...": an escaped backslash, then bytea's hex format
-    for (unsigned char c : b) {
-      out_ += kHex[c >> 4];
-      out_ += kHex[c & 0xf];
-    }
-    out_ += '"';
-  }
-  void number(std::int64_t v) {
-    open();
-    out_ += std::to_string(v);
-  }
-  std::string str() const { return out_.empty() ? "{}" : out_ + "}"; }
-
- private:
-  void open() { out_ += out_.empty() ? '{' : ','; }
-  std::string out_;
-};
-
-std::string textArray(const std::vector<std::string>& values) {
-  ArrayLiteral a;
-  for (const auto& v : values) a.text(v);
-  return a.str();
-}
 
 struct Exposure {
   RiskInputs base;              // as read

@@ -1,0 +1,224 @@
+// OrderStore::changeMany: a group-commit batch of transitions and fills in five statements,
+// whatever its size (docs/order.md, "Group commit"). One change alone costs four or five
+// statements (transitionIn / fillIn); under load a lane's batches are mostly venue reports (an
+// IOC order brings an ack and a cancel), and those round trips, not the WAL flush, bound it.
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "order_rows.h"
+#include "order_store.h"
+#include "pg_array.h"
+#include "tickstream/runtime/logging.h"
+
+namespace tickstream::order {
+namespace {
+
+// The same lock statement as a submit batch (accounts sorted): last_seq unchanged, set by the write.
+const std::string kLockAccounts =
+    "INSERT INTO account_sequences AS s (account, last_seq) "
+    "SELECT a, 0 FROM unnest($1::text[]) WITH ORDINALITY AS t(a, n) ORDER BY n "
+    "ON CONFLICT (account) DO UPDATE SET last_seq = s.last_seq RETURNING account, last_seq";
+
+const std::string kReadOrders = std::string("SELECT ") + rows::kOrderColumns +
+                                " FROM orders WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE";
+
+const std::string kReadFills = "SELECT venue_execution_id FROM fills WHERE venue_execution_id = ANY($1::text[])";
+
+// Every changed order's final state, the fills, the events, the accounts' new last_seq and the
+// outbox rows in change order (an account's outbox ids follow its account_seq).
+const std::string kWriteChanges =
+    "WITH u AS (UPDATE orders AS o SET status = t.status, filled_quantity = t.filled, avg_fill_price = t.avg, "
+    "   reject_reason = t.reason, reject_text = t.text, venue_order_id = nullif(t.venue_id, ''), "
+    "   replaced_by_order_id = nullif(t.replaced_by, ''), updated_ts_ns = t.ts, version = t.version "
+    " FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::smallint[], $6::text[], $7::text[], "
+    "   $8::text[], $9::bigint[], $10::bigint[]) "
+    "   AS t(id, status, filled, avg, reason, text, venue_id, replaced_by, ts, version) WHERE o.order_id = t.id), "
+    "f AS (INSERT INTO fills (fill_id, venue_execution_id, order_id, account, symbol, side, quantity, price, "
+    "   fill_ts_ns, liquidity, fee) "
+    " SELECT * FROM unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::smallint[], "
+    "   $17::bigint[], $18::bigint[], $19::bigint[], $20::smallint[], $21::bigint[])), "
+    "e AS (INSERT INTO order_events (account, account_seq, event_id, order_id, from_status, to_status, fill_id, "
+    "   event_ts_ns, payload) "
+    " SELECT t.account, t.seq, t.event_id, t.id, t.from_status, t.to_status, nullif(t.fill_id, ''), t.ts, t.payload "
+    " FROM unnest($22::text[], $23::bigint[], $24::text[], $25::text[], $26::smallint[], $27::smallint[], "
+    "   $28::text[], $29::bigint[], $30::bytea[]) "
+    "   AS t(account, seq, event_id, id, from_status, to_status, fill_id, ts, payload)), "
+    "s AS (UPDATE account_sequences AS a SET last_seq = q.seq "
+    " FROM unnest($31::text[], $32::bigint[]) AS q(account, seq) WHERE a.account = q.account) "
+    "INSERT INTO outbox (topic, key, payload) "
+    "SELECT t.topic, t.key, t.payload FROM unnest($33::text[], $34::text[], $35::bytea[]) WITH ORDINALITY "
+    "   AS t(topic, key, payload, n) ORDER BY t.n";
+
+Fills fillsOf(const v1::Order& order) { return order.filled_quantity() > 0 ? Fills::Some : Fills::None; }
+
+}  // namespace
+
+void OrderStore::prepareChangeMany(pg::Pool& pool) {
+  pool.registerPrepared("order_changes_lock", kLockAccounts);
+  pool.registerPrepared("order_changes_orders", kReadOrders);
+  pool.registerPrepared("order_changes_fills", kReadFills);
+  pool.registerPrepared("order_changes_write", kWriteChanges);
+}
+
+bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& changes) {
+  std::set<std::string> accounts;  // sorted: the lock order every batch uses
+  std::vector<std::string> order_ids, exec_ids;
+  for (const auto* c : changes) {
+    accounts.insert(c->account);
+    order_ids.push_back(c->order_id);
+    if (c->kind == PendingChange::Kind::Fill) exec_ids.push_back(c->fill->venue_execution_id);
+  }
+  std::map<std::string, std::int64_t> last_seq;
+  for (const auto& row : tx.exec_prepared("order_changes_lock", textArray({accounts.begin(), accounts.end()}))) {
+    last_seq[row[0].as<std::string>()] = row[1].as<std::int64_t>();
+  }
+  // Read after the locks, as a single change does: every earlier change of these accounts is visible.
+  std::unordered_map<std::string, v1::Order> orders;
+  for (const auto& row : tx.exec_prepared("order_changes_orders", textArray(order_ids))) {
+    auto o = rows::rowToOrder(row);
+    orders.emplace(o.order_id(), std::move(o));
+  }
+  std::unordered_set<std::string> seen_exec_ids;
+  if (!exec_ids.empty()) {
+    for (const auto& row : tx.exec_prepared("order_changes_fills", textArray(exec_ids))) {
+      seen_exec_ids.insert(row[0].as<std::string>());
+    }
+  }
+
+  ArrayLiteral f_ids, f_exec, f_orders, f_accounts, f_symbols, f_sides, f_qtys, f_prices, f_ts, f_liq, f_fees;
+  ArrayLiteral e_accounts, e_seqs, e_ids, e_orders, e_from, e_to, e_fills, e_ts, e_payloads;
+  ArrayLiteral o_topics, o_keys, o_payloads;
+  std::set<std::string> changed;  // orders to write back (their final state)
+  for (auto* c : changes) {
+    const auto it = orders.find(c->order_id);
+    // An order another account's cache entry pointed at (impossible) or that is gone: nothing to do.
+    if (it == orders.end() || it->second.account() != c->account) {
+      c->result = {ChangeOutcome::NotFound, {}};
+      continue;
+    }
+    v1::Order& o = it->second;
+    const auto from = o.status();
+    v1::Fill f;
+    if (c->kind == PendingChange::Kind::Fill) {
+      const auto& fill = *c->fill;
+      if (!seen_exec_ids.insert(fill.venue_execution_id).second) {
+        c->result = {ChangeOutcome::Duplicate, o};
+        continue;
+      }
+      const auto open = o.quantity() - o.filled_quantity();
+      const auto next = fill.quantity > open ? std::nullopt
+                                             : transition(from, fill.quantity == open ? Trigger::FullFill
+                                                                                      : Trigger::PartialFill,
+                                                          fillsOf(o));
+      if (!next) {
+        seen_exec_ids.erase(fill.venue_execution_id);  // not stored: a later copy is judged again
+        logging::error("fill refused", {{"order_id", o.order_id()},
+                                        {"venue_execution_id", fill.venue_execution_id},
+                                        {"status", v1::OrderStatus_Name(from)},
+                                        {"quantity", static_cast<long long>(fill.quantity)},
+                                        {"open_quantity", static_cast<long long>(open)}});
+        c->result = {ChangeOutcome::Refused, o};
+        continue;
+      }
+      f.set_fill_id(rows::newId("fill-"));
+      f.set_venue_execution_id(fill.venue_execution_id);
+      f.set_order_id(o.order_id());
+      f.set_account(o.account());
+      f.set_symbol(o.symbol());
+      f.set_side(o.side());
+      f.set_quantity(fill.quantity);
+      f.set_price(fill.price);
+      f.set_fill_ts_ns(fill.fill_ts_ns);
+      f.set_liquidity(fill.liquidity);
+      f.set_fee(fill.fee);
+      o.set_avg_fill_price(rows::averagePrice(o.avg_fill_price(), o.filled_quantity(), fill.price, fill.quantity));
+      o.set_filled_quantity(o.filled_quantity() + fill.quantity);
+      o.set_status(*next);
+    } else {
+      const auto next = transition(from, c->trigger, fillsOf(o));
+      if (!next) {
+        logging::warn("order transition refused", {{"order_id", o.order_id()},
+                                                    {"status", v1::OrderStatus_Name(from)},
+                                                    {"trigger", triggerName(c->trigger)}});
+        c->result = {ChangeOutcome::Refused, o};
+        continue;
+      }
+      const auto& details = *c->details;
+      o.set_status(*next);
+      if (!details.venue_order_id.empty()) o.set_venue_order_id(details.venue_order_id);
+      if (*next == v1::ORDER_STATUS_REJECTED && details.rejection.reason != v1::REJECT_REASON_UNSPECIFIED) {
+        o.set_reject_reason(details.rejection.reason);
+        o.set_reject_text(details.rejection.text);
+      }
+      if (!details.replaced_by_order_id.empty()) o.set_replaced_by_order_id(details.replaced_by_order_id);
+    }
+    o.set_updated_ts_ns(c->now_ns);
+    o.set_version(o.version() + 1);
+    const auto seq = ++last_seq.at(o.account());
+    auto event = rows::changeEvent(o, seq, from);
+    if (!f.fill_id().empty()) *event.mutable_fill() = f;
+    const auto payload = event.SerializeAsString();
+    e_accounts.text(o.account());
+    e_seqs.number(seq);
+    e_ids.text(event.event_id());
+    e_orders.text(o.order_id());
+    e_from.number(from);
+    e_to.number(o.status());
+    e_fills.text(f.fill_id());
+    e_ts.number(c->now_ns);
+    e_payloads.bytes(payload);
+    o_topics.text(config_.events_topic);
+    o_keys.text(o.account());
+    o_payloads.bytes(payload);
+    if (!f.fill_id().empty()) {
+      f_ids.text(f.fill_id());
+      f_exec.text(f.venue_execution_id());
+      f_orders.text(f.order_id());
+      f_accounts.text(f.account());
+      f_symbols.text(f.symbol());
+      f_sides.number(f.side());
+      f_qtys.number(f.quantity());
+      f_prices.number(f.price());
+      f_ts.number(f.fill_ts_ns());
+      f_liq.number(f.liquidity());
+      f_fees.number(f.fee());
+      o_topics.text(config_.fills_topic);
+      o_keys.text(o.account());
+      o_payloads.bytes(f.SerializeAsString());
+    }
+    changed.insert(o.order_id());
+    c->result = {ChangeOutcome::Applied, o};
+  }
+  if (changed.empty()) return false;  // all refused or repeated: the locks changed nothing
+
+  ArrayLiteral u_ids, u_status, u_filled, u_avg, u_reason, u_text, u_venue, u_replaced, u_ts, u_version;
+  for (const auto& id : changed) {
+    const auto& o = orders.at(id);
+    u_ids.text(id);
+    u_status.number(o.status());
+    u_filled.number(o.filled_quantity());
+    u_avg.number(o.avg_fill_price());
+    u_reason.number(o.reject_reason());
+    u_text.text(o.reject_text());
+    u_venue.text(o.venue_order_id());
+    u_replaced.text(o.replaced_by_order_id());
+    u_ts.number(o.updated_ts_ns());
+    u_version.number(static_cast<std::int64_t>(o.version()));
+  }
+  ArrayLiteral s_accounts, s_values;
+  for (const auto& [account, seq] : last_seq) {
+    s_accounts.text(account);
+    s_values.number(seq);
+  }
+  tx.exec_prepared("order_changes_write", u_ids.str(), u_status.str(), u_filled.str(), u_avg.str(), u_reason.str(),
+                   u_text.str(), u_venue.str(), u_replaced.str(), u_ts.str(), u_version.str(), f_ids.str(),
+                   f_exec.str(), f_orders.str(), f_accounts.str(), f_symbols.str(), f_sides.str(), f_qtys.str(),
+                   f_prices.str(), f_ts.str(), f_liq.str(), f_fees.str(), e_accounts.str(), e_seqs.str(), e_ids.str(),
+                   e_orders.str(), e_from.str(), e_to.str(), e_fills.str(), e_ts.str(), e_payloads.str(),
+                   s_accounts.str(), s_values.str(), o_topics.str(), o_keys.str(), o_payloads.str());
+  return true;
+}
+
+}  // namespace tickstream::order
