@@ -37,6 +37,7 @@ void OrderRouter::stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
     queue_.clear();
+    routing_.clear();
   }
   cv_.notify_all();
   for (auto& t : workers_) t.join();
@@ -71,7 +72,16 @@ void OrderRouter::route(v1::Order order, bool first_send) {
       if (hooks_.dropped) hooks_.dropped();
       return;  // stays ACCEPTED; resendAccepted() sends it
     }
+    if (!routing_.insert(order.order_id()).second) return;  // already on its way
     queue_.push_back([this, order = std::move(order), first_send] {
+      struct Done {
+        OrderRouter& r;
+        const std::string& id;
+        ~Done() {
+          std::lock_guard lock(r.mu_);
+          r.routing_.erase(id);
+        }
+      } done{*this, order.order_id()};
       if (order.replaces_order_id().empty()) {
         sendNew(order, first_send);
         return;

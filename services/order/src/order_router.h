@@ -5,7 +5,9 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "order_store.h"
@@ -89,6 +91,9 @@ class OrderRouter {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
+  // Orders queued or being sent: a re-send of an order still on its way is skipped (under a
+  // backlog the periodic re-send would otherwise queue every waiting order again and again).
+  std::unordered_set<std::string> routing_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };
