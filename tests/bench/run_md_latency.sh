@@ -7,8 +7,9 @@
 # --cap is the normalizer's per-symbol rate cap: the default (no cap in practice) measures the
 # pipeline; a real cap (20) adds the conflation delay by design.
 # --normalizer (repeatable) A/B-tests normalizer binaries: each run round starts each of them
-# once, alternately, on the same broker, and the summary has one line per binary. On a shared,
-# noisy machine that is the only fair comparison (runs minutes apart differ by up to +-100 %).
+# once, alternately (in a rotating order), on the same broker, and the summary has one line per
+# binary. On a shared, noisy machine that is the only fair comparison (runs minutes apart
+# differ by up to +-100 %); use an even number of runs for two binaries.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
@@ -41,7 +42,10 @@ bin=$build/services
 
 results=()
 for round in $(seq 1 "$runs"); do
-for n in "${!normalizers[@]}"; do
+for i in "${!normalizers[@]}"; do
+  # Each round starts with the next binary: the first run after the warm-up was the slowest in
+  # every A/B on the busy machine, and a fixed order would charge that to the first binary.
+  n=$(( (i + round - 1) % ${#normalizers[@]} ))
   normalizer=${normalizers[$n]}
   run=$round.$n
   raw=bench.raw.$run ticks=bench.ticks.$run snap=bench.snapshot.$run
