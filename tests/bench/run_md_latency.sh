@@ -3,17 +3,23 @@
 # (live SoupBinTCP, 1000 symbols) -> ingestion -> normalizer -> md_latency_bench, once per run
 # on topics of its own. Prints each run's JSON line and a summary line with the medians.
 #   tests/bench/run_md_latency.sh [--build DIR] [--rate 100000] [--runs 3] [--duration 10]
-#                                 [--cap 1000000000] [--linger 1]
+#                                 [--cap 1000000000] [--linger 1] [--normalizer BIN]...
 # --cap is the normalizer's per-symbol rate cap: the default (no cap in practice) measures the
 # pipeline; a real cap (20) adds the conflation delay by design.
+# --normalizer (repeatable) A/B-tests normalizer binaries: each run round starts each of them
+# once, alternately (in a rotating order), on the same broker, and the summary has one line per
+# binary. On a shared, noisy machine that is the only fair comparison (runs minutes apart
+# differ by up to +-100 %); use an even number of runs for two binaries.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
 build=$root/build/dev rate=100000 runs=3 duration=10 cap=1000000000 linger=1 warmup=10 partitions=16
+normalizers=()
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2 ;; --rate) rate=$2 ;; --runs) runs=$2 ;; --duration) duration=$2 ;;
     --cap) cap=$2 ;; --linger) linger=$2 ;; --partitions) partitions=$2 ;; --warmup) warmup=$2 ;;
+    --normalizer) normalizers+=("$2") ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -27,6 +33,7 @@ cleanup() {
 trap cleanup EXIT
 brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
 bin=$build/services
+[ ${#normalizers[@]} -gt 0 ] || normalizers=("$bin/normalizer/normalizer")
 # A fresh broker's JVM compiles its hot paths during its first ~30 s of traffic and takes more
 # than a core meanwhile: warm it up (on topics of its own) before the first run.
 "$build/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
@@ -34,7 +41,13 @@ bin=$build/services
   --duration-s 40 --linger-ms 5 >"$state/warmup.log" 2>&1
 
 results=()
-for run in $(seq 1 "$runs"); do
+for round in $(seq 1 "$runs"); do
+for i in "${!normalizers[@]}"; do
+  # Each round starts with the next binary: the first run after the warm-up was the slowest in
+  # every A/B on the busy machine, and a fixed order would charge that to the first binary.
+  n=$(( (i + round - 1) % ${#normalizers[@]} ))
+  normalizer=${normalizers[$n]}
+  run=$round.$n
   raw=bench.raw.$run ticks=bench.ticks.$run snap=bench.snapshot.$run
   port=$(free_port)
   # Ingestion and the normalizer first, so the measured feed finds them ready (a normalizer that
@@ -46,7 +59,7 @@ for run in $(seq 1 "$runs"); do
   echo $! >"$state/ingestion.pid"
   raw_ready() { grep -q '"topic ready"' "$state/ingestion.log"; }
   wait_until 60 "ingestion to create $raw" raw_ready
-  "$bin/normalizer/normalizer" --kafka-brokers "$brokers" --raw-topic "$raw" --ticks-topic "$ticks" \
+  "$normalizer" --kafka-brokers "$brokers" --raw-topic "$raw" --ticks-topic "$ticks" \
     --snapshot-topic "$snap" --md-partitions "$partitions" --group-id "bench.$run" \
     --max-updates-per-second "$cap" --kafka-linger-ms "$linger" --metrics-listen "" \
     >"$state/normalizer.log" 2>&1 &
@@ -60,19 +73,24 @@ for run in $(seq 1 "$runs"); do
   echo $! >"$state/exchange-sim.pid"
   line=$("$build/tests/bench/md_latency_bench" --brokers "$brokers" --topic "$ticks" \
     --partitions "$partitions" --warmup-s "$warmup" --duration-s "$duration" \
-    --label "rate=$rate cap=$cap linger=$linger partitions=$partitions run=$run")
+    --label "normalizer=$normalizer rate=$rate cap=$cap linger=$linger partitions=$partitions run=$run")
   echo "$line"
   results+=("$line")
   for svc in normalizer ingestion exchange-sim; do stop_pid "$state/$svc.pid" 20 || true; done
 done
+done
 printf '%s\n' "${results[@]}" | python3 -c '
 import json, statistics, sys
-rows = [json.loads(l) for l in sys.stdin if l.strip()]
+all_rows = [json.loads(l) for l in sys.stdin if l.strip()]
 keys = ["updates_per_s", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms",
         "to_publish_p50_ms", "to_publish_p99_ms", "to_consumer_p50_ms", "to_consumer_p99_ms"]
-out = {"bench": "md_latency_summary", "label": rows[0]["label"].rsplit(" run=", 1)[0], "runs": len(rows)}
-for k in keys:
-    vals = [r[k] for r in rows]
-    out["median_" + k] = round(statistics.median(vals), 3)
-    out["spread_" + k] = round(max(vals) - min(vals), 3)
-print(json.dumps(out))'
+by_label = {}
+for r in all_rows:
+    by_label.setdefault(r["label"].rsplit(" run=", 1)[0], []).append(r)
+for label, rows in by_label.items():
+    out = {"bench": "md_latency_summary", "label": label, "runs": len(rows)}
+    for k in keys:
+        vals = [r[k] for r in rows]
+        out["median_" + k] = round(statistics.median(vals), 3)
+        out["spread_" + k] = round(max(vals) - min(vals), 3)
+    print(json.dumps(out))'

@@ -1,5 +1,6 @@
 #include "kafka_tick_sink.h"
 
+#include <cstdint>
 #include <utility>
 
 #include "tickstream/runtime/logging.h"
@@ -7,6 +8,23 @@
 namespace tickstream::normalizer {
 
 using namespace std::chrono_literals;
+
+namespace {
+
+// A record's opaque is its PendingSnapshot slot (or none) with the record's epoch parity in the
+// low bit: slots are heap objects, so that bit is always free, and every record then carries
+// its epoch without a second allocation or lookup.
+void* tag(void* slot, uint32_t epoch) noexcept {
+  return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(slot) | epoch);
+}
+uint32_t epochOf(void* opaque) noexcept {
+  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(opaque) & 1U);
+}
+template <typename T> T* slotOf(void* opaque) noexcept {
+  return reinterpret_cast<T*>(reinterpret_cast<uintptr_t>(opaque) & ~uintptr_t{1});
+}
+
+} // namespace
 
 KafkaTickSink::KafkaTickSink(KafkaTickSinkConfig config, kafka::Producer& producer)
     : config_(std::move(config)), producer_(producer) {}
@@ -20,20 +38,23 @@ void KafkaTickSink::emit(std::string_view symbol, const marketdata::v1::MarketDa
     snapshot->SerializeToString(&slot->bytes);  // reuses the slot's capacity
   }
   update.SerializeToString(&buffer_);
-  if (!send(config_.ticks_topic, symbol, buffer_, slot, 1000ms) && slot != nullptr) {
+  if (!send(config_.ticks_topic, symbol, buffer_, slot, epoch_, 1000ms) && slot != nullptr) {
     giveBack(slot);
   }
 }
 
 void KafkaTickSink::onDelivery(const kafka::DeliveryReport& report) {
-  auto* slot = static_cast<PendingSnapshot*>(report.opaque);
+  const uint32_t epoch = epochOf(report.opaque);
+  auto* slot = slotOf<PendingSnapshot>(report.opaque);
   if (slot == nullptr) {
-    return;  // a snapshot, or an update without one
+    // A snapshot, or an update without one.
+    unacked_[epoch].fetch_sub(1, std::memory_order_release);
+    return;
   }
   if (report.error == RdKafka::ERR_NO_ERROR) {
     if (config_.snapshot_interval.count() == 0) {
       // Never block here: this is the thread that frees the producer's queue.
-      send(config_.snapshot_topic, slot->key, slot->bytes, nullptr, 0ms);
+      send(config_.snapshot_topic, slot->key, slot->bytes, nullptr, epoch, 0ms);
     } else {
       const auto now = std::chrono::steady_clock::now();
       std::lock_guard lock(throttle_mu_);
@@ -43,7 +64,7 @@ void KafkaTickSink::onDelivery(const kafka::DeliveryReport& report) {
         t.key = slot->key;
       }
       if (now >= t.next) {
-        sendSnapshot(t, slot->bytes, now);  // also supersedes a parked older one
+        sendSnapshot(t, slot->bytes, epoch, now);  // also supersedes a parked older one
       } else {
         t.parked.swap(slot->bytes);  // the slot takes the old buffer back for reuse
         if (!t.is_parked) {
@@ -54,11 +75,14 @@ void KafkaTickSink::onDelivery(const kafka::DeliveryReport& report) {
     }
   }
   giveBack(slot);
+  // Only now: the snapshot produced above belongs to this epoch and was counted first, so the
+  // epoch never looks acknowledged while it is outstanding.
+  unacked_[epoch].fetch_sub(1, std::memory_order_release);
 }
 
-void KafkaTickSink::sendSnapshot(Throttle& t, std::string_view bytes,
+void KafkaTickSink::sendSnapshot(Throttle& t, std::string_view bytes, uint32_t epoch,
                                  std::chrono::steady_clock::time_point now) {
-  send(config_.snapshot_topic, t.key, bytes, nullptr, 0ms);
+  send(config_.snapshot_topic, t.key, bytes, nullptr, epoch, 0ms);
   t.next = now + config_.snapshot_interval;
   t.is_parked = false;  // parked_ drops it at the next releaseDue()
 }
@@ -74,7 +98,7 @@ size_t KafkaTickSink::releaseDue(bool all) {
     if (!all && now < t->next) {
       return false;
     }
-    sendSnapshot(*t, t->parked, now);
+    sendSnapshot(*t, t->parked, epoch_, now);
     ++sent;
     return true;
   });
@@ -82,12 +106,15 @@ size_t KafkaTickSink::releaseDue(bool all) {
 }
 
 bool KafkaTickSink::send(const std::string& topic, std::string_view key, std::string_view value,
-                         PendingSnapshot* slot, std::chrono::milliseconds max_block) {
-  const kafka::ProduceResult r =
-      producer_.produce(topic, key, value, kafka::Producer::kAnyPartition, slot, max_block);
+                         PendingSnapshot* slot, uint32_t epoch, std::chrono::milliseconds max_block) {
+  // Counted before producing: the delivery report may come before produce() returns.
+  unacked_[epoch].fetch_add(1, std::memory_order_relaxed);
+  const kafka::ProduceResult r = producer_.produce(
+      topic, key, value, kafka::Producer::kAnyPartition, tag(slot, epoch), max_block);
   if (r == kafka::ProduceResult::Ok) {
     return true;
   }
+  unacked_[epoch].fetch_sub(1, std::memory_order_release);
   const uint64_t failed = produce_failed_.fetch_add(1, std::memory_order_relaxed) + 1;
   // Sampled: a broker outage would otherwise log once per tick.
   if (failed <= 10 || failed % 10'000 == 0) {
@@ -116,6 +143,12 @@ void KafkaTickSink::giveBack(PendingSnapshot* slot) {
 
 uint64_t KafkaTickSink::produceFailed() const noexcept {
   return produce_failed_.load(std::memory_order_relaxed);
+}
+
+void KafkaTickSink::beginEpoch() noexcept { epoch_ ^= 1U; }
+
+bool KafkaTickSink::previousEpochAcknowledged() const noexcept {
+  return unacked_[epoch_ ^ 1U].load(std::memory_order_acquire) == 0;
 }
 
 } // namespace tickstream::normalizer

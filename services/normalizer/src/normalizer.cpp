@@ -78,7 +78,8 @@ Normalizer::Normalizer(const NormalizerConfig& config, TickSink& sink)
       trades_(config.broken_trade_memory),
       min_interval_ns_(kSecond / config.max_updates_per_second),
       index_by_locate_(config.book.books, 0), scratch_bids_(config.book.depth_levels),
-      scratch_asks_(config.book.depth_levels) {
+      scratch_asks_(config.book.depth_levels), arena_block_(new char[kArenaBlockBytes]),
+      arena_(arena_block_.get(), kArenaBlockBytes) {
   dirty_.reserve(config.book.books);
   still_dirty_.reserve(config.book.books);
 }
@@ -357,8 +358,8 @@ bool Normalizer::publish(SymbolState& s, int64_t now_ns) noexcept {
   if (s.pending == 0) {
     return false;
   }
-  mdv1::MarketDataUpdate& u = update_;
-  u.Clear();
+  arena_.Reset();  // the previous update and snapshot were only valid during their emit()
+  mdv1::MarketDataUpdate& u = *google::protobuf::Arena::CreateMessage<mdv1::MarketDataUpdate>(&arena_);
   bool any = false;
 
   if (s.book_dirty) {
@@ -476,9 +477,10 @@ bool Normalizer::publish(SymbolState& s, int64_t now_ns) noexcept {
 
   // Every update carries its snapshot: md.snapshot is where a restart finds the seq and the
   // md.raw position to continue from, so it must not lag what md.ticks holds.
-  fillSnapshot(s, now_ns, snapshot_);
+  auto& snapshot = *google::protobuf::Arena::CreateMessage<mdv1::SymbolSnapshot>(&arena_);
+  fillSnapshot(s, now_ns, snapshot);
   ++stats_.snapshots;
-  sink_.emit(s.symbol, u, &snapshot_);
+  sink_.emit(s.symbol, u, &snapshot);
   return left;
 }
 

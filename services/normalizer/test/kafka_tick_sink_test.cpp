@@ -1,6 +1,7 @@
 // KafkaTickSink against librdkafka's in-process mock cluster: a snapshot follows its update's
 // acknowledgement, and with a snapshot interval a symbol's snapshots are spaced by it, latest
-// wins, and releaseDue(true) leaves md.snapshot describing the last update.
+// wins, and releaseDue(true) leaves md.snapshot describing the last update. An acknowledgement
+// epoch closes only once its updates and their snapshots are delivered.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -113,4 +114,24 @@ TEST_CASE("with an interval a symbol's snapshots are spaced by it and the last o
   CHECK(std::is_sorted(seqs.begin(), seqs.end()));      // latest wins: never an older one later
   CHECK(seqs.back() == 60);                             // md.snapshot ends at the last update
   CHECK(t.sink->releaseDue(true) == 0);                 // nothing left parked
+}
+
+TEST_CASE("an epoch is acknowledged only once its updates and the snapshots they carry are delivered") {
+  Setup t(0ms);
+  t.cluster.setRtt(300ms);  // acknowledgements slow enough to see the epoch open
+  emitUpdates(*t.sink, 5, 0ms);
+  t.sink->beginEpoch();  // where the service takes the md.raw positions to commit
+  CHECK_FALSE(t.sink->previousEpochAcknowledged());
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!t.sink->previousEpochAcknowledged() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE(t.sink->previousEpochAcknowledged());
+  // The snapshots were produced only after their updates' acknowledgements, one round trip
+  // later; the epoch waited for them too.
+  CHECK(t.producer->outstanding() == 0);
+  CHECK(t.producer->delivered() == 10);
+  t.cluster.setRtt(0ms);
+  CHECK(readAll(t.cluster.bootstrap(), "t.ticks").size() == 5);
+  CHECK(snapshotSeqs(readAll(t.cluster.bootstrap(), "t.snap")).size() == 5);
 }

@@ -87,13 +87,18 @@ class Consumer {
   void assign(const std::vector<TopicPartitionOffset>& partitions);
 
   // The next record, a Message carrying an error (check ok()), or nothing on timeout.
-  // Partition-EOF and transient broker errors are consumed here and not returned.
+  // Partition-EOF and transient broker errors are consumed here and not returned (waiting up
+  // to `timeout` more after the first of them). A zero timeout never waits: what a loop uses to
+  // drain the records already fetched.
   std::optional<Message> poll(std::chrono::milliseconds timeout);
 
   // Commits "processed up to and including `m`" (offset + 1), synchronously.
   void commit(const Message& m);
   // Commits these positions (next offset to read), synchronously.
   void commit(const std::vector<TopicPartitionOffset>& positions);
+  // The same without waiting for the broker: throws only when the request cannot be sent; a
+  // failure later is not reported (for progress commits that the next one supersedes).
+  void commitAsync(const std::vector<TopicPartitionOffset>& positions);
   // The committed positions of these partitions (offset < 0 when none).
   std::vector<TopicPartitionOffset> committed(std::vector<TopicPartitionOffset> partitions,
                                               std::chrono::milliseconds timeout);

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -12,7 +13,7 @@ namespace tickstream::testing {
 
 class MockKafka {
 public:
-  explicit MockKafka(int brokers = 1) {
+  explicit MockKafka(int brokers = 1) : brokers_(brokers) {
     char err[256];
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), err, sizeof err);
     if (rk_ == nullptr) {
@@ -39,10 +40,17 @@ public:
     }
   }
   std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  // Delays every broker's responses by `rtt` (slow acknowledgements).
+  void setRtt(std::chrono::milliseconds rtt) {
+    for (int id = 1; id <= brokers_; ++id) {
+      rd_kafka_mock_broker_set_rtt(cluster_, id, static_cast<int>(rtt.count()));
+    }
+  }
 
 private:
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  int brokers_;
 };
 
 } // namespace tickstream::testing
