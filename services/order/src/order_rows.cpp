@@ -1,5 +1,7 @@
 #include "order_rows.h"
 
+#include "tickstream/runtime/logging.h"
+
 #include <algorithm>
 #include <array>
 #include <stdexcept>
@@ -104,6 +106,49 @@ v1::OrderEvent newOrderEvent(const v1::SubmitOrderRequest& r, const std::string&
   event.set_to_status(*status);
   event.set_event_ts_ns(now_ns);
   return event;
+}
+
+v1::Fill makeFill(const v1::Order& o, const FillReport& fill) {
+  v1::Fill f;
+  f.set_fill_id(newId("fill-"));
+  f.set_venue_execution_id(fill.venue_execution_id);
+  f.set_order_id(o.order_id());
+  f.set_account(o.account());
+  f.set_symbol(o.symbol());
+  f.set_side(o.side());
+  f.set_quantity(fill.quantity);
+  f.set_price(fill.price);
+  f.set_fill_ts_ns(fill.fill_ts_ns);
+  f.set_liquidity(fill.liquidity);
+  f.set_fee(fill.fee);
+  return f;
+}
+
+std::optional<v1::OrderStatus> fillTransition(const v1::Order& o, const FillReport& fill) {
+  const auto open = o.quantity() - o.filled_quantity();
+  const auto fills = o.filled_quantity() > 0 ? Fills::Some : Fills::None;
+  const auto next = fill.quantity > open ? std::nullopt
+                                         : transition(o.status(), fill.quantity == open ? Trigger::FullFill
+                                                                                        : Trigger::PartialFill,
+                                                      fills);
+  if (!next) {
+    logging::error("fill refused", {{"order_id", o.order_id()},
+                                    {"venue_execution_id", fill.venue_execution_id},
+                                    {"status", v1::OrderStatus_Name(o.status())},
+                                    {"quantity", static_cast<long long>(fill.quantity)},
+                                    {"open_quantity", static_cast<long long>(open)}});
+  }
+  return next;
+}
+
+void applyTransitionDetails(v1::Order& o, v1::OrderStatus next, const TransitionDetails& details) {
+  o.set_status(next);
+  if (!details.venue_order_id.empty()) o.set_venue_order_id(details.venue_order_id);
+  if (next == v1::ORDER_STATUS_REJECTED && details.rejection.reason != v1::REJECT_REASON_UNSPECIFIED) {
+    o.set_reject_reason(details.rejection.reason);
+    o.set_reject_text(details.rejection.text);
+  }
+  if (!details.replaced_by_order_id.empty()) o.set_replaced_by_order_id(details.replaced_by_order_id);
 }
 
 v1::OrderEvent changeEvent(const v1::Order& o, std::int64_t seq, v1::OrderStatus from) {

@@ -47,6 +47,17 @@ v1::OrderEvent newOrderEvent(const v1::SubmitOrderRequest& request, const std::s
 // numbered `seq` in its account, from status `from`.
 v1::OrderEvent changeEvent(const v1::Order& o, std::int64_t seq, v1::OrderStatus from);
 
+// The Fill record of `fill` on order `o`, with a new fill id.
+v1::Fill makeFill(const v1::Order& o, const FillReport& fill);
+
+// The status a fill of `quantity` takes `o` to, or nothing when it is refused (more than the
+// open quantity, or illegal in its status; logged at error level: shares may have traded).
+std::optional<v1::OrderStatus> fillTransition(const v1::Order& o, const FillReport& fill);
+
+// Moves `o` to `next` and records what the trigger's details carry (the venue's id, a
+// rejection, the replacing order).
+void applyTransitionDetails(v1::Order& o, v1::OrderStatus next, const TransitionDetails& details);
+
 // "<account>/<account_seq>": unique, and says where the event sits.
 std::string eventId(const std::string& account, std::int64_t account_seq);
 

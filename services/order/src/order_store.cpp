@@ -410,13 +410,7 @@ OrderStore::ChangeWork OrderStore::transitionIn(pqxx::transaction_base& tx, cons
                                                 {"trigger", triggerName(change.trigger)}});
     return {{ChangeOutcome::Refused, std::move(o)}, false, account};
   }
-  o.set_status(*next);
-  if (!details.venue_order_id.empty()) o.set_venue_order_id(details.venue_order_id);
-  if (*next == v1::ORDER_STATUS_REJECTED && details.rejection.reason != v1::REJECT_REASON_UNSPECIFIED) {
-    o.set_reject_reason(details.rejection.reason);
-    o.set_reject_text(details.rejection.text);
-  }
-  if (!details.replaced_by_order_id.empty()) o.set_replaced_by_order_id(details.replaced_by_order_id);
+  rows::applyTransitionDetails(o, *next, details);
   o.set_updated_ts_ns(change.now_ns);
   o.set_version(o.version() + 1);
   execChange(tx, o, seq, from, rows::changeEvent(o, seq, from).SerializeAsString(), config_.events_topic);
@@ -524,38 +518,16 @@ OrderStore::ChangeWork OrderStore::fillIn(pqxx::transaction_base& tx, const Pend
   const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
   v1::Order o = rows::rowToOrder(tx.exec_prepared("order_for_update", fill.order_id)[0]);
 
-  v1::Fill f;
-  f.set_fill_id(rows::newId("fill-"));
-  f.set_venue_execution_id(fill.venue_execution_id);
-  f.set_order_id(o.order_id());
-  f.set_account(account);
-  f.set_symbol(o.symbol());
-  f.set_side(o.side());
-  f.set_quantity(fill.quantity);
-  f.set_price(fill.price);
-  f.set_fill_ts_ns(fill.fill_ts_ns);
-  f.set_liquidity(fill.liquidity);
-  f.set_fee(fill.fee);
+  const auto f = rows::makeFill(o, fill);
   // Checked before anything is written, so a refusal has only the sequence number to give back.
   // The account's lock (taken above) serialises every fill of its orders: nobody can insert
   // this execution id between the check and the insert.
   if (!tx.exec_prepared("order_fill_exists", fill.venue_execution_id).empty()) {
     return {{ChangeOutcome::Duplicate, std::move(o)}, false, account};
   }
-  const auto open = o.quantity() - o.filled_quantity();
   const auto from = o.status();
-  const auto next = fill.quantity > open
-                        ? std::nullopt
-                        : transition(from, fill.quantity == open ? Trigger::FullFill : Trigger::PartialFill, fillsOf(o));
-  if (!next) {
-    // Shares may really have traded: loud, so reconciliation with the venue looks at it.
-    logging::error("fill refused", {{"order_id", o.order_id()},
-                                    {"venue_execution_id", fill.venue_execution_id},
-                                    {"status", v1::OrderStatus_Name(from)},
-                                    {"quantity", static_cast<long long>(fill.quantity)},
-                                    {"open_quantity", static_cast<long long>(open)}});
-    return {{ChangeOutcome::Refused, std::move(o)}, false, account};
-  }
+  const auto next = rows::fillTransition(o, fill);
+  if (!next) return {{ChangeOutcome::Refused, std::move(o)}, false, account};
   const auto inserted = tx.exec_prepared("order_fill_insert", f.fill_id(), f.venue_execution_id(), f.order_id(),
                                          account, f.symbol(), static_cast<int>(f.side()), f.quantity(), f.price(),
                                          f.fill_ts_ns(), static_cast<int>(f.liquidity()), f.fee());

@@ -15,12 +15,6 @@
 namespace tickstream::order {
 namespace {
 
-// The same lock statement as a submit batch (accounts sorted): last_seq unchanged, set by the write.
-const std::string kLockAccounts =
-    "INSERT INTO account_sequences AS s (account, last_seq) "
-    "SELECT a, 0 FROM unnest($1::text[]) WITH ORDINALITY AS t(a, n) ORDER BY n "
-    "ON CONFLICT (account) DO UPDATE SET last_seq = s.last_seq RETURNING account, last_seq";
-
 const std::string kReadOrders = std::string("SELECT ") + rows::kOrderColumns +
                                 " FROM orders WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE";
 
@@ -56,7 +50,6 @@ Fills fillsOf(const v1::Order& order) { return order.filled_quantity() > 0 ? Fil
 }  // namespace
 
 void OrderStore::prepareChangeMany(pg::Pool& pool) {
-  pool.registerPrepared("order_changes_lock", kLockAccounts);
   pool.registerPrepared("order_changes_orders", kReadOrders);
   pool.registerPrepared("order_changes_fills", kReadFills);
   pool.registerPrepared("order_changes_write", kWriteChanges);
@@ -71,7 +64,8 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     if (c->kind == PendingChange::Kind::Fill) exec_ids.push_back(c->fill->venue_execution_id);
   }
   std::map<std::string, std::int64_t> last_seq;
-  for (const auto& row : tx.exec_prepared("order_changes_lock", textArray({accounts.begin(), accounts.end()}))) {
+  // The submit batch's lock statement (order_store_batch.cpp): last_seq unchanged, set by the write.
+  for (const auto& row : tx.exec_prepared("order_batch_lock", textArray({accounts.begin(), accounts.end()}))) {
     last_seq[row[0].as<std::string>()] = row[1].as<std::int64_t>();
   }
   // Read after the locks, as a single change does: every earlier change of these accounts is visible.
@@ -107,32 +101,13 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
         c->result = {ChangeOutcome::Duplicate, o};
         continue;
       }
-      const auto open = o.quantity() - o.filled_quantity();
-      const auto next = fill.quantity > open ? std::nullopt
-                                             : transition(from, fill.quantity == open ? Trigger::FullFill
-                                                                                      : Trigger::PartialFill,
-                                                          fillsOf(o));
+      const auto next = rows::fillTransition(o, fill);
       if (!next) {
         seen_exec_ids.erase(fill.venue_execution_id);  // not stored: a later copy is judged again
-        logging::error("fill refused", {{"order_id", o.order_id()},
-                                        {"venue_execution_id", fill.venue_execution_id},
-                                        {"status", v1::OrderStatus_Name(from)},
-                                        {"quantity", static_cast<long long>(fill.quantity)},
-                                        {"open_quantity", static_cast<long long>(open)}});
         c->result = {ChangeOutcome::Refused, o};
         continue;
       }
-      f.set_fill_id(rows::newId("fill-"));
-      f.set_venue_execution_id(fill.venue_execution_id);
-      f.set_order_id(o.order_id());
-      f.set_account(o.account());
-      f.set_symbol(o.symbol());
-      f.set_side(o.side());
-      f.set_quantity(fill.quantity);
-      f.set_price(fill.price);
-      f.set_fill_ts_ns(fill.fill_ts_ns);
-      f.set_liquidity(fill.liquidity);
-      f.set_fee(fill.fee);
+      f = rows::makeFill(o, fill);
       o.set_avg_fill_price(rows::averagePrice(o.avg_fill_price(), o.filled_quantity(), fill.price, fill.quantity));
       o.set_filled_quantity(o.filled_quantity() + fill.quantity);
       o.set_status(*next);
@@ -145,14 +120,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
         c->result = {ChangeOutcome::Refused, o};
         continue;
       }
-      const auto& details = *c->details;
-      o.set_status(*next);
-      if (!details.venue_order_id.empty()) o.set_venue_order_id(details.venue_order_id);
-      if (*next == v1::ORDER_STATUS_REJECTED && details.rejection.reason != v1::REJECT_REASON_UNSPECIFIED) {
-        o.set_reject_reason(details.rejection.reason);
-        o.set_reject_text(details.rejection.text);
-      }
-      if (!details.replaced_by_order_id.empty()) o.set_replaced_by_order_id(details.replaced_by_order_id);
+      rows::applyTransitionDetails(o, *next, *c->details);
     }
     o.set_updated_ts_ns(c->now_ns);
     o.set_version(o.version() + 1);
