@@ -36,8 +36,7 @@ const std::string kReadExposure = std::string(
     "     AND o.symbol = p.symbol AND o.side = 1 AND o.status IN " + rows::kWorkingStatuses + "), "
     "  (SELECT coalesce(sum(quantity - filled_quantity), 0)::bigint FROM orders o WHERE o.account = p.account "
     "     AND o.symbol = p.symbol AND o.side = 2 AND o.status IN " + rows::kWorkingStatuses + "), "
-    "  (SELECT coalesce(sum(CASE side WHEN 1 THEN quantity ELSE -quantity END), 0)::bigint FROM fills f "
-    "     WHERE f.account = p.account AND f.symbol = p.symbol) "
+    "  coalesce((SELECT quantity FROM positions ps WHERE ps.account = p.account AND ps.symbol = p.symbol), 0)::bigint "
     "FROM unnest($1::text[], $2::text[]) AS p(account, symbol) LEFT JOIN risk_limits l ON l.account = p.account";
 
 // Every new order, its event, the accounts' new last_seq and the outbox rows, in batch order (the

@@ -9,7 +9,7 @@
 
 // The order service's schema files, as libs/pg's runner will load them at start-up. Applying
 // them to a real PostgreSQL is tests/integration/order.
-TEST_CASE("the order schema loads as dense versions 1..5 that the runner can apply") {
+TEST_CASE("the order schema loads as dense versions 1..6 that the runner can apply") {
   const auto migrations = tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR);
   std::vector<int> versions;
   std::vector<std::string> names;
@@ -17,9 +17,9 @@ TEST_CASE("the order schema loads as dense versions 1..5 that the runner can app
     versions.push_back(m.version);
     names.push_back(m.name);
   }
-  CHECK(versions == std::vector<int>{1, 2, 3, 4, 5});
+  CHECK(versions == std::vector<int>{1, 2, 3, 4, 5, 6});
   CHECK(names == std::vector<std::string>{"risk_limits", "orders", "order_events_and_fills", "outbox",
-                                             "venue_stream_position"});
+                                             "venue_stream_position", "positions"});
   for (const auto& m : migrations) {
     INFO(m.name);
     std::string upper = m.sql;

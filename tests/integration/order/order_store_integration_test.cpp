@@ -427,5 +427,7 @@ TEST_CASE("concurrent transitions and fills are group-committed in batches: each
   }
   // Average prices from the two fills: (40 x 100.0000 + 60 x 100.0100) / 100 = 100.0060.
   CHECK(count(env.url, "SELECT count(*) FROM orders WHERE avg_fill_price = 1000060") == 60);
+  // The positions the fills trigger keeps: 20 orders of 100 bought shares per account.
+  CHECK(count(env.url, "SELECT count(*) FROM positions WHERE quantity = 2000") == 3);
   CHECK(env.store->submitTransactions() > 0);
 }
