@@ -1,8 +1,9 @@
 #include "connection.h"
 
-#include <boost/asio/write.hpp>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <utility>
 
@@ -20,9 +21,9 @@ using asio::ip::tcp;
 
 namespace {
 
-// Output vectors keep up to this many elements' capacity between bursts.
-constexpr std::size_t kKeepOutputSlots = 8;
-constexpr std::size_t kMaxIov = 512;         // iovecs per gathered write (IOV_MAX is 1024)
+// Output buffers keep up to this much capacity between bursts (elements, bytes).
+constexpr std::size_t kKeepControlSlots = 8;
+constexpr std::size_t kKeepBacklogBytes = 4096;
 constexpr int64_t kMs = 1'000'000;
 constexpr uint16_t kCloseUnauthenticated = 4001;
 constexpr uint16_t kCloseTokenExpired = 4002;
@@ -41,23 +42,20 @@ std::string frame(ws::Opcode opcode, std::string_view payload) {
   return out;
 }
 
-uint32_t saturatingAdd(uint32_t a, uint64_t b) noexcept {
-  return static_cast<uint32_t>(std::min<uint64_t>(uint64_t{a} + b, UINT32_MAX));
-}
-
 ws::Opcode dataOpcode(Encoding e) {
   return e == Encoding::Proto ? ws::Opcode::Binary : ws::Opcode::Text;
 }
 
 } // namespace
 
-Connection::Connection(Server& server, tcp::socket socket, std::string peer)
+Connection::Connection(Server& server, tcp::socket socket, std::string peer, uint32_t index)
     : server_(server), socket_(std::move(socket)), peer_(std::move(peer)),
       parser_(ws::FrameParserConfig{.maxMessageBytes = server.config().max_frame_bytes}),
       inbound_(auth::RateLimit{static_cast<double>(server.config().max_inbound_per_second),
                                2.0 * server.config().max_inbound_per_second}) {
   static uint64_t next_id = 0;
   id_ = ++next_id;
+  index_ = index;
   opened_ns_ = last_heard_ns_ = last_sent_ns_ = runtime::wallClockNs();
 }
 
@@ -374,11 +372,14 @@ void Connection::handleSubscribe(uint32_t request_id, const gv1::Subscribe& s) {
                                             subs_.size() + static_cast<std::size_t>(s.subscriptions_size())));
       }
       Sub& added = subs_.emplace_back();
-      added.symbol = server_.subscribe(symbol, this, static_cast<uint32_t>(subs_.size() - 1));
+      added.topic = server_.subscribe(symbol, index_);
+      // Nothing to pull until sendState() below brings it up to a snapshot or a replay.
+      added.received = added.topic->received;
       it = subs_.end() - 1;
     }
     Sub& sub = *it;
     sub.mask = maskOf(want.modes());
+    sub.topic->masks_in_use |= 1U << sub.mask;
     sub.min_interval_ms = std::max(want.min_interval_ms(), c.min_interval_floor_ms);
     gv1::ServerMessage ack;
     ack.set_request_id(request_id);
@@ -430,29 +431,33 @@ void Connection::handleResume(uint32_t request_id, const gv1::Resume& r) {
       }
       continue;
     }
-    // Gap repair on a live subscription: whatever is pending is superseded by the replay.
-    dropPending(*it);
-    it->skipped = 0;
+    // Gap repair on a live subscription: the replay (or snapshot) brings it up to date.
     sendState(request_id, *it, pos.last_seq());
   }
 }
 
 void Connection::sendState(uint32_t request_id, Sub& sub, std::optional<uint64_t> from_seq) {
   SymbolStore& store = server_.store();
-  const std::string& symbol = *sub.symbol;
+  const std::string& symbol = sub.topic->name;
+  // What the store holds is every update the topic counted (both are fed by onUpdates), so a
+  // client brought up to the store's latest is at the topic's `received` count.
   if (from_seq) {
     std::vector<UpdatePtr> missed;
     if (store.updatesAfter(symbol, *from_seq, missed)) {
       sub.last_seq = *from_seq;
+      uint64_t skipped = 0;
       for (const auto& u : missed) {
         auto frames = std::make_shared<UpdateFrames>(u);
         if (frames->empty(sub.mask)) {
-          sub.skipped = saturatingAdd(sub.skipped, 1);
-          sub.last_seq = u->seq();
+          ++skipped;
           continue;
         }
-        sendUpdateNow(frames, sub);
+        sendUpdateNow(frames, sub, skipped);
+        skipped = 0;
       }
+      // The history is contiguous up to the latest update: those after the last one sent are
+      // counted in the next live Update.
+      sub.received = sub.topic->received - static_cast<uint32_t>(skipped);
       return;
     }
   }
@@ -464,12 +469,13 @@ void Connection::sendState(uint32_t request_id, Sub& sub, std::optional<uint64_t
   encodeSnapshot(encoding_, sub.mask, *snap, from_seq.has_value(), request_id, payload);
   queueFrame(dataOpcode(encoding_), std::move(payload));
   sub.last_seq = snap->last_seq();
-  sub.skipped = 0;
+  sub.received = sub.topic->received;
   flush();
 }
 
-void Connection::sendUpdateNow(const std::shared_ptr<UpdateFrames>& frames, Sub& sub) {
-  const Pieces p = frames->pieces(encoding_, sub.mask, sub.skipped);
+void Connection::sendUpdateNow(const std::shared_ptr<UpdateFrames>& frames, Sub& sub,
+                               uint64_t skipped) {
+  const Pieces p = frames->pieces(encoding_, sub.mask, skipped);
   std::string payload;
   payload.reserve(p.size());
   for (const auto part : p.spans()) {
@@ -477,116 +483,12 @@ void Connection::sendUpdateNow(const std::shared_ptr<UpdateFrames>& frames, Sub&
   }
   queueFrame(dataOpcode(encoding_), std::move(payload));
   sub.last_seq = frames->update().seq();
-  sub.skipped = 0;
   flush();
-}
-
-void Connection::offer(uint32_t slot, const std::shared_ptr<UpdateFrames>& frames,
-                       int64_t now_ns) {
-  if (slot >= subs_.size() || state_ != State::Open) {
-    return;
-  }
-  Sub& sub = subs_[slot];
-  const uint64_t seq = frames->update().seq();
-  if (seq <= sub.last_seq) {
-    return;  // already covered by the snapshot or a replay
-  }
-  PendingUpdate* p = sub.pending != kNoPending ? &pending_[sub.pending] : nullptr;
-  if (frames->empty(sub.mask)) {
-    // Nothing this subscription selects changed. Counted after the pending update (if any),
-    // which stays the latest this client wants: the client's next Update then accounts for it.
-    if (p != nullptr) {
-      p->skipped_after = saturatingAdd(p->skipped_after, 1);
-      p->through = seq;
-    } else {
-      sub.skipped = saturatingAdd(sub.skipped, 1);
-      sub.last_seq = seq;
-    }
-    return;
-  }
-  if (p != nullptr) {
-    // conflate: the newer update replaces the one not yet sent, and everything skipped after it
-    sub.skipped = saturatingAdd(sub.skipped, uint64_t{1} + p->skipped_after);
-    if (server_.metrics()) server_.metrics()->conflated.Increment();
-  } else {
-    sub.pending = static_cast<uint16_t>(pending_.size());  // max_symbols is below 65535
-    p = &pending_.emplace_back();
-    p->slot = slot;
-  }
-  p->skipped_after = 0;
-  p->through = seq;
-  p->frames = frames;
-  if (msSinceOpen(now_ns) < sub.next_allowed_ms) {
-    server_.deferred(this);
-    return;
-  }
-  if (!p->queued) {
-    p->queued = true;
-    ready_.push_back(slot);
-  }
-  // Written once the server has offered the whole batch: every update of the batch for this
-  // client then goes out in one gathered write. A loopback write costs ~10 us of CPU whatever
-  // its size, so fewer writes per delivered update is where fan-out throughput comes from.
-  if (!flush_queued_) {
-    flush_queued_ = true;
-    server_.queueFlush(shared_from_this());
-  }
-}
-
-void Connection::flushQueued() {
-  flush_queued_ = false;
-  flush();
-}
-
-bool Connection::releaseDeferred(int64_t now_ns) {
-  bool left = false;
-  const uint32_t now_ms = msSinceOpen(now_ns);
-  for (PendingUpdate& p : pending_) {
-    if (p.queued) {
-      continue;
-    }
-    if (now_ms < subs_[p.slot].next_allowed_ms) {
-      left = true;
-      continue;
-    }
-    p.queued = true;
-    ready_.push_back(p.slot);
-  }
-  flush();
-  return left;
-}
-
-void Connection::dropPending(Sub& sub) {
-  if (sub.pending == kNoPending) {
-    return;
-  }
-  const uint32_t slot = pending_[sub.pending].slot;
-  ready_.erase(std::remove(ready_.begin(), ready_.end(), slot), ready_.end());
-  erasePending(sub);
-}
-
-void Connection::erasePending(Sub& sub) {
-  const uint16_t index = sub.pending;
-  sub.pending = kNoPending;
-  if (index + 1u != pending_.size()) {
-    pending_[index] = std::move(pending_.back());
-    subs_[pending_[index].slot].pending = index;
-  }
-  pending_.pop_back();
 }
 
 void Connection::removeSub(uint32_t slot) {
-  dropPending(subs_[slot]);
-  server_.unsubscribe(*subs_[slot].symbol, this);
-  const auto last = static_cast<uint32_t>(subs_.size() - 1);
-  if (slot != last) {
-    subs_[slot] = subs_[last];
-    server_.moveSubscription(*subs_[slot].symbol, this, slot);
-    if (subs_[slot].pending != kNoPending) {
-      pending_[subs_[slot].pending].slot = slot;
-    }
-    std::replace(ready_.begin(), ready_.end(), last, slot);
-  }
+  server_.unsubscribe(*subs_[slot].topic, index_);
+  subs_[slot] = subs_.back();
   subs_.pop_back();
 }
 
@@ -600,7 +502,7 @@ std::string Connection::connectionId() const {
 
 std::vector<Connection::Sub>::iterator Connection::findSub(std::string_view symbol) noexcept {
   // By name: only for client requests (subscribe, unsubscribe, resume), never per update.
-  return std::find_if(subs_.begin(), subs_.end(), [&](const Sub& x) { return *x.symbol == symbol; });
+  return std::find_if(subs_.begin(), subs_.end(), [&](const Sub& x) { return x.topic->name == symbol; });
 }
 
 void Connection::sendError(uint32_t request_id, gv1::ErrorCode code, std::string message,
@@ -660,122 +562,196 @@ void Connection::flush() {
   if (writing_ || state_ == State::Closed) {
     return;
   }
-  if (control_.empty() && ready_.empty() && pong_.empty()) {
-    releaseIdleBuffers();
-    if (close_after_flush_) {
-      linger();
-    }
-    return;
-  }
-  iov_.clear();
-  inflight_control_.clear();
-  inflight_frames_.clear();
-  inflight_pieces_.clear();
-  inflight_headers_.clear();
-  inflight_receive_ts_.clear();
-  if (!pong_.empty()) {
-    inflight_control_.push_back(std::move(pong_));
-    pong_.clear();
-  }
-  std::size_t moved = 0;
-  for (; moved < control_.size() && iov_.size() + inflight_control_.size() < kMaxIov; ++moved) {
-    control_bytes_ -= std::min(control_bytes_, control_[moved].size() + ws::kMaxServerHeaderSize);
-    inflight_control_.push_back(std::move(control_[moved]));
-  }
-  control_.erase(control_.begin(), control_.begin() + static_cast<std::ptrdiff_t>(moved));
-  for (const auto& c : inflight_control_) {
-    iov_.emplace_back(c.data(), c.size());
-  }
   const int64_t now = runtime::wallClockNs();
+  WriteBatch& batch = server_.writeBatch();
+  for (;;) {
+    batch.clear();
+    const bool pong = !pong_.empty();
+    const std::size_t replies = takeControl(batch);
+    const bool more = state_ == State::Open && pullUpdates(now, batch);
+    if (batch.iov.empty()) {
+      break;
+    }
+    if (!send(batch, now)) {
+      return;  // failed: finished
+    }
+    // Sent, or copied into backlog_: the replies are no longer needed.
+    if (pong) pong_.clear();
+    for (std::size_t i = 0; i < replies; ++i) {
+      control_bytes_ -= std::min(control_bytes_, control_[i].size() + ws::kMaxServerHeaderSize);
+    }
+    control_.erase(control_.begin(), control_.begin() + static_cast<std::ptrdiff_t>(replies));
+    if (writing_) {
+      return;  // the rest when the socket has room
+    }
+    if (!more && control_.empty() && pong_.empty()) {
+      break;
+    }
+  }
+  releaseIdleBuffers();
+  if (close_after_flush_) {
+    linger();
+  }
+}
+
+std::size_t Connection::takeControl(WriteBatch& batch) {
+  if (!pong_.empty()) {
+    batch.add(pong_.data(), pong_.size());
+    ++batch.messages;
+  }
   std::size_t taken = 0;
-  if (state_ == State::Open) {
-    const std::size_t room = (kMaxIov - std::min(kMaxIov, iov_.size())) / 4;
-    const std::size_t n = std::min(room, ready_.size());
-    inflight_pieces_.reserve(n);
-    inflight_headers_.reserve(n);
-    for (; taken < n; ++taken) {
-      Sub& sub = subs_[ready_[taken]];
-      if (sub.pending == kNoPending) {
+  for (; taken < control_.size() && batch.iov.size() < WriteBatch::kMaxIov; ++taken) {
+    batch.add(control_[taken].data(), control_[taken].size());
+  }
+  batch.messages += taken;
+  return taken;
+}
+
+bool Connection::pullUpdates(int64_t now_ns, WriteBatch& batch) {
+  const uint32_t now_ms = msSinceOpen(now_ns);
+  bool held_back = false;
+  bool more = false;
+  auto* metrics = server_.metrics();
+  for (Sub& sub : subs_) {
+    const Topic::Latest& l = sub.topic->latest[sub.mask];
+    if (l.frames == nullptr || !counterAfter(l.received, sub.received)) {
+      continue;  // nothing new for this client
+    }
+    const uint64_t seq = l.frames->update().seq();
+    if (seq <= sub.last_seq) {
+      continue;  // the client has it already (a snapshot or a replay)
+    }
+    if (now_ms < sub.next_allowed_ms) {
+      held_back = true;  // its min interval: the server's timer marks us again
+      continue;
+    }
+    if (!batch.roomForUpdate()) {
+      more = true;
+      break;
+    }
+    const uint32_t skipped = l.received - sub.received - 1;
+    if (skipped > 0 && metrics != nullptr) {
+      metrics->conflated.Increment(skipped);
+    }
+    const Pieces& p = batch.pieces.emplace_back(l.frames->pieces(encoding_, sub.mask, skipped));
+    auto& h = batch.headers.emplace_back();
+    ws::writeHeader(h.data(), dataOpcode(encoding_), p.size());
+    batch.add(h.data(), ws::headerSize(p.size()));
+    for (const auto part : p.spans()) {
+      batch.add(part.data(), part.size());
+    }
+    batch.receive_ts.push_back(l.frames->update().receive_ts_ns());
+    ++batch.messages;
+    sub.last_seq = seq;
+    sub.received = l.received;
+    sub.next_allowed_ms = now_ms + sub.min_interval_ms;
+  }
+  if (held_back) {
+    server_.deferred(index_);
+  }
+  return more;
+}
+
+bool Connection::send(const WriteBatch& batch, int64_t now_ns) {
+  // Straight to the kernel: on loopback and on any client that keeps up, the socket takes the
+  // whole write at once, so no asynchronous operation, handler or kept buffer is needed.
+  std::size_t pos = 0;   // first iovec not wholly sent
+  std::size_t off = 0;   // bytes of it sent
+  std::size_t sent = 0;
+  while (pos < batch.iov.size()) {
+    iovec first = batch.iov[pos];
+    first.iov_base = static_cast<char*>(first.iov_base) + off;
+    first.iov_len -= off;
+    // sendmsg takes the array as is: patch the first entry through a small copy only when a
+    // partial send left an offset (rare), else pass the batch's own array.
+    std::vector<iovec> patched;
+    const iovec* vec = batch.iov.data() + pos;
+    if (off != 0) {
+      patched.assign(batch.iov.begin() + static_cast<std::ptrdiff_t>(pos), batch.iov.end());
+      patched[0] = first;
+      vec = patched.data();
+    }
+    msghdr msg{};
+    msg.msg_iov = const_cast<iovec*>(vec);
+    msg.msg_iovlen = batch.iov.size() - pos;
+    const ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) {
         continue;
       }
-      PendingUpdate& p = pending_[sub.pending];
-      p.queued = false;
-      inflight_pieces_.push_back(p.frames->pieces(encoding_, sub.mask, sub.skipped));
-      inflight_headers_.emplace_back();
-      ws::writeHeader(inflight_headers_.back().data(), dataOpcode(encoding_),
-                      inflight_pieces_.back().size());
-      inflight_receive_ts_.push_back(p.frames->update().receive_ts_ns());
-      // Updates skipped after the pending one count toward the next Update sent.
-      sub.last_seq = p.through;
-      sub.skipped = p.skipped_after;
-      sub.next_allowed_ms = msSinceOpen(now) + sub.min_interval_ms;
-      inflight_frames_.push_back(std::move(p.frames));
-      erasePending(sub);
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        break;
+      }
+      finish();  // reset or gone
+      return false;
     }
-    for (std::size_t i = 0; i < inflight_pieces_.size(); ++i) {
-      const auto& h = inflight_headers_[i];
-      iov_.emplace_back(h.data(), ws::headerSize(inflight_pieces_[i].size()));
-      for (const auto part : inflight_pieces_[i].spans()) {
-        if (!part.empty()) {
-          iov_.emplace_back(part.data(), part.size());
-        }
+    sent += static_cast<std::size_t>(n);
+    auto left = static_cast<std::size_t>(n);
+    while (pos < batch.iov.size() && left >= batch.iov[pos].iov_len - off) {
+      left -= batch.iov[pos].iov_len - off;
+      off = 0;
+      ++pos;
+    }
+    off += left;
+  }
+  last_sent_ns_ = now_ns;
+  if (auto* m = server_.metrics()) {
+    m->bytes_out.Increment(static_cast<double>(batch.bytes));
+    m->messages_out.Increment(static_cast<double>(batch.messages));
+    for (const int64_t ts : batch.receive_ts) {
+      if (ts > 0) {
+        m->delivery_latency.Observe(static_cast<double>(now_ns - ts) / 1e9);
       }
     }
   }
-  ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(taken));
-  if (iov_.empty()) {
-    if (close_after_flush_) {
-      linger();
-    }
-    return;
+  if (pos == batch.iov.size()) {
+    return true;
+  }
+  // A slow reader: keep the rest (at most this one write), send nothing more until it is out.
+  backlog_.reserve(batch.bytes - sent);
+  for (; pos < batch.iov.size(); ++pos, off = 0) {
+    backlog_.append(static_cast<const char*>(batch.iov[pos].iov_base) + off,
+                    batch.iov[pos].iov_len - off);
   }
   writing_ = true;
-  write_started_ns_ = now;
-  asio::async_write(socket_, iov_,
-                    [self = shared_from_this()](const boost::system::error_code& ec,
-                                                std::size_t bytes) { self->onWritten(ec, bytes); });
+  write_started_ns_ = now_ns;
+  waitForRoom();
+  return true;
+}
+
+void Connection::waitForRoom() {
+  socket_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](
+                                                  const boost::system::error_code& ec) {
+    if (ec) {
+      self->finish();  // closed meanwhile (finish is idempotent)
+      return;
+    }
+    const ssize_t n = ::send(self->socket_.native_handle(), self->backlog_.data(),
+                             self->backlog_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      self->finish();
+      return;
+    }
+    if (n > 0) {
+      self->backlog_.erase(0, static_cast<std::size_t>(n));
+    }
+    if (!self->backlog_.empty()) {
+      self->waitForRoom();
+      return;
+    }
+    self->writing_ = false;
+    self->last_sent_ns_ = runtime::wallClockNs();
+    self->flush();  // what came meanwhile, newest only
+  });
 }
 
 void Connection::releaseIdleBuffers() {
-  const auto release = [](auto& v) {
-    if (v.capacity() > kKeepOutputSlots) {
-      std::remove_reference_t<decltype(v)>().swap(v);
-    } else {
-      v.clear();
-    }
-  };
-  release(iov_);
-  release(control_);
-  release(ready_);
-  if (pending_.empty()) {
-    release(pending_);  // deferred updates (min interval) may still wait: keep those
+  if (control_.capacity() > kKeepControlSlots) {
+    std::vector<std::string>().swap(control_);
   }
-  release(inflight_control_);
-  release(inflight_frames_);
-  release(inflight_pieces_);
-  release(inflight_headers_);
-  release(inflight_receive_ts_);
-}
-
-void Connection::onWritten(const boost::system::error_code& ec, std::size_t bytes) {
-  writing_ = false;
-  if (ec) {
-    finish();
-    return;
+  if (backlog_.capacity() > kKeepBacklogBytes) {
+    std::string().swap(backlog_);
   }
-  const int64_t now = runtime::wallClockNs();
-  last_sent_ns_ = now;
-  if (auto* m = server_.metrics()) {
-    m->bytes_out.Increment(static_cast<double>(bytes));
-    m->messages_out.Increment(static_cast<double>(inflight_control_.size() + inflight_frames_.size()));
-    for (const int64_t ts : inflight_receive_ts_) {
-      if (ts > 0) {
-        m->delivery_latency.Observe(static_cast<double>(now - ts) / 1e9);
-      }
-    }
-  }
-  inflight_frames_.clear();  // releases the shared bytes
-  flush();
 }
 
 void Connection::housekeeping(int64_t now_ns) {
@@ -858,11 +834,9 @@ void Connection::finish() {
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   for (const Sub& sub : subs_) {
-    server_.unsubscribe(*sub.symbol, this);
+    server_.unsubscribe(*sub.topic, index_);
   }
   subs_.clear();
-  pending_.clear();
-  ready_.clear();
   server_.closed(shared_from_this());
 }
 

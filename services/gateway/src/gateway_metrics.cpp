@@ -21,7 +21,7 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& r)
       messages_out(counter(r, "gateway_messages_out_total", "WebSocket messages written")),
       bytes_out(counter(r, "gateway_bytes_out_total", "bytes written to clients")),
       conflated(counter(r, "gateway_conflated_total",
-                        "updates replaced by a newer one before a client could be sent them")),
+                        "md.ticks updates a client was not sent: replaced by a newer one (conflated) or with nothing its modes select")),
       slow_client_closes(counter(r, "gateway_slow_client_closes_total",
                                  "clients closed because they stopped reading")),
       upgrades_rate_limited(counter(r, "gateway_upgrades_rate_limited_total",

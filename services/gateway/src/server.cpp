@@ -142,7 +142,17 @@ void Server::admit(tcp::socket socket) {
     // Bounds the kernel's share of a slow client's backlog too.
     socket.set_option(asio::socket_base::send_buffer_size(config_.socket_send_buffer_bytes), e2);
   }
-  auto c = std::make_shared<Connection>(*this, std::move(socket), peer);
+  uint32_t index;
+  if (!free_indices_.empty()) {
+    index = free_indices_.back();
+    free_indices_.pop_back();
+  } else {
+    index = static_cast<uint32_t>(by_index_.size());
+    by_index_.push_back(nullptr);
+    dirty_.push_back(0);
+  }
+  auto c = std::make_shared<Connection>(*this, std::move(socket), peer, index);
+  by_index_[index] = c.get();
   connections_.insert(c);
   if (metrics_) {
     metrics_->connections.Set(static_cast<double>(connections_.size()));
@@ -187,16 +197,11 @@ void Server::accept() {
 
 void Server::tick() {
   const int64_t now = runtime::wallClockNs();
-  flushQueued();
-  if (!deferred_.empty()) {
-    std::vector<Connection*> due(deferred_.begin(), deferred_.end());
-    deferred_.clear();
-    for (Connection* c : due) {
-      if (c->releaseDeferred(now)) {
-        deferred_.insert(c);
-      }
-    }
+  for (const uint32_t index : deferred_) {
+    markDirty(index);  // each pulls again; one still held back defers itself again
   }
+  deferred_.clear();
+  flushDirty();
   if (++ticks_ % kHousekeepEvery == 0) {
     // A copy: housekeeping may close (and so remove) connections.
     std::vector<std::shared_ptr<Connection>> all(connections_.begin(), connections_.end());
@@ -223,7 +228,6 @@ void Server::loadSnapshots(const std::vector<marketdata::v1::SymbolSnapshot>& sn
 }
 
 void Server::onUpdates(const std::vector<UpdatePtr>& updates) {
-  const int64_t now = runtime::wallClockNs();
   for (const auto& u : updates) {
     const ApplyStatus st = store_.apply(u);
     if (metrics_) {
@@ -234,19 +238,18 @@ void Server::onUpdates(const std::vector<UpdatePtr>& updates) {
     if (st != ApplyStatus::Applied && st != ApplyStatus::Gap) {
       continue;
     }
-    auto it = subscribers_.find(u->symbol());
-    const bool to_ws = it != subscribers_.end() && !it->second.empty();
+    auto it = topics_.find(u->symbol());
+    Topic* topic = it != topics_.end() && !it->second.subscribers.empty() ? &it->second : nullptr;
     const bool to_grpc = grpc_streams_ != nullptr && grpc_streams_->wants(u->symbol());
-    if (!to_ws && !to_grpc) {
+    if (topic == nullptr && !to_grpc) {
       continue;
     }
     // Encoded once per (encoding, modes) variant on first use, shared by every subscriber.
     auto frames = std::make_shared<UpdateFrames>(u);
-    if (to_ws) {
-      // A copy: an offer may end a connection, which edits the subscriber list.
-      fanout_.assign(it->second.begin(), it->second.end());
-      for (const Subscriber& s : fanout_) {
-        s.connection->offer(s.slot, frames, now);
+    if (topic != nullptr) {
+      topic->publish(frames);
+      for (const uint32_t index : topic->subscribers) {
+        markDirty(index);
       }
     }
     if (to_grpc) {
@@ -257,51 +260,39 @@ void Server::onUpdates(const std::vector<UpdatePtr>& updates) {
   // 10 ms tick, so that a client's updates from the batches in between share one write: under
   // load the writes, not the updates, are what the I/O thread can afford (a loopback write
   // costs ~10 us of CPU whatever it carries).
-  if (flush_queue_.size() <= kFlushNowMax) {
-    flushQueued();
+  if (dirty_list_.size() <= kFlushNowMax) {
+    flushDirty();
   }
 }
 
-void Server::flushQueued() {
-  // Swapped out first: a flush can close a connection, which never queues again, but keep
-  // the loop over a list nobody edits.
-  std::vector<std::shared_ptr<Connection>> queue;
-  queue.swap(flush_queue_);
-  for (const auto& c : queue) {
-    c->flushQueued();
-  }
-  queue.clear();
-  if (flush_queue_.empty()) {
-    flush_queue_.swap(queue);  // keep the capacity
-  }
-}
-
-const std::string* Server::subscribe(std::string_view symbol, Connection* c, uint32_t slot) {
-  auto it = subscribers_.try_emplace(std::string(symbol)).first;
-  it->second.push_back({c, slot});
-  return &it->first;
-}
-
-void Server::moveSubscription(std::string_view symbol, Connection* c, uint32_t slot) {
-  auto it = subscribers_.find(std::string(symbol));
-  if (it == subscribers_.end()) {
-    return;
-  }
-  for (Subscriber& s : it->second) {
-    if (s.connection == c) {
-      s.slot = slot;
-      return;
+void Server::flushDirty() {
+  // Swapped out first: nothing marks during a round (updates come between rounds), but a
+  // connection that closes mid-round must not be pulled from a list being edited.
+  round_.swap(dirty_list_);
+  for (const uint32_t index : round_) {
+    dirty_[index] = 0;
+    if (Connection* c = by_index_[index]) {
+      const auto keep = c->shared_from_this();  // a failed write may close it mid-flush
+      c->flush();
     }
   }
+  round_.clear();
 }
 
-void Server::unsubscribe(std::string_view symbol, Connection* c) {
-  auto it = subscribers_.find(std::string(symbol));
-  if (it == subscribers_.end()) {
-    return;
+Topic* Server::subscribe(std::string_view symbol, uint32_t index) {
+  auto it = topics_.find(std::string(symbol));
+  if (it == topics_.end()) {
+    it = topics_.emplace(std::piecewise_construct, std::forward_as_tuple(symbol),
+                         std::forward_as_tuple(std::string(symbol))).first;
   }
-  auto& v = it->second;
-  auto pos = std::find_if(v.begin(), v.end(), [c](const Subscriber& s) { return s.connection == c; });
+  Topic& t = it->second;
+  t.subscribers.push_back(index);
+  return &t;
+}
+
+void Server::unsubscribe(Topic& topic, uint32_t index) {
+  auto& v = topic.subscribers;
+  auto pos = std::find(v.begin(), v.end(), index);
   if (pos != v.end()) {
     *pos = v.back();  // order among subscribers does not matter
     v.pop_back();
@@ -309,7 +300,8 @@ void Server::unsubscribe(std::string_view symbol, Connection* c) {
 }
 
 void Server::closed(const std::shared_ptr<Connection>& c) {
-  deferred_.erase(c.get());
+  by_index_[c->index()] = nullptr;
+  free_indices_.push_back(c->index());
   connections_.erase(c);
   if (metrics_) {
     metrics_->connections.Set(static_cast<double>(connections_.size()));

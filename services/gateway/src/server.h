@@ -17,16 +17,20 @@
 #include "gateway_config.h"
 #include "gateway_metrics.h"
 #include "symbol_store.h"
+#include "topic.h"
+#include "write_batch.h"
 #include "tickstream/auth/jwt.h"
 #include "tickstream/auth/rate_limiter.h"
 #include "tickstream/sharding/ring.h"
 #include "tickstream/ws/handshake.h"
 
 // The gateway shard's network side, on one I/O thread: accepts connections, upgrades them to
-// WebSocket (libs/ws), serves /v1/route and the static page on the same port, keeps the
-// symbol -> subscribers index, and fans each md.ticks update out to the subscribers, encoded
-// once per (encoding, modes) variant. Everything here runs on the io_context's thread; the
-// Kafka side hands data in with post() (TickSource).
+// WebSocket (libs/ws), serves /v1/route and the static page on the same port, keeps a Topic
+// per subscribed symbol, and fans each md.ticks update out: the update becomes its topic's
+// newest (encoded once per (encoding, modes) variant, when first pulled), its subscribers are
+// marked, and marked connections pull what is new for them in one write per connection per
+// round (flushDirty). Everything here runs on the io_context's thread; the Kafka side hands
+// data in with post() (TickSource).
 namespace tickstream::gateway {
 
 class Connection;
@@ -62,28 +66,33 @@ public:
   [[nodiscard]] const std::optional<auth::Verifier>& verifier() const noexcept { return verifier_; }
   [[nodiscard]] GatewayMetrics* metrics() noexcept { return metrics_; }
   [[nodiscard]] const ws::HandshakeConfig& handshakeConfig() const noexcept { return handshake_; }
-  // Adds `c`'s subscription in `slot` to the symbol's subscribers and returns the symbol's name
-  // as the server keeps it (stable for the server's life: connections hold the pointer).
-  const std::string* subscribe(std::string_view symbol, Connection* c, uint32_t slot);
-  // `c`'s subscription to `symbol` now lives in `slot` (Connection::removeSub moved it).
-  void moveSubscription(std::string_view symbol, Connection* c, uint32_t slot);
-  void unsubscribe(std::string_view symbol, Connection* c);
+  // Adds the connection with `index` to the symbol's subscribers and returns the symbol's topic (stable for the server's life: subscriptions hold the pointer).
+  Topic* subscribe(std::string_view symbol, uint32_t index);
+  void unsubscribe(Topic& topic, uint32_t index);
   void closed(const std::shared_ptr<Connection>& c);
-  // A connection holds a deferred update (min interval): checked by the 10 ms timer.
-  void deferred(Connection* c) { deferred_.insert(c); }
-  // `c` has updates ready: written at the end of the batch being fanned out.
-  void queueFlush(std::shared_ptr<Connection> c) { flush_queue_.push_back(std::move(c)); }
+  // The connection with `index` has something to pull: it writes in the next round.
+  void markDirty(uint32_t index) {
+    if (dirty_[index] == 0) {
+      dirty_[index] = 1;
+      dirty_list_.push_back(index);
+    }
+  }
+  // The connection with `index` holds back an update (its min interval): marked again by the
+  // 10 ms timer.
+  void deferred(uint32_t index) { deferred_.push_back(index); }
   // Plain HTTP on the WebSocket port: /v1/route, /healthz, static files.
   std::string httpResponse(const ws::HttpRequest& request);
   [[nodiscard]] std::string endpointOf(int32_t shard) const;
   [[nodiscard]] bool draining() const noexcept { return draining_; }
   // The read buffer every connection reads into (one I/O thread: one read at a time).
   [[nodiscard]] std::span<uint8_t> readBuffer() noexcept { return read_buffer_; }
+  // The write every connection builds its next write in (one I/O thread: one at a time).
+  [[nodiscard]] WriteBatch& writeBatch() noexcept { return write_batch_; }
 
 private:
   void accept();
-  // Writes every connection queued by queueFlush().
-  void flushQueued();
+  // A round: every marked connection pulls and writes what is new for it.
+  void flushDirty();
   // A new connection: the per-IP upgrade limit, socket options, then its Connection.
   void admit(boost::asio::ip::tcp::socket socket);
   void tick();
@@ -104,18 +113,20 @@ private:
   uint64_t ticks_ = 0;
   auth::KeyedRateLimiter upgrades_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
-  // Entries are never erased (a symbol's list may become empty): the keys' addresses are the
-  // interned names connections hold.
-  struct Subscriber {
-    Connection* connection;
-    uint32_t slot;  // the subscription's index in the connection: no search per update
-  };
-  std::unordered_map<std::string, std::vector<Subscriber>> subscribers_;
+  // Connections by index, a small number reused after a close: topics list their subscribers
+  // by index, so marking one touches only dirty_, not the connection (at ~200 subscribers per
+  // update, a cache miss per subscriber was the fan-out's main cost).
+  std::vector<Connection*> by_index_;
+  std::vector<uint32_t> free_indices_;
+  std::vector<uint8_t> dirty_;          // by index: in dirty_list_
+  std::vector<uint32_t> dirty_list_;    // marked since the last round
+  std::vector<uint32_t> round_;         // reused by flushDirty()
+  // Topics are never erased (a symbol's list may become empty): subscriptions point at them,
+  // and a node-based map keeps them in place.
+  std::unordered_map<std::string, Topic> topics_;
   std::vector<uint8_t> read_buffer_ = std::vector<uint8_t>(64 * 1024);
-  std::unordered_set<Connection*> deferred_;
-  std::vector<Subscriber> fanout_;  // reused: the subscribers of the update being fanned out
-  // Connections with updates ready in this batch; owning, since one may close meanwhile.
-  std::vector<std::shared_ptr<Connection>> flush_queue_;
+  WriteBatch write_batch_;
+  std::vector<uint32_t> deferred_;      // indices; a duplicate or a reused index costs a no-op pull
   bool draining_ = false;
 };
 

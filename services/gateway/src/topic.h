@@ -1,0 +1,56 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol.h"
+
+// A symbol's fan-out state on a shard: which connections subscribe to it and, per mode mask,
+// the newest update that has something for that mask.
+//
+// Connections pull from it when they write (Connection::flush) instead of every update being
+// pushed into every subscriber's own queue. A new update costs one mark per subscriber in a
+// dense array (Server::markDirty), so the cost of an update no longer grows with how far behind
+// its subscribers are, and conflation falls out of the design: a connection always pulls the
+// newest update, and the difference of two `received` counts says how many it skipped.
+// Used from the gateway's I/O thread only.
+namespace tickstream::gateway {
+
+// True when the wrapping counter `a` is ahead of `b` (counts differ by far less than 2^31).
+[[nodiscard]] constexpr bool counterAfter(uint32_t a, uint32_t b) noexcept {
+  return static_cast<int32_t>(a - b) > 0;
+}
+
+struct Topic {
+  struct Latest {
+    std::shared_ptr<UpdateFrames> frames;  // null until an update for this mask came in
+    uint32_t received = 0;                 // the topic's `received` count with that update
+  };
+
+  explicit Topic(std::string symbol) : name(std::move(symbol)) {}
+
+  // Counts `frames` and makes it the newest for every mask in use that it has something for.
+  void publish(const std::shared_ptr<UpdateFrames>& frames) {
+    ++received;
+    for (std::size_t m = 0; m < kModeMaskCount; ++m) {
+      if ((masks_in_use >> m & 1U) != 0 && !frames->empty(static_cast<ModeMask>(m))) {
+        latest[m] = {frames, received};
+      }
+    }
+  }
+
+  const std::string name;  // interned: subscriptions point at the topic, never copy the name
+  std::vector<uint32_t> subscribers;  // connection indices (Server::markDirty)
+  // Updates published since the topic was created; wraps. A subscription keeps the count it was
+  // last brought up to: the difference to the next update it is sent, less one, is what it
+  // skipped (conflated, or nothing it selects), which the client is told.
+  uint32_t received = 0;
+  // Masks some subscription used (bit m for mask m): publish() keeps `latest` for those only.
+  uint32_t masks_in_use = 0;
+  std::array<Latest, kModeMaskCount> latest;
+};
+
+} // namespace tickstream::gateway
