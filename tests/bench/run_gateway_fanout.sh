@@ -84,11 +84,15 @@ for rate in ${rates//,/ }; do
     wait_until $(( connect_s + 30 )) "loadgen to connect" established || true
     sleep "$warmup"
     t0=$(cpu_ticks "$gw"); l0=$(cpu_ticks "$lg"); s0=$(date +%s.%N)
-    sleep "$duration"
-    t1=$(cpu_ticks "$gw"); l1=$(cpu_ticks "$lg"); s1=$(date +%s.%N)
+    # The loadgen's window ends a second early: it exits when its own window is over, and may
+    # be gone by the end of ours.
+    sleep $(( duration - 1 ))
+    l1=$(cpu_ticks "$lg"); sl=$(date +%s.%N)
+    sleep 1
+    t1=$(cpu_ticks "$gw"); s1=$(date +%s.%N)
     wait $lg || true
     line=$(python3 - "$rate" "$run" "$connections" "$subs" "$encoding" "$t0" "$t1" "$s0" "$s1" "$hz" \
-      "$state/loadgen.json" "$source" "$l0" "$l1" <<'PY'
+      "$state/loadgen.json" "$source" "$l0" "$l1" "$sl" <<'PY'
 import json, sys
 rate, run, conns, subs = map(int, sys.argv[1:5])
 enc = sys.argv[5]
@@ -107,7 +111,7 @@ print(json.dumps({
     "connect_failures": lg["connect_failures"], "closes": lg["closes"],
     "gateway_cpu": round((t1 - t0) / hz / (s1 - s0), 3),
     # the loadgen's own CPU: near 1.0 its reads lag and the latency measured is partly its own
-    "loadgen_cpu": round((int(sys.argv[14]) - int(sys.argv[13])) / hz / (s1 - s0), 3)}))
+    "loadgen_cpu": round((int(sys.argv[14]) - int(sys.argv[13])) / hz / (float(sys.argv[15]) - s0), 3)}))
 PY
 )
     echo "$line"
