@@ -568,7 +568,10 @@ void Connection::flush() {
     batch.clear();
     const bool pong = !pong_.empty();
     const std::size_t replies = takeControl(batch);
-    const bool more = state_ == State::Open && pullUpdates(now, batch);
+    // Live updates only behind every queued reply: a replay or snapshot left for the next
+    // write must not be overtaken by a newer update of its symbol.
+    const bool all_replies = replies == control_.size();
+    const bool more = !all_replies || (state_ == State::Open && pullUpdates(now, batch));
     if (batch.iov.empty()) {
       break;
     }
