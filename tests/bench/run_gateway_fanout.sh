@@ -46,7 +46,7 @@ if [ "$source" = kafka ]; then
   "$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 --rate 5000 \
     --duration-s 40 --linger-ms 5 >"$state/warmup.log" 2>&1
 fi
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }  # 0: the process is gone
 hz=$(getconf CLK_TCK)
 connect_rate=2500
 results=()

@@ -121,6 +121,7 @@ private:
   std::vector<uint8_t> dirty_;          // by index: in dirty_list_
   std::vector<uint32_t> dirty_list_;    // marked since the last round
   std::vector<uint32_t> round_;         // reused by flushDirty()
+  bool round_posted_ = false;           // a flushDirty() is queued on the I/O thread
   // Topics are never erased (a symbol's list may become empty): subscriptions point at them,
   // and a node-based map keeps them in place.
   std::unordered_map<std::string, Topic> topics_;
