@@ -90,7 +90,10 @@ for rate in ${rates//,/ }; do
     l1=$(cpu_ticks "$lg"); sl=$(date +%s.%N)
     sleep 1
     t1=$(cpu_ticks "$gw"); s1=$(date +%s.%N)
-    wait $lg || true
+    if ! wait $lg; then
+      echo "loadgen failed (rate $rate, run $run); its log ends:" >&2
+      tail -5 "$state/loadgen.log" >&2
+    fi
     line=$(python3 - "$rate" "$run" "$connections" "$subs" "$encoding" "$t0" "$t1" "$s0" "$s1" "$hz" \
       "$state/loadgen.json" "$source" "$l0" "$l1" "$sl" <<'PY'
 import json, sys
@@ -111,7 +114,8 @@ print(json.dumps({
     "connect_failures": lg["connect_failures"], "closes": lg["closes"],
     "gateway_cpu": round((t1 - t0) / hz / (s1 - s0), 3),
     # the loadgen's own CPU: near 1.0 its reads lag and the latency measured is partly its own
-    "loadgen_cpu": round((int(sys.argv[14]) - int(sys.argv[13])) / hz / (float(sys.argv[15]) - s0), 3)}))
+    "loadgen_cpu": (round((int(sys.argv[14]) - int(sys.argv[13])) / hz / (float(sys.argv[15]) - s0), 3)
+                    if int(sys.argv[14]) >= int(sys.argv[13]) else None)}))  # None: it had exited
 PY
 )
     echo "$line"
