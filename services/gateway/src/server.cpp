@@ -326,7 +326,10 @@ void Server::drain(std::function<void()> done) {
   auto deadline = std::make_shared<asio::steady_timer>(io_);
   auto poll = std::make_shared<std::function<void()>>();
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.drain_grace_ms);
-  *poll = [this, deadline, poll, until, done = std::move(done)] {
+  // The pending wait holds the poll; the poll refers to itself weakly (a strong self-reference
+  // would be a cycle, leaked after the drain: ASan found it).
+  std::weak_ptr<std::function<void()>> self = poll;
+  *poll = [this, deadline, self, until, done = std::move(done)] {
     if (connections_.empty() || std::chrono::steady_clock::now() >= until) {
       std::vector<std::shared_ptr<Connection>> left(connections_.begin(), connections_.end());
       for (const auto& c : left) {
@@ -338,7 +341,7 @@ void Server::drain(std::function<void()> done) {
       return;
     }
     deadline->expires_after(50ms);
-    deadline->async_wait([poll](const boost::system::error_code&) { (*poll)(); });
+    deadline->async_wait([next = self.lock()](const boost::system::error_code&) { (*next)(); });
   };
   (*poll)();
 }
