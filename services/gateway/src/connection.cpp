@@ -614,7 +614,6 @@ bool Connection::pullUpdates(int64_t now_ns, WriteBatch& batch) {
   const uint32_t now_ms = msSinceOpen(now_ns);
   bool held_back = false;
   bool more = false;
-  auto* metrics = server_.metrics();
   for (Sub& sub : subs_) {
     const Topic::Latest& l = sub.topic->latest[sub.mask];
     if (l.frames == nullptr || !counterAfter(l.received, sub.received)) {
@@ -632,10 +631,8 @@ bool Connection::pullUpdates(int64_t now_ns, WriteBatch& batch) {
       more = true;
       break;
     }
-    const uint32_t skipped = l.received - sub.received - 1;
-    if (skipped > 0 && metrics != nullptr) {
-      metrics->conflated.Increment(skipped);
-    }
+    const uint32_t skipped = skippedBetween(l.received, sub.received);
+    batch.skipped += skipped;
     const Pieces& p = batch.pieces.emplace_back(l.frames->pieces(encoding_, sub.mask, skipped));
     auto& h = batch.headers.emplace_back();
     ws::writeHeader(h.data(), dataOpcode(encoding_), p.size());
@@ -658,63 +655,45 @@ bool Connection::pullUpdates(int64_t now_ns, WriteBatch& batch) {
 bool Connection::send(const WriteBatch& batch, int64_t now_ns) {
   // Straight to the kernel: on loopback and on any client that keeps up, the socket takes the
   // whole write at once, so no asynchronous operation, handler or kept buffer is needed.
-  std::size_t pos = 0;   // first iovec not wholly sent
-  std::size_t off = 0;   // bytes of it sent
-  std::size_t sent = 0;
-  while (pos < batch.iov.size()) {
-    iovec first = batch.iov[pos];
-    first.iov_base = static_cast<char*>(first.iov_base) + off;
-    first.iov_len -= off;
-    // sendmsg takes the array as is: patch the first entry through a small copy only when a
-    // partial send left an offset (rare), else pass the batch's own array.
-    std::vector<iovec> patched;
-    const iovec* vec = batch.iov.data() + pos;
-    if (off != 0) {
-      patched.assign(batch.iov.begin() + static_cast<std::ptrdiff_t>(pos), batch.iov.end());
-      patched[0] = first;
-      vec = patched.data();
-    }
-    msghdr msg{};
-    msg.msg_iov = const_cast<iovec*>(vec);
-    msg.msg_iovlen = batch.iov.size() - pos;
-    const ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        break;
-      }
-      finish();  // reset or gone
-      return false;
-    }
-    sent += static_cast<std::size_t>(n);
-    auto left = static_cast<std::size_t>(n);
-    while (pos < batch.iov.size() && left >= batch.iov[pos].iov_len - off) {
-      left -= batch.iov[pos].iov_len - off;
-      off = 0;
-      ++pos;
-    }
-    off += left;
+  // One attempt: after a partial send the socket is full, and a second call would only say so.
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(batch.iov.data());
+  msg.msg_iovlen = batch.iov.size();
+  ssize_t n;
+  do {
+    n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    finish();  // reset or gone
+    return false;
   }
+  const std::size_t sent = n < 0 ? 0 : static_cast<std::size_t>(n);
   last_sent_ns_ = now_ns;
   if (auto* m = server_.metrics()) {
     m->bytes_out.Increment(static_cast<double>(batch.bytes));
     m->messages_out.Increment(static_cast<double>(batch.messages));
+    if (batch.skipped > 0) {
+      m->conflated.Increment(static_cast<double>(batch.skipped));
+    }
     for (const int64_t ts : batch.receive_ts) {
       if (ts > 0) {
         m->delivery_latency.Observe(static_cast<double>(now_ns - ts) / 1e9);
       }
     }
   }
-  if (pos == batch.iov.size()) {
+  if (sent == batch.bytes) {
     return true;
   }
   // A slow reader: keep the rest (at most this one write), send nothing more until it is out.
   backlog_.reserve(batch.bytes - sent);
-  for (; pos < batch.iov.size(); ++pos, off = 0) {
-    backlog_.append(static_cast<const char*>(batch.iov[pos].iov_base) + off,
-                    batch.iov[pos].iov_len - off);
+  std::size_t skip = sent;  // bytes of the batch the kernel took
+  for (const iovec& v : batch.iov) {
+    if (skip >= v.iov_len) {
+      skip -= v.iov_len;
+      continue;
+    }
+    backlog_.append(static_cast<const char*>(v.iov_base) + skip, v.iov_len - skip);
+    skip = 0;
   }
   writing_ = true;
   write_started_ns_ = now_ns;

@@ -283,12 +283,7 @@ void Server::flushDirty() {
 }
 
 Topic* Server::subscribe(std::string_view symbol, uint32_t index) {
-  auto it = topics_.find(std::string(symbol));
-  if (it == topics_.end()) {
-    it = topics_.emplace(std::piecewise_construct, std::forward_as_tuple(symbol),
-                         std::forward_as_tuple(std::string(symbol))).first;
-  }
-  Topic& t = it->second;
+  Topic& t = topics_.try_emplace(std::string(symbol), std::string(symbol)).first->second;
   t.subscribers.push_back(index);
   return &t;
 }

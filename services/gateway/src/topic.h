@@ -24,6 +24,12 @@ namespace tickstream::gateway {
   return static_cast<int32_t>(a - b) > 0;
 }
 
+// What a client skipped between the update it was last brought up to (`from`) and the one it
+// is sent now (`to`): the value of that Update's skipped_by_conflation.
+[[nodiscard]] constexpr uint32_t skippedBetween(uint32_t to, uint32_t from) noexcept {
+  return to - from - 1;
+}
+
 struct Topic {
   struct Latest {
     std::shared_ptr<UpdateFrames> frames;  // null until an update for this mask came in

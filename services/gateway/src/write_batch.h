@@ -33,6 +33,7 @@ struct WriteBatch {
     receive_ts.clear();
     bytes = 0;
     messages = 0;
+    skipped = 0;
   }
   void add(const void* data, std::size_t size) {
     if (size > 0) {
@@ -50,6 +51,7 @@ struct WriteBatch {
   std::vector<int64_t> receive_ts;                  // per update: for the latency histogram
   std::size_t bytes = 0;
   std::size_t messages = 0;                         // WebSocket messages (replies + updates)
+  uint64_t skipped = 0;                             // updates' skipped_by_conflation, summed
 };
 
 } // namespace tickstream::gateway
