@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <utility>
@@ -371,8 +372,9 @@ void Connection::handleSubscribe(uint32_t request_id, const gv1::Subscribe& s) {
         subs_.reserve(std::min<std::size_t>(c.max_symbols,
                                             subs_.size() + static_cast<std::size_t>(s.subscriptions_size())));
       }
+      const auto slot = static_cast<uint32_t>(subs_.size());
       Sub& added = subs_.emplace_back();
-      added.topic = server_.subscribe(symbol, index_);
+      added.topic = server_.subscribe(symbol, index_, slot);
       // Nothing to pull until sendState() below brings it up to a snapshot or a replay.
       added.received = added.topic->received;
       it = subs_.end() - 1;
@@ -488,8 +490,14 @@ void Connection::sendUpdateNow(const std::shared_ptr<UpdateFrames>& frames, Sub&
 
 void Connection::removeSub(uint32_t slot) {
   server_.unsubscribe(*subs_[slot].topic, index_);
-  subs_[slot] = subs_.back();
+  const auto last = static_cast<uint32_t>(subs_.size() - 1);
+  if (slot != last) {
+    server_.moveSubscriber(*subs_[last].topic, index_, last, slot);
+    subs_[slot] = subs_.back();
+  }
   subs_.pop_back();
+  // Marks made for the old slots may now name other subscriptions: look at all of them once.
+  pending_ = kAllSlots;
 }
 
 uint32_t Connection::msSinceOpen(int64_t now_ns) const noexcept {
@@ -572,7 +580,7 @@ void Connection::flush() {
     // write must not be overtaken by a newer update of its symbol.
     const bool all_replies = replies == control_.size();
     const bool more = !all_replies || (state_ == State::Open && pullUpdates(now, batch));
-    if (batch.iov.empty()) {
+    if (batch.empty()) {
       break;
     }
     if (!send(batch, now)) {
@@ -599,12 +607,13 @@ void Connection::flush() {
 
 std::size_t Connection::takeControl(WriteBatch& batch) {
   if (!pong_.empty()) {
-    batch.add(pong_.data(), pong_.size());
+    batch.add(pong_);
     ++batch.messages;
   }
   std::size_t taken = 0;
-  for (; taken < control_.size() && batch.iov.size() < WriteBatch::kMaxIov; ++taken) {
-    batch.add(control_[taken].data(), control_[taken].size());
+  // At least one, however large; more while the write is under its soft limit.
+  for (; taken < control_.size() && (taken == 0 || batch.roomForUpdate()); ++taken) {
+    batch.add(control_[taken]);
   }
   batch.messages += taken;
   return taken;
@@ -613,55 +622,68 @@ std::size_t Connection::takeControl(WriteBatch& batch) {
 bool Connection::pullUpdates(int64_t now_ns, WriteBatch& batch) {
   const uint32_t now_ms = msSinceOpen(now_ns);
   bool held_back = false;
-  bool more = false;
-  for (Sub& sub : subs_) {
-    const Topic::Latest& l = sub.topic->latest[sub.mask];
-    if (l.frames == nullptr || !counterAfter(l.received, sub.received)) {
-      continue;  // nothing new for this client
+  uint64_t todo = pending_;
+  while (todo != 0) {
+    const auto bit = static_cast<uint32_t>(std::countr_zero(todo));
+    todo &= todo - 1;
+    // Slots from kSharedSlot on share its bit: look at each of them.
+    const std::size_t last = bit < kSharedSlot ? std::min<std::size_t>(bit + 1, subs_.size())
+                                               : subs_.size();
+    Pull result = Pull::Done;
+    for (std::size_t slot = bit; slot < last; ++slot) {
+      const Pull r = pullOne(subs_[slot], now_ms, batch);
+      if (r == Pull::NoRoom) {
+        return true;  // this bit and those after it stay pending
+      }
+      if (r == Pull::HeldBack) {
+        result = Pull::HeldBack;
+      }
     }
-    const uint64_t seq = l.frames->update().seq();
-    if (seq <= sub.last_seq) {
-      continue;  // the client has it already (a snapshot or a replay)
+    if (result == Pull::HeldBack) {
+      held_back = true;  // the bit stays: the server's timer wakes us to look again
+    } else {
+      pending_ &= ~(uint64_t{1} << bit);
     }
-    if (now_ms < sub.next_allowed_ms) {
-      held_back = true;  // its min interval: the server's timer marks us again
-      continue;
-    }
-    if (!batch.roomForUpdate()) {
-      more = true;
-      break;
-    }
-    const uint32_t skipped = skippedBetween(l.received, sub.received);
-    batch.skipped += skipped;
-    const Pieces& p = batch.pieces.emplace_back(l.frames->pieces(encoding_, sub.mask, skipped));
-    auto& h = batch.headers.emplace_back();
-    ws::writeHeader(h.data(), dataOpcode(encoding_), p.size());
-    batch.add(h.data(), ws::headerSize(p.size()));
-    for (const auto part : p.spans()) {
-      batch.add(part.data(), part.size());
-    }
-    batch.receive_ts.push_back(l.frames->update().receive_ts_ns());
-    ++batch.messages;
-    sub.last_seq = seq;
-    sub.received = l.received;
-    sub.next_allowed_ms = now_ms + sub.min_interval_ms;
   }
   if (held_back) {
     server_.deferred(index_);
   }
-  return more;
+  return false;
+}
+
+Connection::Pull Connection::pullOne(Sub& sub, uint32_t now_ms, WriteBatch& batch) {
+  const Topic::Latest& l = sub.topic->latest[sub.mask];
+  if (l.frames == nullptr || !counterAfter(l.received, sub.received)) {
+    return Pull::Done;  // nothing new for this client
+  }
+  const uint64_t seq = l.frames->update().seq();
+  if (seq <= sub.last_seq) {
+    return Pull::Done;  // the client has it already (a snapshot or a replay)
+  }
+  if (now_ms < sub.next_allowed_ms) {
+    return Pull::HeldBack;  // its min interval
+  }
+  if (!batch.roomForUpdate()) {
+    return Pull::NoRoom;
+  }
+  const uint32_t skipped = skippedBetween(l.received, sub.received);
+  batch.skipped += skipped;
+  batch.addFrame(dataOpcode(encoding_), l.frames->pieces(encoding_, sub.mask, skipped));
+  batch.receive_ts.push_back(l.frames->update().receive_ts_ns());
+  ++batch.messages;
+  sub.last_seq = seq;
+  sub.received = l.received;
+  sub.next_allowed_ms = now_ms + sub.min_interval_ms;
+  return Pull::Done;
 }
 
 bool Connection::send(const WriteBatch& batch, int64_t now_ns) {
   // Straight to the kernel: on loopback and on any client that keeps up, the socket takes the
   // whole write at once, so no asynchronous operation, handler or kept buffer is needed.
   // One attempt: after a partial send the socket is full, and a second call would only say so.
-  msghdr msg{};
-  msg.msg_iov = const_cast<iovec*>(batch.iov.data());
-  msg.msg_iovlen = batch.iov.size();
   ssize_t n;
   do {
-    n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    n = ::send(socket_.native_handle(), batch.data(), batch.size, MSG_NOSIGNAL | MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
     finish();  // reset or gone
@@ -670,7 +692,7 @@ bool Connection::send(const WriteBatch& batch, int64_t now_ns) {
   const std::size_t sent = n < 0 ? 0 : static_cast<std::size_t>(n);
   last_sent_ns_ = now_ns;
   if (auto* m = server_.metrics()) {
-    m->bytes_out.Increment(static_cast<double>(batch.bytes));
+    m->bytes_out.Increment(static_cast<double>(batch.size));
     m->messages_out.Increment(static_cast<double>(batch.messages));
     if (batch.skipped > 0) {
       m->conflated.Increment(static_cast<double>(batch.skipped));
@@ -681,20 +703,11 @@ bool Connection::send(const WriteBatch& batch, int64_t now_ns) {
       }
     }
   }
-  if (sent == batch.bytes) {
+  if (sent == batch.size) {
     return true;
   }
   // A slow reader: keep the rest (at most this one write), send nothing more until it is out.
-  backlog_.reserve(batch.bytes - sent);
-  std::size_t skip = sent;  // bytes of the batch the kernel took
-  for (const iovec& v : batch.iov) {
-    if (skip >= v.iov_len) {
-      skip -= v.iov_len;
-      continue;
-    }
-    backlog_.append(static_cast<const char*>(v.iov_base) + skip, v.iov_len - skip);
-    skip = 0;
-  }
+  backlog_.assign(batch.data() + sent, batch.size - sent);
   writing_ = true;
   write_started_ns_ = now_ns;
   waitForRoom();

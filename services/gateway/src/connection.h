@@ -43,6 +43,9 @@ public:
   // Writes queued replies and every subscription's new update, if not writing already (then
   // the write's completion flushes). The server's rounds call it for marked connections.
   void flush();
+  // The sweep hands over the subscription slots marked since the last write (topic.h); the
+  // next flush() looks at those (and at any it kept, e.g. held back by a min interval).
+  void pullFrom(uint64_t slots) noexcept { pending_ |= slots; }
   // Timers: auth deadline, pings, idle timeout, slow reader. Called about once per second.
   void housekeeping(int64_t now_ns);
   // SIGTERM: Reconnect, then close (4010) once it is written or the grace has passed.
@@ -98,9 +101,12 @@ private:
   void close(uint16_t code, std::string_view reason);
   // Adds queued replies to `batch`; returns how many of control_ it took.
   std::size_t takeControl(WriteBatch& batch);
-  // Adds each subscription's new update (if due) to `batch`; true when it stopped for lack of
-  // room and more are new.
+  // Adds the new update (if due) of each subscription in a pending slot to `batch`; true when
+  // it stopped for lack of room and more are new.
   bool pullUpdates(int64_t now_ns, WriteBatch& batch);
+  enum class Pull { Done, HeldBack, NoRoom };
+  // One subscription's part of pullUpdates().
+  Pull pullOne(Sub& sub, uint32_t now_ms, WriteBatch& batch);
   // Sends as much of `batch` as the socket takes now; the rest goes to backlog_. False when
   // the connection failed (it is finished).
   bool send(const WriteBatch& batch, int64_t now_ns);
@@ -130,6 +136,8 @@ private:
   uint64_t id_ = 0;                  // with the shard id, the connection id clients are told
   uint32_t index_ = 0;
   std::vector<Sub> subs_;
+  // Slots (bit s: subs_[s], bit 63: slots 63 and on) that may have something new to pull.
+  uint64_t pending_ = 0;
   // Resume positions for later Subscribes; allocated by the first such Resume.
   std::unique_ptr<std::unordered_map<std::string, uint64_t>> resume_;
   auth::TokenBucket inbound_;

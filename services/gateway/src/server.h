@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "dirty_set.h"
 #include "gateway_config.h"
 #include "gateway_metrics.h"
 #include "symbol_store.h"
@@ -28,8 +29,8 @@
 // WebSocket (libs/ws), serves /v1/route and the static page on the same port, keeps a Topic
 // per subscribed symbol, and fans each md.ticks update out: the update becomes its topic's
 // newest (encoded once per (encoding, modes) variant, when first pulled), its subscribers are
-// marked, and marked connections pull what is new for them in one write per connection per
-// round (flushDirty). Everything here runs on the io_context's thread; the Kafka side hands
+// marked, and a sweep over the marked connections in index order has each pull what is new
+// for it in one write (sweep(), DirtySet). Everything here runs on the io_context's thread; the Kafka side hands
 // data in with post() (TickSource).
 namespace tickstream::gateway {
 
@@ -66,15 +67,25 @@ public:
   [[nodiscard]] const std::optional<auth::Verifier>& verifier() const noexcept { return verifier_; }
   [[nodiscard]] GatewayMetrics* metrics() noexcept { return metrics_; }
   [[nodiscard]] const ws::HandshakeConfig& handshakeConfig() const noexcept { return handshake_; }
-  // Adds the connection with `index` to the symbol's subscribers and returns the symbol's topic (stable for the server's life: subscriptions hold the pointer).
-  Topic* subscribe(std::string_view symbol, uint32_t index);
+  // Adds subscription `slot` of the connection with `index` to the symbol's subscribers and
+  // returns the symbol's topic (stable for the server's life: subscriptions hold the pointer).
+  Topic* subscribe(std::string_view symbol, uint32_t index, uint32_t slot);
   void unsubscribe(Topic& topic, uint32_t index);
+  // The connection's subscription to `topic` moved from slot `from` to slot `to`.
+  void moveSubscriber(Topic& topic, uint32_t index, uint32_t from, uint32_t to);
   void closed(const std::shared_ptr<Connection>& c);
-  // The connection with `index` has something to pull: it writes in the next round.
-  void markDirty(uint32_t index) {
-    if (dirty_[index] == 0) {
-      dirty_[index] = 1;
-      dirty_list_.push_back(index);
+  // A subscriber (packSubscriber) has something to pull: the sweep writes its connection when
+  // it gets there, looking at the marked slots only.
+  void markDirty(uint32_t subscriber) {
+    const uint32_t index = subscriberIndex(subscriber);
+    slots_[index] |= subscriberSlotBit(subscriber);
+    wake(index);
+  }
+  // The connection with `index` is written by the sweep (it looks at the slots it kept).
+  void wake(uint32_t index) {
+    dirty_.mark(index);
+    if (!sweep_posted_) {
+      postSweep();
     }
   }
   // The connection with `index` holds back an update (its min interval): marked again by the
@@ -91,8 +102,11 @@ public:
 
 private:
   void accept();
-  // A round: every marked connection pulls and writes what is new for it.
-  void flushDirty();
+  // A slice of the sweep: the next kSweepSlice marked connections (in index order, wrapping)
+  // pull and write what is new for them; then the I/O thread runs what queued meanwhile
+  // (md.ticks batches mark more connections) before the next slice.
+  void sweep();
+  void postSweep();
   // A new connection: the per-IP upgrade limit, socket options, then its Connection.
   void admit(boost::asio::ip::tcp::socket socket);
   void tick();
@@ -118,10 +132,9 @@ private:
   // update, a cache miss per subscriber was the fan-out's main cost).
   std::vector<Connection*> by_index_;
   std::vector<uint32_t> free_indices_;
-  std::vector<uint8_t> dirty_;          // by index: in dirty_list_
-  std::vector<uint32_t> dirty_list_;    // marked since the last round
-  std::vector<uint32_t> round_;         // reused by flushDirty()
-  bool round_posted_ = false;           // a flushDirty() is queued on the I/O thread
+  DirtySet dirty_;                      // indices with something to write
+  std::vector<uint64_t> slots_;         // by index: slot bits marked since its last write
+  bool sweep_posted_ = false;           // a sweep() is queued on the I/O thread
   // Topics are never erased (a symbol's list may become empty): subscriptions point at them,
   // and a node-based map keeps them in place.
   std::unordered_map<std::string, Topic> topics_;

@@ -30,6 +30,24 @@ namespace tickstream::gateway {
   return to - from - 1;
 }
 
+// A topic's subscriber: the connection's index and the subscription's slot in that connection,
+// packed in 32 bits (an idle connection's 20 entries are part of its memory budget). Marking
+// the slot, not only the connection, lets the write look at the subscriptions that have
+// something new instead of all of them (Server::markDirty). Slots from 63 on share one bit:
+// they are looked at together.
+inline constexpr uint32_t kSlotBits = 6;
+inline constexpr uint32_t kSharedSlot = (1U << kSlotBits) - 1;  // 63: itself and every slot after
+inline constexpr uint64_t kAllSlots = ~uint64_t{0};
+[[nodiscard]] constexpr uint32_t packSubscriber(uint32_t index, uint32_t slot) noexcept {
+  return index << kSlotBits | (slot < kSharedSlot ? slot : kSharedSlot);
+}
+[[nodiscard]] constexpr uint32_t subscriberIndex(uint32_t packed) noexcept {
+  return packed >> kSlotBits;
+}
+[[nodiscard]] constexpr uint64_t subscriberSlotBit(uint32_t packed) noexcept {
+  return uint64_t{1} << (packed & kSharedSlot);
+}
+
 struct Topic {
   struct Latest {
     std::shared_ptr<UpdateFrames> frames;  // null until an update for this mask came in
@@ -49,7 +67,7 @@ struct Topic {
   }
 
   const std::string name;  // interned: subscriptions point at the topic, never copy the name
-  std::vector<uint32_t> subscribers;  // connection indices (Server::markDirty)
+  std::vector<uint32_t> subscribers;  // packSubscriber(index, slot) each (Server::markDirty)
   // Updates published since the topic was created; wraps. A subscription keeps the count it was
   // last brought up to: the difference to the next update it is sent, less one, is what it
   // skipped (conflated, or nothing it selects), which the client is told.

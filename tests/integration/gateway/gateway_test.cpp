@@ -322,6 +322,37 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
   }
 
   {
+    // Unsubscribe: acknowledged, and the subscription that moves into the freed slot (the
+    // gateway marks updates per slot) keeps streaming in order.
+    const auto msgs = messages(runClient(
+        dir, {url0, "--token", good, "--updates", "5", "--send",
+              R"({"requestId":1,"subscribe":{"subscriptions":[{"symbol":")" + mine[1] +
+                  R"("},{"symbol":")" + sym + R"("}]}})",
+              "--send",
+              R"({"requestId":2,"unsubscribe":{"symbols":[")" + mine[1] + R"("]}})"}));
+    std::optional<std::size_t> unsubscribed;
+    std::optional<uint64_t> last;
+    std::size_t after = 0;  // updates after the Unsubscribed
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+      if (msgs[i].contains("unsubscribed")) {
+        CHECK(msgs[i]["requestId"] == 2);
+        CHECK(msgs[i]["unsubscribed"]["symbols"] == json::array({mine[1]}));
+        unsubscribed = i;
+      } else if (msgs[i].contains("snapshot") && msgs[i]["snapshot"]["snapshot"]["symbol"] == sym) {
+        last = std::stoull(msgs[i]["snapshot"]["snapshot"]["lastSeq"].get<std::string>());
+      } else if (msgs[i].contains("update")) {
+        CHECK(msgs[i]["update"]["update"]["symbol"] == sym);
+        REQUIRE(last.has_value());
+        CHECK(seqOf(msgs[i]) == *last + skippedOf(msgs[i]) + 1);
+        last = seqOf(msgs[i]);
+        after += unsubscribed ? 1 : 0;
+      }
+    }
+    REQUIRE(unsubscribed.has_value());
+    CHECK(after >= 3);
+  }
+
+  {
     // Wrong shard and unknown symbol: errors naming the right shard; the connection stays.
     const auto msgs = messages(runClient(
         dir, {url0, "--token", good, "--messages", "4", "--send",
