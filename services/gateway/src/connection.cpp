@@ -656,7 +656,7 @@ Connection::Pull Connection::pullOne(Sub& sub, uint32_t now_ms, WriteBatch& batc
   if (l.frames == nullptr || !counterAfter(l.received, sub.received)) {
     return Pull::Done;  // nothing new for this client
   }
-  const uint64_t seq = l.frames->update().seq();
+  const uint64_t seq = l.frames->seq();
   if (seq <= sub.last_seq) {
     return Pull::Done;  // the client has it already (a snapshot or a replay)
   }
@@ -667,10 +667,8 @@ Connection::Pull Connection::pullOne(Sub& sub, uint32_t now_ms, WriteBatch& batc
     return Pull::NoRoom;
   }
   const uint32_t skipped = skippedBetween(l.received, sub.received);
-  batch.skipped += skipped;
-  batch.addFrame(dataOpcode(encoding_), l.frames->pieces(encoding_, sub.mask, skipped));
-  batch.receive_ts.push_back(l.frames->update().receive_ts_ns());
-  ++batch.messages;
+  batch.addUpdate(*l.frames, encoding_, sub.mask, skipped);
+  batch.receive_ts.push_back(l.frames->receiveTsNs());
   sub.last_seq = seq;
   sub.received = l.received;
   sub.next_allowed_ms = now_ms + sub.min_interval_ms;
@@ -691,15 +689,12 @@ bool Connection::send(const WriteBatch& batch, int64_t now_ns) {
   }
   const std::size_t sent = n < 0 ? 0 : static_cast<std::size_t>(n);
   last_sent_ns_ = now_ns;
-  if (auto* m = server_.metrics()) {
-    m->bytes_out.Increment(static_cast<double>(batch.size));
-    m->messages_out.Increment(static_cast<double>(batch.messages));
-    if (batch.skipped > 0) {
-      m->conflated.Increment(static_cast<double>(batch.skipped));
-    }
+  if (server_.metrics() != nullptr) {
+    DeliveryStats& stats = server_.deliveryStats();
+    stats.wrote(batch.size, batch.messages, batch.skipped);
     for (const int64_t ts : batch.receive_ts) {
       if (ts > 0) {
-        m->delivery_latency.Observe(static_cast<double>(now_ns - ts) / 1e9);
+        stats.latency(now_ns - ts);
       }
     }
   }

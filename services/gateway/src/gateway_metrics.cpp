@@ -1,5 +1,7 @@
 #include "gateway_metrics.h"
 
+#include "delivery_stats.h"
+
 namespace tickstream::gateway {
 
 namespace {
@@ -39,9 +41,9 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& r)
                            .Name("gateway_delivery_latency_seconds")
                            .Help("ingestion receive time to socket write completed, per update")
                            .Register(r)
-                           .Add({}, prometheus::Histogram::BucketBoundaries{
-                                        0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
-                                        0.2, 0.5, 1, 2, 5})),
+                           .Add({}, prometheus::Histogram::BucketBoundaries(
+                                        DeliveryStats::kLatencyBounds.begin(),
+                                        DeliveryStats::kLatencyBounds.end()))),
       consumer_lag(prometheus::BuildGauge()
                        .Name("gateway_consumer_lag")
                        .Help("md.ticks records not yet consumed, per partition")

@@ -9,6 +9,8 @@
 #include <google/protobuf/stubs/stringpiece.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "tickstream/ws/frame.h"
+
 namespace tickstream::gateway {
 
 namespace gwv1 = gateway::v1;
@@ -430,10 +432,41 @@ std::size_t slotOf(Encoding encoding, ModeMask mask) noexcept {
   return (encoding == Encoding::Proto ? kModeMaskCount : 0) + (mask & kAllModes);
 }
 
+// ServerMessage{update: Update{...}} around a body of `body_len` for a client that skipped
+// `skipped`: writes the bytes before the body, then those after it, to `out` (room for
+// Pieces::kMaxClientBytes); returns both lengths.
+std::pair<std::size_t, std::size_t> writeClientBytes(Encoding encoding, std::size_t body_len,
+                                                     uint64_t skipped, char* out) noexcept {
+  char* w = out;
+  if (encoding == Encoding::Json) {
+    w = writeString(w, kJsonPrefix);
+    const auto prefix_len = static_cast<std::size_t>(w - out);
+    if (skipped != 0) {
+      w = writeString(w, kJsonSkipped);
+      w = std::to_chars(w, out + Pieces::kMaxClientBytes, skipped).ptr;
+      *w++ = '"';
+    }
+    w = writeString(w, kJsonEnd);
+    return {prefix_len, static_cast<std::size_t>(w - out) - prefix_len};
+  }
+  const std::size_t suffix_len = skipped != 0 ? 1 + varintSize(skipped) : 0;
+  const std::size_t update_len = 1 + varintSize(body_len) + body_len + suffix_len;
+  *w++ = kTagServerUpdate;
+  w = writeVarint(w, update_len);
+  *w++ = kTagUpdateUpdate;
+  w = writeVarint(w, body_len);
+  const auto prefix_len = static_cast<std::size_t>(w - out);
+  if (skipped != 0) {
+    *w++ = kTagUpdateSkipped;
+    w = writeVarint(w, skipped);
+  }
+  return {prefix_len, static_cast<std::size_t>(w - out) - prefix_len};
+}
+
 } // namespace
 
 UpdateFrames::UpdateFrames(std::shared_ptr<const mdv1::MarketDataUpdate> update)
-    : update_(std::move(update)) {}
+    : update_(std::move(update)), seq_(update_->seq()), receive_ts_ns_(update_->receive_ts_ns()) {}
 
 UpdateFrames::~UpdateFrames() = default;
 
@@ -446,60 +479,90 @@ bool UpdateFrames::empty(ModeMask mask) const noexcept {
          !(u.bars_size() > 0 && has(mask, mdv1::MODE_BARS));
 }
 
-std::string_view UpdateFrames::body(Encoding encoding, ModeMask mask) {
+const UpdateFrames::Variant& UpdateFrames::variant(Encoding encoding, ModeMask mask) {
   const std::size_t slot = slotOf(encoding, mask);
   if (slot_[slot] == 0) {
     mdv1::MarketDataUpdate filtered;
     filterUpdate(*update_, mask, filtered);
-    Variant v;
+    // Laid out as the whole frame for a client that skipped nothing: WebSocket header, prefix,
+    // body, suffix. Other clients take the body from the middle (pieces()).
+    std::string json;
+    std::size_t body_len = 0;
     if (encoding == Encoding::Json) {
-      std::string json;
       toJson(filtered, json);
-      v.size = json.size();
-      v.bytes = std::make_unique_for_overwrite<char[]>(v.size);
-      std::memcpy(v.bytes.get(), json.data(), v.size);
+      body_len = json.size();
     } else {
-      v.size = filtered.ByteSizeLong();
-      v.bytes = std::make_unique_for_overwrite<char[]>(v.size);
-      filtered.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(v.bytes.get()));
+      body_len = filtered.ByteSizeLong();
     }
+    std::array<char, Pieces::kMaxClientBytes> client{};
+    const auto [prefix_len, suffix_len] = writeClientBytes(encoding, body_len, 0, client.data());
+    const std::size_t payload = prefix_len + body_len + suffix_len;
+    std::array<uint8_t, ws::kMaxServerHeaderSize> header{};
+    const std::size_t header_len = ws::writeHeader(
+        header.data(), encoding == Encoding::Json ? ws::Opcode::Text : ws::Opcode::Binary, payload);
+    Variant v;
+    v.frame_size = header_len + payload;
+    v.body_offset = header_len + prefix_len;
+    v.body_size = body_len;
+    v.bytes = std::make_unique_for_overwrite<char[]>(v.frame_size);
+    char* w = v.bytes.get();
+    std::memcpy(w, header.data(), header_len);
+    std::memcpy(w + header_len, client.data(), prefix_len);
+    if (encoding == Encoding::Json) {
+      std::memcpy(w + v.body_offset, json.data(), body_len);
+    } else {
+      filtered.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(w + v.body_offset));
+    }
+    std::memcpy(w + v.body_offset + body_len, client.data() + prefix_len, suffix_len);
     variants_.push_back(std::move(v));
     slot_[slot] = static_cast<uint8_t>(variants_.size());
   }
-  const Variant& v = variants_[slot_[slot] - 1U];
-  return {v.bytes.get(), v.size};
+  return variants_[slot_[slot] - 1U];
+}
+
+std::string_view UpdateFrames::body(Encoding encoding, ModeMask mask) {
+  const Variant& v = variant(encoding, mask);
+  return {v.bytes.get() + v.body_offset, v.body_size};
+}
+
+std::string_view UpdateFrames::frame(Encoding encoding, ModeMask mask) {
+  const Variant& v = variant(encoding, mask);
+  return {v.bytes.get(), v.frame_size};
+}
+
+std::size_t UpdateFrames::maxFrameSize(Encoding encoding, ModeMask mask) {
+  // The cached frame's header can only grow by what a larger length needs.
+  return variant(encoding, mask).frame_size + ws::kMaxServerHeaderSize + Pieces::kMaxClientBytes;
+}
+
+std::size_t UpdateFrames::writeFrame(Encoding encoding, ModeMask mask, uint64_t skipped,
+                                     char* out) {
+  const Variant& v = variant(encoding, mask);
+  if (skipped == 0) {
+    std::memcpy(out, v.bytes.get(), v.frame_size);
+    return v.frame_size;
+  }
+  std::array<char, Pieces::kMaxClientBytes> client;  // NOLINT: written before read
+  const auto [prefix_len, suffix_len] =
+      writeClientBytes(encoding, v.body_size, skipped, client.data());
+  std::size_t n = ws::writeHeader(reinterpret_cast<uint8_t*>(out),
+                                  encoding == Encoding::Json ? ws::Opcode::Text : ws::Opcode::Binary,
+                                  prefix_len + v.body_size + suffix_len);
+  std::memcpy(out + n, client.data(), prefix_len);
+  n += prefix_len;
+  std::memcpy(out + n, v.bytes.get() + v.body_offset, v.body_size);
+  n += v.body_size;
+  std::memcpy(out + n, client.data() + prefix_len, suffix_len);
+  return n + suffix_len;
 }
 
 Pieces UpdateFrames::pieces(Encoding encoding, ModeMask mask, uint64_t skipped) {
   Pieces p;
   p.body_ = body(encoding, mask);
-  char* const begin = p.buf_.data();
-  char* w = begin;
-  if (encoding == Encoding::Json) {
-    w = writeString(w, kJsonPrefix);
-    p.prefix_len_ = static_cast<uint8_t>(w - begin);
-    if (skipped != 0) {
-      w = writeString(w, kJsonSkipped);
-      w = std::to_chars(w, begin + p.buf_.size(), skipped).ptr;
-      *w++ = '"';
-    }
-    w = writeString(w, kJsonEnd);
-    p.suffix_len_ = static_cast<uint8_t>(w - begin - p.prefix_len_);
-    return p;
-  }
-  const std::size_t body_len = p.body_.size();
-  const std::size_t suffix_len = skipped != 0 ? 1 + varintSize(skipped) : 0;
-  const std::size_t update_len = 1 + varintSize(body_len) + body_len + suffix_len;
-  *w++ = kTagServerUpdate;
-  w = writeVarint(w, update_len);
-  *w++ = kTagUpdateUpdate;
-  w = writeVarint(w, body_len);
-  p.prefix_len_ = static_cast<uint8_t>(w - begin);
-  if (skipped != 0) {
-    *w++ = kTagUpdateSkipped;
-    w = writeVarint(w, skipped);
-  }
-  p.suffix_len_ = static_cast<uint8_t>(w - begin - p.prefix_len_);
+  const auto [prefix_len, suffix_len] =
+      writeClientBytes(encoding, p.body_.size(), skipped, p.buf_.data());
+  p.prefix_len_ = static_cast<uint8_t>(prefix_len);
+  p.suffix_len_ = static_cast<uint8_t>(suffix_len);
   return p;
 }
 

@@ -181,6 +181,10 @@ public:
   ~UpdateFrames();
 
   [[nodiscard]] const marketdata::v1::MarketDataUpdate& update() const noexcept { return *update_; }
+  // update().seq() and update().receive_ts_ns(), kept here: the fan-out reads them per
+  // delivery, and the message itself would be one more cache line to fetch.
+  [[nodiscard]] uint64_t seq() const noexcept { return seq_; }
+  [[nodiscard]] int64_t receiveTsNs() const noexcept { return receive_ts_ns_; }
 
   // True when, filtered by `mask`, the update has none of trade, quote, depth, bars or status:
   // only the envelope would be left, so the gateway does not send it to that client and counts
@@ -195,13 +199,32 @@ public:
   // The shared encoded filtered update alone (what Pieces::body() is).
   [[nodiscard]] std::string_view body(Encoding encoding, ModeMask mask);
 
+  // The whole WebSocket frame (header included; text for JSON, binary for protobuf) of
+  // pieces(encoding, mask, 0): what every client that skipped nothing is sent, the same bytes
+  // for all of them, so such a delivery is one copy.
+  [[nodiscard]] std::string_view frame(Encoding encoding, ModeMask mask);
+
+  // Writes the WebSocket frame of pieces(encoding, mask, skipped) to `out`, which has room for
+  // maxFrameSize(encoding, mask) bytes, and returns its size: frame() when nothing was
+  // skipped, else header, prefix, shared body and suffix, each copied once.
+  std::size_t writeFrame(Encoding encoding, ModeMask mask, uint64_t skipped, char* out);
+  [[nodiscard]] std::size_t maxFrameSize(Encoding encoding, ModeMask mask);
+
 private:
   struct Variant {
-    std::unique_ptr<char[]> bytes; // a heap block never moves, so handed-out views stay valid
-    std::size_t size = 0;
+    // frame() of the variant; body() is the middle of it. A heap block never moves, so
+    // handed-out views stay valid.
+    std::unique_ptr<char[]> bytes;
+    std::size_t frame_size = 0;
+    std::size_t body_offset = 0;
+    std::size_t body_size = 0;
   };
+  // Encodes the variant on first use.
+  const Variant& variant(Encoding encoding, ModeMask mask);
 
   std::shared_ptr<const marketdata::v1::MarketDataUpdate> update_;
+  uint64_t seq_;
+  int64_t receive_ts_ns_;
   // slot_[encoding * 16 + mask] is 1 + the index in variants_ of that variant, or 0 if not
   // encoded yet. Usually only a few of the 32 combinations are used.
   std::array<uint8_t, 2 * kModeMaskCount> slot_{};

@@ -200,6 +200,9 @@ void Server::tick() {
     wake(index);  // each pulls again; one still held back defers itself again
   }
   deferred_.clear();
+  if (metrics_) {
+    delivery_stats_.flushTo(*metrics_);
+  }
   if (++ticks_ % kHousekeepEvery == 0) {
     // A copy: housekeeping may close (and so remove) connections.
     std::vector<std::shared_ptr<Connection>> all(connections_.begin(), connections_.end());

@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "delivery_stats.h"
 #include "dirty_set.h"
 #include "gateway_config.h"
 #include "gateway_metrics.h"
@@ -66,6 +67,8 @@ public:
   [[nodiscard]] const sharding::ShardRing& ring() const noexcept { return ring_; }
   [[nodiscard]] const std::optional<auth::Verifier>& verifier() const noexcept { return verifier_; }
   [[nodiscard]] GatewayMetrics* metrics() noexcept { return metrics_; }
+  // Writes and delivery latencies, added to metrics() once per tick.
+  [[nodiscard]] DeliveryStats& deliveryStats() noexcept { return delivery_stats_; }
   [[nodiscard]] const ws::HandshakeConfig& handshakeConfig() const noexcept { return handshake_; }
   // Adds subscription `slot` of the connection with `index` to the symbol's subscribers and
   // returns the symbol's topic (stable for the server's life: subscriptions hold the pointer).
@@ -140,6 +143,7 @@ private:
   std::unordered_map<std::string, Topic> topics_;
   std::vector<uint8_t> read_buffer_ = std::vector<uint8_t>(64 * 1024);
   WriteBatch write_batch_;
+  DeliveryStats delivery_stats_;
   std::vector<uint32_t> deferred_;      // indices; a duplicate or a reused index costs a no-op pull
   bool draining_ = false;
 };

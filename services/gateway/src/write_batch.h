@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "protocol.h"
-#include "tickstream/ws/frame.h"
 
 // The one write a connection is building: its replies and its updates' WebSocket frames,
 // gathered into one contiguous buffer. The server keeps a single one for every connection of
@@ -44,16 +43,13 @@ struct WriteBatch {
     std::memcpy(buf.data() + size, bytes.data(), bytes.size());
     size += bytes.size();
   }
-  // One update as a WebSocket data frame: header, then the client's prefix, the shared body
-  // and the client's suffix.
-  void addFrame(ws::Opcode opcode, const Pieces& p) {
-    const std::size_t payload = p.size();
-    reserve(ws::kMaxServerHeaderSize + payload);
-    size += ws::writeHeader(reinterpret_cast<uint8_t*>(buf.data() + size), opcode, payload);
-    for (const std::string_view part : p.spans()) {
-      std::memcpy(buf.data() + size, part.data(), part.size());
-      size += part.size();
-    }
+  // One update as the WebSocket data frame a client gets (UpdateFrames::writeFrame), which
+  // tells it that it skipped `skipped_before` updates.
+  void addUpdate(UpdateFrames& frames, Encoding encoding, ModeMask mask, uint64_t skipped_before) {
+    reserve(frames.maxFrameSize(encoding, mask));
+    size += frames.writeFrame(encoding, mask, skipped_before, buf.data() + size);
+    ++messages;
+    skipped += skipped_before;
   }
 
   std::vector<char> buf;          // [0, size) is the write

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include "protocol.h"
+#include "tickstream/ws/frame.h"
 
 // Counts heap allocations so a test can assert a code path makes none. Replacing the global
 // operator new affects the whole test binary; only the difference across a window is asserted.
@@ -707,6 +709,56 @@ TEST_CASE("pieces() of a large update use multi-byte lengths correctly") {
     gwv1::ServerMessage got;
     REQUIRE(parseServer(e, concat(p), got));
     CHECK(MessageDifferencer::Equals(got, expectedUpdate(u, kAllModes, 300)));
+  }
+}
+
+namespace {
+
+// What a client that skipped nothing must receive: a data frame (text for JSON) around pieces().
+std::string frameOf(Encoding e, const Pieces& p) {
+  std::array<uint8_t, tickstream::ws::kMaxServerHeaderSize> h{};
+  const std::size_t n = tickstream::ws::writeHeader(
+      h.data(), e == Encoding::Json ? tickstream::ws::Opcode::Text : tickstream::ws::Opcode::Binary,
+      p.size());
+  return std::string(reinterpret_cast<const char*>(h.data()), n) + concat(p);
+}
+
+} // namespace
+
+TEST_CASE("frame() and writeFrame() are the whole WebSocket frame of pieces(), every variant") {
+  auto update = std::make_shared<const mdv1::MarketDataUpdate>(fullUpdate());
+  UpdateFrames frames(update);
+  for (Encoding e : {Encoding::Json, Encoding::Proto}) {
+    for (unsigned m = 0; m < 16; ++m) {
+      const auto mask = static_cast<ModeMask>(m);
+      INFO(name(e) << " mask " << m);
+      CHECK(frames.frame(e, mask) == frameOf(e, frames.pieces(e, mask, 0)));
+      for (uint64_t skipped : {uint64_t{0}, uint64_t{1}, uint64_t{300}, UINT64_MAX}) {
+        std::string out(frames.maxFrameSize(e, mask), '\0');
+        out.resize(frames.writeFrame(e, mask, skipped, out.data()));
+        CHECK(out == frameOf(e, frames.pieces(e, mask, skipped)));
+      }
+      // The body is the middle of the frame: one encoding per variant.
+      const std::string_view f = frames.frame(e, mask);
+      const std::string_view b = frames.body(e, mask);
+      CHECK(b.data() > f.data());
+      CHECK(b.data() + b.size() <= f.data() + f.size());
+    }
+  }
+  // A large body: 2- and 8-byte WebSocket lengths and multi-byte varints.
+  mdv1::MarketDataUpdate u = fullUpdate();
+  for (int i = 0; i < 6000; ++i) {
+    mdv1::PriceLevel* l = u.mutable_depth()->add_asks();
+    l->set_price(1'000'000 + i);
+    l->set_size(1'000'000'000LL + i);
+  }
+  UpdateFrames large(std::make_shared<const mdv1::MarketDataUpdate>(u));
+  for (Encoding e : {Encoding::Json, Encoding::Proto}) {
+    CHECK(large.frame(e, kAllModes).size() > 65'536);
+    CHECK(large.frame(e, kAllModes) == frameOf(e, large.pieces(e, kAllModes, 0)));
+    std::string out(large.maxFrameSize(e, kAllModes), '\0');
+    out.resize(large.writeFrame(e, kAllModes, 1ULL << 40, out.data()));
+    CHECK(out == frameOf(e, large.pieces(e, kAllModes, 1ULL << 40)));
   }
 }
 
