@@ -18,6 +18,8 @@ PACKAGES=(
   libssl-dev zlib1g-dev catch2
   # a WebSocket client that is not ours, for libs/ws's interop test
   python3-websockets
+  # a browser for the watchlist page's test (headless, over the DevTools protocol)
+  chromium
   # the real services the integration tests and the main job start
   postgresql-15 postgresql-client-15 prometheus default-jre-headless maven
   # used by the scripts
