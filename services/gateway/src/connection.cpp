@@ -652,12 +652,11 @@ bool Connection::pullUpdates(int64_t now_ns, WriteBatch& batch) {
 }
 
 Connection::Pull Connection::pullOne(Sub& sub, uint32_t now_ms, WriteBatch& batch) {
-  const Topic::Latest& l = sub.topic->latest[sub.mask];
+  Topic::Latest& l = sub.topic->latest[sub.mask];
   if (l.frames == nullptr || !counterAfter(l.received, sub.received)) {
     return Pull::Done;  // nothing new for this client
   }
-  const uint64_t seq = l.frames->seq();
-  if (seq <= sub.last_seq) {
+  if (l.seq <= sub.last_seq) {
     return Pull::Done;  // the client has it already (a snapshot or a replay)
   }
   if (now_ms < sub.next_allowed_ms) {
@@ -667,9 +666,19 @@ Connection::Pull Connection::pullOne(Sub& sub, uint32_t now_ms, WriteBatch& batc
     return Pull::NoRoom;
   }
   const uint32_t skipped = skippedBetween(l.received, sub.received);
-  batch.addUpdate(*l.frames, encoding_, sub.mask, skipped);
-  batch.receive_ts.push_back(l.frames->receiveTsNs());
-  sub.last_seq = seq;
+  if (skipped == 0) {
+    const auto e = static_cast<std::size_t>(encoding_);
+    if (l.frame_data[e] == nullptr) {
+      const std::string_view f = l.frames->frame(encoding_, sub.mask);
+      l.frame_data[e] = f.data();
+      l.frame_size[e] = static_cast<uint32_t>(f.size());
+    }
+    batch.addEncoded({l.frame_data[e], l.frame_size[e]});
+  } else {
+    batch.addUpdate(*l.frames, encoding_, sub.mask, skipped);
+  }
+  batch.receive_ts.push_back(l.receive_ts_ns);
+  sub.last_seq = l.seq;
   sub.received = l.received;
   sub.next_allowed_ms = now_ms + sub.min_interval_ms;
   return Pull::Done;

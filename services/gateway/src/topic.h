@@ -49,8 +49,16 @@ inline constexpr uint64_t kAllSlots = ~uint64_t{0};
 }
 
 struct Topic {
+  // One cache line per mask in use: what a delivery reads, so that a client that skipped
+  // nothing is served from here and a copy of the frame, touching none of the update's own
+  // objects (each a cache miss on a shard whose core also runs the kernel's TCP work).
   struct Latest {
     std::shared_ptr<UpdateFrames> frames;  // null until an update for this mask came in
+    uint64_t seq = 0;                      // frames->seq()
+    int64_t receive_ts_ns = 0;             // frames->receiveTsNs()
+    // frames->frame(encoding, mask), by Encoding; filled by the first client that pulls it.
+    std::array<const char*, 2> frame_data{};
+    std::array<uint32_t, 2> frame_size{};
     uint32_t received = 0;                 // the topic's `received` count with that update
   };
 
@@ -61,7 +69,7 @@ struct Topic {
     ++received;
     for (std::size_t m = 0; m < kModeMaskCount; ++m) {
       if ((masks_in_use >> m & 1U) != 0 && !frames->empty(static_cast<ModeMask>(m))) {
-        latest[m] = {frames, received};
+        latest[m] = {frames, frames->seq(), frames->receiveTsNs(), {}, {}, received};
       }
     }
   }

@@ -43,6 +43,11 @@ struct WriteBatch {
     std::memcpy(buf.data() + size, bytes.data(), bytes.size());
     size += bytes.size();
   }
+  // One update already encoded as its whole frame (UpdateFrames::frame()).
+  void addEncoded(std::string_view frame) {
+    add(frame);
+    ++messages;
+  }
   // One update as the WebSocket data frame a client gets (UpdateFrames::writeFrame), which
   // tells it that it skipped `skipped_before` updates.
   void addUpdate(UpdateFrames& frames, Encoding encoding, ModeMask mask, uint64_t skipped_before) {

@@ -14,6 +14,7 @@ std::shared_ptr<tg::UpdateFrames> quoteUpdate(uint64_t seq) {
   auto u = std::make_shared<mdv1::MarketDataUpdate>();
   u->set_symbol("AAPL");
   u->set_seq(seq);
+  u->set_receive_ts_ns(static_cast<int64_t>(seq) * 1000);
   u->mutable_quote()->set_bid_price(1'000'000 + static_cast<int64_t>(seq));
   return std::make_shared<tg::UpdateFrames>(u);
 }
@@ -48,6 +49,26 @@ TEST_CASE("a topic keeps, per mask in use, the newest update that has something 
   CHECK(t.latest[tg::kAllModes].frames->update().seq() == 3);
   // A mask nobody uses keeps nothing.
   CHECK(t.latest[tg::modeBit(mdv1::MODE_DEPTH)].frames == nullptr);
+}
+
+TEST_CASE("a topic entry carries its update's seq and receive time, and a new update drops the cached frame") {
+  tg::Topic t("AAPL");
+  const tg::ModeMask quotes = tg::modeBit(mdv1::MODE_QUOTE);
+  t.masks_in_use = 1U << quotes;
+  auto first = quoteUpdate(7);
+  t.publish(first);
+  tg::Topic::Latest& l = t.latest[quotes];
+  CHECK(l.seq == 7);
+  CHECK(l.receive_ts_ns == 7000);
+  // What the first client to pull it caches (Connection::pullOne).
+  const std::string_view f = first->frame(tg::Encoding::Proto, quotes);
+  l.frame_data[1] = f.data();
+  l.frame_size[1] = static_cast<uint32_t>(f.size());
+
+  t.publish(quoteUpdate(8));
+  CHECK(l.seq == 8);
+  CHECK(l.frame_data[0] == nullptr);
+  CHECK(l.frame_data[1] == nullptr);  // never the previous update's bytes
 }
 
 TEST_CASE("a subscription's skip count is the difference of received counts, across wrap-around") {
