@@ -25,9 +25,12 @@ import urllib.request
 import websockets
 
 
+class TestFailed(Exception):
+    pass
+
+
 def fail(msg):
-    print("FAILED: " + msg, file=sys.stderr)
-    sys.exit(1)
+    raise TestFailed(msg)
 
 
 def wait_for(what, check, timeout_s):
@@ -82,6 +85,9 @@ async def drive(cdp, url, symbols, out_dir):
     await cdp.call("Page.enable")
     await cdp.call("Runtime.enable")
     await cdp.call("Page.navigate", url=url)
+    # Until the new document is there, the page's elements are not: wait for it first.
+    await cdp.until("the page to load",
+                    f"location.href === {json.dumps(url)} && document.readyState === 'complete'")
 
     status = await cdp.until("the page to connect", f"{STATUS}.startsWith('connected') && {STATUS}")
     if status != "connected to shard 0 of 1":
@@ -197,6 +203,9 @@ def main():
 
         asyncio.run(asyncio.wait_for(run(), timeout=120))
         print("the watchlist page streams, subscribes and shows errors in Chromium")
+    except TestFailed as e:
+        print("FAILED: " + str(e), file=sys.stderr)
+        sys.exit(1)
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
