@@ -10,6 +10,8 @@
 #       [--rates 500,1000,2000,5000,10000] [--runs 1] [--duration 20] [--encoding proto]
 #       [--gateway BIN]   (another gateway binary, e.g. a build from before a change)
 #       [--source kafka|synthetic]
+#       [--loadgen-busy-poll-us 0]  (loadgen polls without sleeping this long after events:
+#                                     no wake-ups charged to the shard's core; 0 = as a client)
 # --source synthetic generates the updates inside the gateway (--synthetic-updates-per-second)
 # and starts no broker: the fan-out alone, with CPU 0 for the shard and CPU 1 for loadgen, as
 # the issue's uWebSockets figures were measured. kafka (default) is the whole path.
@@ -17,12 +19,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
 build=$root/build/dev connections=10000 subs=20 rates=500,1000,2000,5000,10000 runs=1
-duration=20 warmup=5 encoding=proto gateway="" source=kafka
+duration=20 warmup=5 encoding=proto gateway="" source=kafka busy_poll=0
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2 ;; --connections) connections=$2 ;; --subs) subs=$2 ;; --rates) rates=$2 ;;
     --runs) runs=$2 ;; --duration) duration=$2 ;; --warmup) warmup=$2 ;; --encoding) encoding=$2 ;;
-    --gateway) gateway=$2 ;; --source) source=$2 ;;
+    --gateway) gateway=$2 ;; --source) source=$2 ;; --loadgen-busy-poll-us) busy_poll=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -77,7 +79,8 @@ for rate in ${rates//,/ }; do
     taskset -c 1 "$build/tools/loadgen/loadgen" --url "ws://127.0.0.1:$port/v1/stream" \
       --connections "$connections" --symbols-per-connection "$subs" --source-ips 16 \
       --connect-rate "$connect_rate" --warmup-s "$warmup" --duration-s "$duration" \
-      --encoding "$encoding" >"$state/loadgen.json" 2>"$state/loadgen.log" &
+      --encoding "$encoding" --busy-poll-us "$busy_poll" >"$state/loadgen.json" \
+      2>"$state/loadgen.log" &
     lg=$!
     # The gateway's CPU over the measured window (connect phase and warm-up excluded).
     established() { grep -q "open=$connections" "$state/loadgen.log"; }
@@ -95,7 +98,7 @@ for rate in ${rates//,/ }; do
       tail -5 "$state/loadgen.log" >&2
     fi
     line=$(python3 - "$rate" "$run" "$connections" "$subs" "$encoding" "$t0" "$t1" "$s0" "$s1" "$hz" \
-      "$state/loadgen.json" "$source" "$l0" "$l1" "$sl" <<'PY'
+      "$state/loadgen.json" "$source" "$l0" "$l1" "$sl" "$busy_poll" <<'PY'
 import json, sys
 rate, run, conns, subs = map(int, sys.argv[1:5])
 enc = sys.argv[5]
@@ -106,7 +109,7 @@ lg = json.loads(open(sys.argv[11]).read().strip().splitlines()[-1])
 lat = lg["latency_publish_ms"]
 print(json.dumps({
     "bench": "gateway_fanout", "source": sys.argv[12], "rate": rate, "run": run, "connections": conns,
-    "subscriptions_per_connection": subs, "encoding": enc,
+    "subscriptions_per_connection": subs, "encoding": enc, "loadgen_busy_poll_us": int(sys.argv[16]),
     "connections_open": lg["connections_open_at_end"],
     "deliveries_per_s": round(lg["updates_per_s"]), "bytes_per_s": round(lg["bytes_per_s"]),
     "p50_ms": lat["p50"], "p99_ms": lat["p99"], "p999_ms": lat["p999"], "max_ms": lat["max"],
