@@ -380,6 +380,11 @@ void Connection::handleSubscribe(uint32_t request_id, const gv1::Subscribe& s) {
       it = subs_.end() - 1;
     }
     Sub& sub = *it;
+    if (!fresh) {
+      // New modes may select an update already in the topic that the old ones did not: look
+      // at this slot in the flush below, as if it had been marked.
+      pending_ |= slotBit(static_cast<uint32_t>(it - subs_.begin()));
+    }
     sub.mask = maskOf(want.modes());
     sub.topic->masks_in_use |= 1U << sub.mask;
     sub.min_interval_ms = std::max(want.min_interval_ms(), c.min_interval_floor_ms);

@@ -41,7 +41,7 @@ public:
 
   void start();
   // Writes queued replies and every subscription's new update, if not writing already (then
-  // the write's completion flushes). The server's rounds call it for marked connections.
+  // the write's completion flushes). The server's sweep calls it for marked connections.
   void flush();
   // The sweep hands over the subscription slots marked since the last write (topic.h); the
   // next flush() looks at those (and at any it kept, e.g. held back by a min interval).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -23,7 +24,7 @@ public:
 
   DeliveryStats() {
     for (std::size_t i = 0; i < kLatencyBounds.size(); ++i) {
-      bounds_ns_[i] = static_cast<int64_t>(kLatencyBounds[i] * 1e9);
+      bounds_ns_[i] = std::llround(kLatencyBounds[i] * 1e9);
     }
   }
 

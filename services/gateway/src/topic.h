@@ -12,8 +12,8 @@
 // the newest update that has something for that mask.
 //
 // Connections pull from it when they write (Connection::flush) instead of every update being
-// pushed into every subscriber's own queue. A new update costs one mark per subscriber in a
-// dense array (Server::markDirty), so the cost of an update no longer grows with how far behind
+// pushed into every subscriber's own queue. A new update costs one mark per subscriber, a bit
+// in two dense arrays (Server::markDirty), so the cost of an update no longer grows with how far behind
 // its subscribers are, and conflation falls out of the design: a connection always pulls the
 // newest update, and the difference of two `received` counts says how many it skipped.
 // Used from the gateway's I/O thread only.
@@ -46,6 +46,10 @@ inline constexpr uint64_t kAllSlots = ~uint64_t{0};
 }
 [[nodiscard]] constexpr uint64_t subscriberSlotBit(uint32_t packed) noexcept {
   return uint64_t{1} << (packed & kSharedSlot);
+}
+// The mark bit of subscription slot `slot` of a connection.
+[[nodiscard]] constexpr uint64_t slotBit(uint32_t slot) noexcept {
+  return uint64_t{1} << (slot < kSharedSlot ? slot : kSharedSlot);
 }
 
 struct Topic {

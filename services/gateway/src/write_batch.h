@@ -25,7 +25,8 @@ struct WriteBatch {
   static constexpr std::size_t kSoftLimit = 64 * 1024;
 
   WriteBatch() {
-    buf.resize(2 * kSoftLimit);  // grows only for a reply larger than kSoftLimit
+    // Grows only for a large reply or update near the limit, and stays grown: one per server.
+    buf.resize(2 * kSoftLimit);
     receive_ts.reserve(1024);
   }
   void clear() noexcept {
