@@ -239,8 +239,11 @@ void Server::onUpdates(const std::vector<UpdatePtr>& updates) {
     if (st != ApplyStatus::Applied && st != ApplyStatus::Gap) {
       continue;
     }
+    // A topic once created follows every update, subscribers or not: its newest and its count
+    // must match the store, or a client that resumes into it later (its replay comes from the
+    // store) could be pulled an older update as the newest (found by the mode-change test).
     auto it = topics_.find(u->symbol());
-    Topic* topic = it != topics_.end() && !it->second.subscribers.empty() ? &it->second : nullptr;
+    Topic* topic = it != topics_.end() ? &it->second : nullptr;
     const bool to_grpc = grpc_streams_ != nullptr && grpc_streams_->wants(u->symbol());
     if (topic == nullptr && !to_grpc) {
       continue;

@@ -453,6 +453,37 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
   }
 
   {
+    // A Subscribe that widens a live subscription's modes gets the newest update the new modes
+    // select at once, even when no further update comes (the feed is stopped here). The client
+    // resumes 5 behind with trades only, so the quote updates it missed are skipped, not sent.
+    stop = true;
+    feed.join();
+    const uint64_t last = produced;
+    REQUIRE(testing::waitUntil([&] {
+      const auto m = messages(runClient(
+          dir, {url0, "--token", good, "--messages", "3", "--send",
+                R"({"subscribe":{"subscriptions":[{"symbol":")" + sym + R"("}]}})"}));
+      return m.size() == 3 && m[2].contains("snapshot") &&
+             m[2]["snapshot"]["snapshot"]["lastSeq"] == std::to_string(last);
+    }, 20s));  // the shard has every update
+    const auto msgs = messages(runClient(
+        dir, {url0, "--token", good, "--messages", "4", "--timeout", "10", "--send",
+              R"({"resume":{"positions":[{"symbol":")" + sym + R"(","lastSeq":")" +
+                  std::to_string(last - 5) + R"("}]}})",
+              "--send",
+              R"({"requestId":2,"subscribe":{"subscriptions":[{"symbol":")" + sym +
+                  R"(","modes":["MODE_TRADES"]}]}})",
+              "--send",
+              R"({"requestId":3,"subscribe":{"subscriptions":[{"symbol":")" + sym + R"("}]}})"}));
+    REQUIRE(msgs.size() == 4);
+    CHECK(msgs[1]["subscribed"]["symbol"] == sym);
+    CHECK(msgs[2]["requestId"] == 3);
+    REQUIRE(msgs[3].contains("update"));
+    CHECK(seqOf(msgs[3]) == last);
+    CHECK(skippedOf(msgs[3]) == 4);
+  }
+
+  {
     // Route: any shard answers for any symbol.
     const json route = json::parse(httpGet(port1, "/v1/route?symbols=" + sym + "," + theirs[0]));
     REQUIRE(route["routes"].size() == 2);
@@ -480,8 +511,6 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
 
   gw1.signal(SIGTERM);
   CHECK(gw1.waitExit(20s) == std::optional<int>(0));
-  stop = true;
-  feed.join();
   admin.deleteTopics({ticks_topic, snapshot_topic});
   std::filesystem::remove_all(dir);
 }
