@@ -43,10 +43,6 @@ std::string frame(ws::Opcode opcode, std::string_view payload) {
   return out;
 }
 
-ws::Opcode dataOpcode(Encoding e) {
-  return e == Encoding::Proto ? ws::Opcode::Binary : ws::Opcode::Text;
-}
-
 } // namespace
 
 Connection::Connection(Server& server, tcp::socket socket, std::string peer, uint32_t index)

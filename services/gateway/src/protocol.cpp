@@ -499,7 +499,7 @@ const UpdateFrames::Variant& UpdateFrames::variant(Encoding encoding, ModeMask m
     const std::size_t payload = prefix_len + body_len + suffix_len;
     std::array<uint8_t, ws::kMaxServerHeaderSize> header{};
     const std::size_t header_len = ws::writeHeader(
-        header.data(), encoding == Encoding::Json ? ws::Opcode::Text : ws::Opcode::Binary, payload);
+        header.data(), dataOpcode(encoding), payload);
     Variant v;
     v.frame_size = header_len + payload;
     v.body_offset = header_len + prefix_len;
@@ -546,7 +546,7 @@ std::size_t UpdateFrames::writeFrame(Encoding encoding, ModeMask mask, uint64_t 
   const auto [prefix_len, suffix_len] =
       writeClientBytes(encoding, v.body_size, skipped, client.data());
   std::size_t n = ws::writeHeader(reinterpret_cast<uint8_t*>(out),
-                                  encoding == Encoding::Json ? ws::Opcode::Text : ws::Opcode::Binary,
+                                  dataOpcode(encoding),
                                   prefix_len + v.body_size + suffix_len);
   std::memcpy(out + n, client.data(), prefix_len);
   n += prefix_len;

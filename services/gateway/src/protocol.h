@@ -12,6 +12,7 @@
 
 #include "tickstream/gateway/v1/gateway.pb.h"
 #include "tickstream/marketdata/v1/marketdata.pb.h"
+#include "tickstream/ws/frame.h"
 
 // The gateway's wire-protocol codec (docs/gateway-protocol.md): ClientMessage in, ServerMessage
 // out, in either encoding a connection negotiated. Inbound decoding and the rare outbound
@@ -28,6 +29,11 @@ enum class Encoding : uint8_t {
   Json,  // "tickstream.v1.json": text frames, proto3 JSON mapping
   Proto, // "tickstream.v1.proto": binary frames, protobuf encoding
 };
+
+// The WebSocket opcode of a data frame (update, snapshot, reply) in that encoding.
+[[nodiscard]] constexpr ws::Opcode dataOpcode(Encoding e) noexcept {
+  return e == Encoding::Proto ? ws::Opcode::Binary : ws::Opcode::Text;
+}
 
 inline constexpr std::string_view kJsonSubprotocol = "tickstream.v1.json";
 inline constexpr std::string_view kProtoSubprotocol = "tickstream.v1.proto";

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -39,17 +40,17 @@ inline constexpr uint32_t kSlotBits = 6;
 inline constexpr uint32_t kSharedSlot = (1U << kSlotBits) - 1;  // 63: itself and every slot after
 inline constexpr uint64_t kAllSlots = ~uint64_t{0};
 [[nodiscard]] constexpr uint32_t packSubscriber(uint32_t index, uint32_t slot) noexcept {
-  return index << kSlotBits | (slot < kSharedSlot ? slot : kSharedSlot);
+  return index << kSlotBits | std::min(slot, kSharedSlot);
 }
 [[nodiscard]] constexpr uint32_t subscriberIndex(uint32_t packed) noexcept {
   return packed >> kSlotBits;
 }
-[[nodiscard]] constexpr uint64_t subscriberSlotBit(uint32_t packed) noexcept {
-  return uint64_t{1} << (packed & kSharedSlot);
-}
 // The mark bit of subscription slot `slot` of a connection.
 [[nodiscard]] constexpr uint64_t slotBit(uint32_t slot) noexcept {
   return uint64_t{1} << (slot < kSharedSlot ? slot : kSharedSlot);
+}
+[[nodiscard]] constexpr uint64_t subscriberSlotBit(uint32_t packed) noexcept {
+  return slotBit(packed & kSharedSlot);
 }
 
 struct Topic {
