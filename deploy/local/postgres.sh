@@ -8,6 +8,9 @@
 #   postgres.sh restart --dir DIR   stop and start on the same port and data
 #   postgres.sh status  --dir DIR   exit 0 when it is running
 #
+# TICKSTREAM_PG_EXTRA_CONF: lines appended to postgresql.conf at initialisation (diagnosis, e.g.
+# "shared_preload_libraries = 'pg_stat_statements'" while profiling a benchmark).
+#
 # PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user and its
 # data lives under /tmp (a build tree inside a private clone may not be reachable by that user);
 # DIR/pgdata records where.
@@ -45,6 +48,8 @@ shared_buffers = 256MB
 commit_delay = 0
 logging_collector = off
 CONF
+  # Extra settings for diagnosis, e.g. "shared_preload_libraries = 'pg_stat_statements'".
+  [ -z "${TICKSTREAM_PG_EXTRA_CONF:-}" ] || printf '%s\n' "$TICKSTREAM_PG_EXTRA_CONF" >> "$data/postgresql.conf"
 }
 
 running() { as_owner "$PGBIN/pg_ctl" -D "$(cat "$DIR/pgdata")" status >/dev/null 2>&1; }

@@ -9,19 +9,19 @@
 # Everything shares the machine's cores (nothing is pinned); see docs/order.md, "Tools".
 #   tests/bench/run_order_bench.sh [--build DIR] [--no-build] [--runs 3] [--duration 20]
 #       [--warmup 5] [--rate 10000] [--accounts 100] [--symbols 20] [--in-flight 128]
-#       [--threads 2] [--settle 300]
+#       [--threads 2] [--settle 300] [--service-args "--router-threads 16 ..."]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 LOG_TAG=order-bench
 . "$root/deploy/local/common.sh"
 build=$root/build/dev do_build=1 runs=3 duration=20 warmup=5 rate=10000 accounts=100 nsymbols=20
-in_flight=128 threads=2 settle=300
+in_flight=128 threads=2 settle=300 service_args=""
 while [ $# -gt 0 ]; do
   case $1 in
     --no-build) do_build=0; shift; continue ;;
     --build) build=$2 ;; --runs) runs=$2 ;; --duration) duration=$2 ;; --warmup) warmup=$2 ;;
     --rate) rate=$2 ;; --accounts) accounts=$2 ;; --symbols) nsymbols=$2 ;;
-    --in-flight) in_flight=$2 ;; --threads) threads=$2 ;; --settle) settle=$2 ;;
+    --in-flight) in_flight=$2 ;; --threads) threads=$2 ;; --settle) settle=$2 ;; --service-args) service_args=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -105,7 +105,8 @@ secret=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
 export TICKSTREAM_JWT_HS256_SECRET=$secret
 log "starting the order service (venue 127.0.0.1:$venue_port)"
 start_service order-service "$bin/order/order-service" --grpc-listen 127.0.0.1:0 --pg-url "$pg_url" \
-  --kafka-brokers "$brokers" --venue "127.0.0.1:$venue_port" --metrics-listen "127.0.0.1:$(free_port)"
+  --kafka-brokers "$brokers" --venue "127.0.0.1:$venue_port" --metrics-listen "127.0.0.1:$(free_port)" \
+  $service_args
 wait_until 60 "the order service to listen" logged order-service "order service listening" ||
   fail order-service "the order service did not start"
 target=127.0.0.1:$(log_port order-service "order service listening")

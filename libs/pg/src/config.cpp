@@ -1,5 +1,6 @@
 #include "tickstream/pg/config.h"
 
+#include <cctype>
 #include <stdexcept>
 #include <string>
 
@@ -13,6 +14,32 @@ namespace {
 
 bool isUri(const std::string& url) {
   return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+// A URI query value: everything but unreserved characters as %XX.
+std::string percentEncoded(const std::string& value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// A key=value string's single-quoted value: backslash and quote escaped.
+std::string quoted(const std::string& value) {
+  std::string out;
+  for (const char c : value) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out;
 }
 
 }  // namespace
@@ -50,13 +77,19 @@ void PoolConfig::validate() const {
 }
 
 std::string connectionString(const PoolConfig& config) {
-  const std::string& url = config.url;
-  if (url.find("connect_timeout=") != std::string::npos) return url;
-  const std::string seconds = std::to_string(config.connect_timeout.count());
-  if (isUri(url)) {
-    return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=" + seconds;
-  }
-  return url + " connect_timeout=" + seconds;
+  std::string out = config.url;
+  const bool uri = isUri(out);
+  const auto add = [&](const std::string& key, const std::string& value) {
+    if (config.url.find(key + "=") != std::string::npos) return;
+    if (uri) {
+      out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + percentEncoded(value);
+    } else {
+      out += " " + key + "='" + quoted(value) + "'";
+    }
+  };
+  add("connect_timeout", std::to_string(config.connect_timeout.count()));
+  if (!config.options.empty()) add("options", config.options);
+  return out;
 }
 
 }  // namespace tickstream::pg

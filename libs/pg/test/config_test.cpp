@@ -82,9 +82,23 @@ TEST_CASE("connection string carries the connect timeout in either libpq syntax"
   CHECK(connectionString(c) == "postgres://u@h/db?sslmode=disable&connect_timeout=7");
 
   c.url = "host=127.0.0.1 port=5432 dbname=tickstream";
-  CHECK(connectionString(c) == "host=127.0.0.1 port=5432 dbname=tickstream connect_timeout=7");
+  CHECK(connectionString(c) == "host=127.0.0.1 port=5432 dbname=tickstream connect_timeout='7'");
 
   // An operator's explicit timeout wins.
   c.url = "postgresql://u@h/db?connect_timeout=30";
   CHECK(connectionString(c) == c.url);
+}
+
+TEST_CASE("session options reach libpq encoded for either syntax, unless the URL sets its own") {
+  auto c = valid();
+  c.connect_timeout = std::chrono::seconds(7);
+  c.options = "-c plan_cache_mode=force_custom_plan";
+  CHECK(connectionString(c) == "postgresql://tickstream@127.0.0.1:5432/tickstream?connect_timeout=7"
+                               "&options=-c%20plan_cache_mode%3Dforce_custom_plan");
+
+  c.url = "host=h dbname=d";
+  CHECK(connectionString(c) == "host=h dbname=d connect_timeout='7' options='-c plan_cache_mode=force_custom_plan'");
+
+  c.url = "postgresql://u@h/db?options=-c%20work_mem%3D64MB";
+  CHECK(connectionString(c) == "postgresql://u@h/db?options=-c%20work_mem%3D64MB&connect_timeout=7");
 }

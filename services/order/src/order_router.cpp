@@ -118,7 +118,18 @@ void OrderRouter::sendNew(const v1::Order& order, bool first_send) {
   if (hooks_.routed) hooks_.routed(result.outcome);
   switch (result.outcome) {
     case VenueOutcome::Answered:
-      applier_.apply(result.response.report());
+      // Not waited for: this thread goes on to the next order while the lanes commit. The same
+      // report comes on the execution stream, which waits for this copy (or applies it if this
+      // one fails) before its position moves past it.
+      applier_.applyAsync(result.response.report(), [order_id = order.order_id()](std::exception_ptr error) {
+        if (!error) return;
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          logging::warn("venue ack not applied from the reply; the stream applies it",
+                        {{"order_id", order_id}, {"error", e.what()}});
+        }
+      });
       break;
     case VenueOutcome::NotSent: {
       if (!first_send) break;  // an earlier attempt may be at the venue: try again later

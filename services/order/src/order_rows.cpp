@@ -52,20 +52,22 @@ SubmitOutcome outcomeForStored(const std::optional<Fingerprint>& stored, const F
   return stored_order_id == own_order_id ? SubmitOutcome::Created : SubmitOutcome::Duplicate;
 }
 
+std::optional<RiskLimits> limitsFrom(const pqxx::row& row, int c) {
+  if (row[c].is_null()) return std::nullopt;
+  RiskLimits limits;
+  limits.max_order_notional = row[c].as<std::int64_t>();
+  limits.max_open_orders = row[c + 1].as<std::int64_t>();
+  limits.max_position = row[c + 2].as<std::int64_t>();
+  limits.orders_per_second = row[c + 3].as<std::int64_t>();
+  limits.order_burst = row[c + 4].as<std::int64_t>();
+  limits.allow_short = row[c + 5].as<bool>();
+  return limits;
+}
+
 RiskInputs riskInputsFrom(const pqxx::row& row, int first) {
   RiskInputs inputs;
-  int c = first;
-  if (!row[c].is_null()) {
-    RiskLimits limits;
-    limits.max_order_notional = row[c].as<std::int64_t>();
-    limits.max_open_orders = row[c + 1].as<std::int64_t>();
-    limits.max_position = row[c + 2].as<std::int64_t>();
-    limits.orders_per_second = row[c + 3].as<std::int64_t>();
-    limits.order_burst = row[c + 4].as<std::int64_t>();
-    limits.allow_short = row[c + 5].as<bool>();
-    inputs.limits = limits;
-  }
-  c += 6;
+  inputs.limits = limitsFrom(row, first);
+  const int c = first + 6;
   inputs.exposure.open_orders = row[c].as<std::int64_t>();
   inputs.exposure.open_buy_quantity = row[c + 1].as<std::int64_t>();
   inputs.exposure.open_sell_quantity = row[c + 2].as<std::int64_t>();

@@ -37,6 +37,8 @@ SubmitOutcome outcomeForStored(const std::optional<Fingerprint>& stored, const F
 // max_open_orders, max_position, orders_per_second, order_burst, allow_short; NULL when the
 // account has no row), then open orders, open buy and open sell quantity, position.
 RiskInputs riskInputsFrom(const pqxx::row& row, int first);
+// The six risk_limits columns of riskInputsFrom() starting at `first`; nothing when NULL (no row).
+std::optional<RiskLimits> limitsFrom(const pqxx::row& row, int first);
 
 // The first event of a submitted order, with the order (ACCEPTED or, with `rejection`, REJECTED;
 // version 1) inside: what order_events.payload and the outbox row hold.

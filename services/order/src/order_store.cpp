@@ -104,8 +104,10 @@ void OrderStoreConfig::validate() const {
 struct OrderStore::Lane {
   std::mutex mu;
   std::condition_variable wake;
-  std::deque<Job> queue;
+  std::deque<PendingSubmit*> submits;
+  std::deque<PendingChange*> changes;  // owned from here until done was called
   bool stop = false;
+  ExposureCache exposure;  // the writer thread's alone
   std::thread writer;
 };
 
@@ -156,15 +158,15 @@ SubmitResult OrderStore::submit(const v1::SubmitOrderRequest& request, RiskDecid
   pending.now_ns = runtime::wallClockNs();
   auto future = pending.done.get_future();
   if (!config_.group_commit) {
-    runBatch({Job{&pending, nullptr}});
+    runBatch({&pending}, {}, nullptr);
   } else {
     // The same account always takes the same lane: its writes are handled in queue order.
     Lane& lane = laneOf(request.account());
     {
       std::lock_guard lock(lane.mu);
       if (lane.stop) throw Overloaded("order store stopped");
-      if (lane.queue.size() >= config_.max_queued_per_lane) throw Overloaded("order store submit queue full");
-      lane.queue.push_back(Job{&pending, nullptr});
+      if (lane.submits.size() >= config_.max_queued_per_lane) throw Overloaded("order store submit queue full");
+      lane.submits.push_back(&pending);
     }
     lane.wake.notify_one();
   }
@@ -174,49 +176,40 @@ SubmitResult OrderStore::submit(const v1::SubmitOrderRequest& request, RiskDecid
 }
 
 void OrderStore::writerLoop(Lane& lane) {
-  std::vector<Job> batch;
+  std::vector<PendingSubmit*> submits;
+  std::vector<PendingChange*> changes;
+  const auto take = [max = static_cast<std::size_t>(config_.max_batch)](auto& queue, auto& batch) {
+    const auto n = static_cast<std::ptrdiff_t>(std::min(queue.size(), max));
+    batch.assign(queue.begin(), queue.begin() + n);
+    queue.erase(queue.begin(), queue.begin() + n);
+  };
   for (;;) {
-    batch.clear();
     {
       std::unique_lock lock(lane.mu);
-      lane.wake.wait(lock, [&] { return lane.stop || !lane.queue.empty(); });
-      if (lane.queue.empty()) return;  // stopping, and everything queued is done
+      lane.wake.wait(lock, [&] { return lane.stop || !lane.submits.empty() || !lane.changes.empty(); });
+      if (lane.submits.empty() && lane.changes.empty()) return;  // stopping, and everything queued is done
       // No waiting for a fuller batch: whatever queued up behind the previous COMMIT goes into
       // the next one, so an idle store adds no latency and a busy one batches by itself.
-      const auto n = std::min<std::size_t>(lane.queue.size(), static_cast<std::size_t>(config_.max_batch));
-      batch.assign(lane.queue.begin(), lane.queue.begin() + static_cast<std::ptrdiff_t>(n));
-      lane.queue.erase(lane.queue.begin(), lane.queue.begin() + static_cast<std::ptrdiff_t>(n));
+      take(lane.submits, submits);
+      take(lane.changes, changes);
     }
-    runBatch(batch);
+    runBatch(submits, changes, &lane.exposure);
   }
 }
 
-void OrderStore::runBatch(const std::vector<Job>& batch) {
-  std::vector<PendingSubmit*> submits;
-  std::vector<PendingChange*> changes;
-  for (const auto& job : batch) {
-    if (job.submit) submits.push_back(job.submit);
-    if (job.change) changes.push_back(job.change);
-  }
-  const auto finish = [&] {
-    for (auto* p : submits) p->done.set_value(std::move(p->result));
-    for (auto* c : changes) {
-      if (c->error) {
-        c->done.set_exception(c->error);
-      } else {
-        c->done.set_value(std::move(c->result));
-      }
-    }
-  };
+void OrderStore::runBatch(const std::vector<PendingSubmit*>& submits, const std::vector<PendingChange*>& changes,
+                          ExposureCache* cache) {
+  std::vector<std::unique_ptr<PendingChange>> owned(changes.begin(), changes.end());  // freed once done ran
   try {
-    runInOneTransaction(submits, changes);
-    finish();
+    runInOneTransaction(submits, changes, cache);
+    for (auto* p : submits) p->done.set_value(std::move(p->result));
+    for (auto* c : changes) c->done(std::move(c->result), nullptr);
     return;
   } catch (...) {
     const auto error = std::current_exception();
     // The database is unreachable (the pool already retried for its retry_timeout) or the pool
     // is saturated: every job would fail the same way, one by one.
-    bool shared_cause = batch.size() == 1 || pg::isConnectionLoss(error, true);
+    bool shared_cause = submits.size() + changes.size() == 1 || pg::isConnectionLoss(error, true);
     try {
       std::rethrow_exception(error);
     } catch (const pg::AcquireTimeout&) {
@@ -225,29 +218,32 @@ void OrderStore::runBatch(const std::vector<Job>& batch) {
     }
     if (shared_cause) {
       for (auto* p : submits) p->done.set_exception(error);
-      for (auto* c : changes) c->done.set_exception(error);
+      for (auto* c : changes) c->done({}, error);
       return;
     }
   }
   for (auto* p : submits) {
     try {
-      runInOneTransaction({p}, {});
+      runInOneTransaction({p}, {}, nullptr);
       p->done.set_value(std::move(p->result));
     } catch (...) {
       p->done.set_exception(std::current_exception());
     }
   }
   for (auto* c : changes) {
+    ChangeResult result;
+    std::exception_ptr error;
     try {
-      c->done.set_value(runChangeAlone(*c));
+      result = runChangeAlone(*c);
     } catch (...) {
-      c->done.set_exception(std::current_exception());
+      error = std::current_exception();
     }
+    c->done(std::move(result), error);
   }
 }
 
 void OrderStore::runInOneTransaction(const std::vector<PendingSubmit*>& submits,
-                                     const std::vector<PendingChange*>& changes) {
+                                     const std::vector<PendingChange*>& changes, ExposureCache* cache) {
   // Accounts in a fixed order (stable: an account's submits keep theirs), so two transactions
   // locking several accounts' sequence rows always lock them in the same order: no deadlock
   // between replicas.
@@ -258,27 +254,31 @@ void OrderStore::runInOneTransaction(const std::vector<PendingSubmit*>& submits,
   // what committed by the idempotency key and reports it as created (the order id is the one
   // chosen before). A transition is not (account_seq and version advance), so a batch holding
   // one is not re-run: the error reaches the callers, who re-read.
+  ExposureWork exposure{cache, {}};
   pool_.run(
       [&](pqxx::connection& conn) {
+        exposure.deltas.clear();  // a retried attempt starts over
         pqxx::work tx(conn);
-        // Alone: the three statements of one submit; a batch: four statements for all of it.
-        if (ordered.size() == 1) {
+        // In a lane, the batch statements even for one submit: they keep the lane's exposure cache
+        // current (a write it does not see makes the account's next batch read all its working
+        // orders again). Outside a lane, one submit is three statements.
+        if (ordered.size() == 1 && !cache) {
           ordered[0]->result = submitOne(tx, *ordered[0]);
         } else if (!ordered.empty()) {
-          submitMany(tx, ordered);
+          submitMany(tx, ordered, exposure);
         }
         bool wrote = std::any_of(ordered.begin(), ordered.end(), [](const PendingSubmit* p) {
           return p->result.outcome == SubmitOutcome::Created;
         });
-        if (changes.size() == 1) {
-          wrote = runChangeInBatch(tx, *changes[0]) || wrote;
-        } else if (!changes.empty()) {
-          wrote = changeMany(tx, changes) || wrote;
-        }
+        if (!changes.empty()) wrote = changeMany(tx, changes, exposure) || wrote;
         if (wrote) notifyOutbox(tx);
         tx.commit();
       },
       changes.empty() ? pg::Retry::Idempotent : pg::Retry::Never);
+  if (cache) {
+    for (const auto& [account, delta] : exposure.deltas) cache->apply(account, delta);
+    cache->trim();
+  }
   std::uint64_t created = 0;
   for (auto* p : submits) created += p->result.outcome == SubmitOutcome::Created ? 1 : 0;
   submits_committed_.fetch_add(created, std::memory_order_relaxed);
@@ -331,37 +331,119 @@ void execChange(pqxx::transaction_base& tx, const v1::Order& o, std::int64_t seq
 
 }  // namespace
 
-ChangeResult OrderStore::applyTransition(const std::string& order_id, Trigger trigger, const TransitionDetails& details) {
+namespace {
+
+void checkTransitionTrigger(Trigger trigger) {
   if (trigger == Trigger::Accept || trigger == Trigger::Reject || trigger == Trigger::PartialFill ||
       trigger == Trigger::FullFill) {
     throw std::invalid_argument(std::string("applyTransition: ") + std::string(triggerName(trigger)) +
                                 " belongs to submit() or applyFill()");
   }
-  PendingChange change;
-  change.kind = PendingChange::Kind::Transition;
-  change.order_id = order_id;
-  change.trigger = trigger;
-  change.details = &details;
-  change.now_ns = runtime::wallClockNs();
-  return runChange(change);
 }
 
-ChangeResult OrderStore::runChange(PendingChange& change) {
-  if (!config_.group_commit) return runChangeAlone(change);
-  const auto account = accountOf(change.order_id);
-  if (!account) return {ChangeOutcome::NotFound, {}};
-  change.account = *account;
-  auto future = change.done.get_future();
-  Lane& lane = laneOf(*account);
-  {
-    std::lock_guard lock(lane.mu);
-    if (lane.stop) throw Overloaded("order store stopped");
-    // Not bounded by max_queued_per_lane: venue reports must be applied whatever the submit
-    // load; their rate is bounded by the orders already accepted.
-    lane.queue.push_back(Job{nullptr, &change});
+void checkFill(const FillReport& fill) {
+  if (fill.venue_execution_id.empty()) throw std::invalid_argument("applyFill: venue_execution_id is empty");
+  if (fill.quantity <= 0) throw std::invalid_argument("applyFill: quantity must be > 0");
+  if (fill.price <= 0) throw std::invalid_argument("applyFill: price must be > 0");
+}
+
+}  // namespace
+
+ChangeResult OrderStore::applyTransition(const std::string& order_id, Trigger trigger, const TransitionDetails& details) {
+  checkTransitionTrigger(trigger);
+  auto change = std::make_unique<PendingChange>();
+  change->kind = PendingChange::Kind::Transition;
+  change->order_id = order_id;
+  change->trigger = trigger;
+  change->details = details;
+  change->now_ns = runtime::wallClockNs();
+  return runChangeAndWait(std::move(change));
+}
+
+ChangeResult OrderStore::applyFill(const FillReport& fill) {
+  checkFill(fill);
+  auto change = std::make_unique<PendingChange>();
+  change->kind = PendingChange::Kind::Fill;
+  change->order_id = fill.order_id;
+  change->fill = fill;
+  change->now_ns = runtime::wallClockNs();
+  return runChangeAndWait(std::move(change));
+}
+
+void OrderStore::applyTransitionAsync(const std::string& order_id, Trigger trigger, TransitionDetails details,
+                                      ChangeDone done) {
+  auto change = std::make_unique<PendingChange>();
+  change->kind = PendingChange::Kind::Transition;
+  change->order_id = order_id;
+  change->trigger = trigger;
+  change->details = std::move(details);
+  change->now_ns = runtime::wallClockNs();
+  change->done = std::move(done);
+  try {
+    checkTransitionTrigger(trigger);
+  } catch (...) {
+    change->done({}, std::current_exception());
+    return;
   }
-  lane.wake.notify_one();
+  runChange(std::move(change));
+}
+
+void OrderStore::applyFillAsync(FillReport fill, ChangeDone done) {
+  auto change = std::make_unique<PendingChange>();
+  change->kind = PendingChange::Kind::Fill;
+  change->order_id = fill.order_id;
+  change->now_ns = runtime::wallClockNs();
+  change->done = std::move(done);
+  try {
+    checkFill(fill);
+  } catch (...) {
+    change->done({}, std::current_exception());
+    return;
+  }
+  change->fill = std::move(fill);
+  runChange(std::move(change));
+}
+
+ChangeResult OrderStore::runChangeAndWait(std::unique_ptr<PendingChange> change) {
+  // Shared: the writer may still be inside set_value when this thread wakes and returns.
+  auto promise = std::make_shared<std::promise<ChangeResult>>();
+  auto future = promise->get_future();
+  change->done = [promise](ChangeResult result, std::exception_ptr error) {
+    if (error) {
+      promise->set_exception(error);
+    } else {
+      promise->set_value(std::move(result));
+    }
+  };
+  runChange(std::move(change));
   return future.get();
+}
+
+void OrderStore::runChange(std::unique_ptr<PendingChange> change) {
+  ChangeResult result;
+  try {
+    if (!config_.group_commit) {
+      result = runChangeAlone(*change);
+    } else if (const auto account = accountOf(change->order_id)) {
+      change->account = *account;
+      Lane& lane = laneOf(*account);
+      {
+        std::lock_guard lock(lane.mu);
+        if (lane.stop) throw Overloaded("order store stopped");
+        // Not bounded by max_queued_per_lane: venue reports must be applied whatever the submit
+        // load; their rate is bounded by the orders already accepted.
+        lane.changes.push_back(change.release());
+      }
+      lane.wake.notify_one();
+      return;
+    } else {
+      result = {ChangeOutcome::NotFound, {}};
+    }
+  } catch (...) {
+    change->done({}, std::current_exception());
+    return;
+  }
+  change->done(std::move(result), nullptr);
 }
 
 ChangeResult OrderStore::runChangeAlone(PendingChange& change) {
@@ -381,21 +463,9 @@ ChangeResult OrderStore::runChangeAlone(PendingChange& change) {
   return pool_.run(run, change.kind == PendingChange::Kind::Fill ? pg::Retry::Idempotent : pg::Retry::Never);
 }
 
-bool OrderStore::runChangeInBatch(pqxx::work& tx, PendingChange& change) {
-  // No savepoint: libpqxx 6.4 never begins a subtransaction whose statements are all prepared
-  // (its abort is then a no-op), and more than 64 subtransactions in one transaction overflow
-  // PostgreSQL's per-backend subxid cache, which slows every session's visibility checks. A
-  // refused change has written nothing but its sequence number, which is given back; an SQL
-  // error fails the whole batch, and runBatch() re-runs each job alone.
-  auto work = change.kind == PendingChange::Kind::Transition ? transitionIn(tx, change) : fillIn(tx, change);
-  if (!work.wrote && !work.seq_account.empty()) tx.exec_prepared("order_seq_undo", work.seq_account);
-  change.result = std::move(work.result);
-  return work.wrote;
-}
-
 OrderStore::ChangeWork OrderStore::transitionIn(pqxx::transaction_base& tx, const PendingChange& change) {
   const auto& order_id = change.order_id;
-  const auto& details = *change.details;
+  const auto& details = change.details;
   const auto account_row = tx.exec_prepared("order_account", order_id);
   if (account_row.empty()) return {{ChangeOutcome::NotFound, {}}, false, {}};
   const auto account = account_row[0][0].as<std::string>();  // never changes: safe to read before the lock
@@ -497,20 +567,8 @@ ReplaceResult OrderStore::replace(const v1::ReplaceOrderRequest& request, RiskDe
       pg::Retry::Idempotent);
 }
 
-ChangeResult OrderStore::applyFill(const FillReport& fill) {
-  if (fill.venue_execution_id.empty()) throw std::invalid_argument("applyFill: venue_execution_id is empty");
-  if (fill.quantity <= 0) throw std::invalid_argument("applyFill: quantity must be > 0");
-  if (fill.price <= 0) throw std::invalid_argument("applyFill: price must be > 0");
-  PendingChange change;
-  change.kind = PendingChange::Kind::Fill;
-  change.order_id = fill.order_id;
-  change.fill = &fill;
-  change.now_ns = runtime::wallClockNs();
-  return runChange(change);
-}
-
 OrderStore::ChangeWork OrderStore::fillIn(pqxx::transaction_base& tx, const PendingChange& change) {
-  const auto& fill = *change.fill;
+  const auto& fill = change.fill;
   const auto account_row = tx.exec_prepared("order_account", fill.order_id);
   if (account_row.empty()) return {{ChangeOutcome::NotFound, {}}, false, {}};
   const auto account = account_row[0][0].as<std::string>();

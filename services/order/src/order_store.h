@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "exposure_cache.h"
 #include "idempotency.h"
 #include "order_state_machine.h"
 #include "risk_check.h"
@@ -39,7 +40,9 @@ struct OrderStoreConfig {
   // Writer threads, each using one pooled connection per batch; an account always maps to the
   // same lane, so its submits are processed in the order they were queued.
   int writer_lanes = 2;
-  // Most submits one transaction carries; bounds the latency a batch adds to its last member.
+  // Most submits one transaction carries, and most changes (venue reports) besides them: bounds
+  // the latency a batch adds to its last member. A lane queues the two apart, so a flood of
+  // reports never holds back submits, nor submits the reports.
   int max_batch = 128;
   // Submits waiting per lane before submit() throws Overloaded (back-pressure, not buffering).
   std::size_t max_queued_per_lane = 20'000;
@@ -174,6 +177,16 @@ class OrderStore {
   // orders.fills.
   ChangeResult applyFill(const FillReport& fill);
 
+  // applyTransition and applyFill without waiting: `done` is called exactly once, with the result
+  // after COMMIT or with the error that failed the change (the same errors the waiting calls
+  // throw, a refusal of the argument included). It runs on a writer lane's thread, or on the
+  // caller's for an unknown order or without group commit, and must not block: a lane commits
+  // nothing else while it runs. Venue reports use these, so a batch carries every report that
+  // arrived during the previous COMMIT rather than one per waiting thread.
+  using ChangeDone = std::function<void(ChangeResult result, std::exception_ptr error)>;
+  void applyTransitionAsync(const std::string& order_id, Trigger trigger, TransitionDetails details, ChangeDone done);
+  void applyFillAsync(FillReport fill, ChangeDone done);
+
   std::optional<v1::Order> getOrder(const std::string& order_id);
 
   // An account's orders, newest first, with keyset pagination: the token is opaque and valid
@@ -186,19 +199,19 @@ class OrderStore {
   std::uint64_t submitTransactions() const;
 
  private:
-  // A transition or fill on its way through the lane of its order's account.
+  // A transition or fill on its way through the lane of its order's account; the lane owns it
+  // from the moment it is queued until `done` was called.
   struct PendingChange {
     enum class Kind { Transition, Fill };
     Kind kind = Kind::Transition;
     std::string order_id;
-    Trigger trigger = Trigger::VenueAck;        // Transition
-    const TransitionDetails* details = nullptr;  // Transition
-    const FillReport* fill = nullptr;            // Fill
+    Trigger trigger = Trigger::VenueAck;  // Transition
+    TransitionDetails details;            // Transition
+    FillReport fill;                      // Fill
     std::string account;  // the order's account (its lane)
     std::int64_t now_ns = 0;
     ChangeResult result;
-    std::exception_ptr error;  // this change alone failed (an SQL error), the batch went on
-    std::promise<ChangeResult> done;
+    ChangeDone done;
   };
   // What a change's statements did: `wrote` false means refused, duplicate or not found; then
   // nothing was written but the account's sequence number, taken when `seq_account` is set,
@@ -219,27 +232,32 @@ class OrderStore {
     SubmitResult result;
     std::promise<SubmitResult> done;
   };
-  // A lane's queue entry: one of the two.
-  struct Job {
-    PendingSubmit* submit = nullptr;
-    PendingChange* change = nullptr;
-  };
   struct Lane;
+  // What one transaction attempt did to its accounts' working orders, in statement order;
+  // applied to the lane's exposure cache once COMMIT returned (exposure_cache.h).
+  struct ExposureWork {
+    ExposureCache* cache = nullptr;  // the lane's; nullptr outside a lane
+    std::vector<std::pair<std::string, ExposureDelta>> deltas;
+  };
 
   void writerLoop(Lane& lane);
   // Commits `batch` in one transaction and completes each job; if that fails for one job's
   // reason (an SQL error, the decider throwing), retries each alone so only the bad one fails.
-  void runBatch(const std::vector<Job>& batch);
-  void runInOneTransaction(const std::vector<PendingSubmit*>& submits, const std::vector<PendingChange*>& changes);
-  // Queues a change in its account's lane (or runs it here without group commit) and waits.
-  ChangeResult runChange(PendingChange& change);
+  void runBatch(const std::vector<PendingSubmit*>& submits, const std::vector<PendingChange*>& changes,
+                ExposureCache* cache);
+  void runInOneTransaction(const std::vector<PendingSubmit*>& submits, const std::vector<PendingChange*>& changes,
+                           ExposureCache* cache);
+  // Queues a change in its account's lane (or runs it here without group commit); its `done`
+  // reports the outcome.
+  void runChange(std::unique_ptr<PendingChange> change);
+  // Runs a change through runChange and waits for its outcome.
+  ChangeResult runChangeAndWait(std::unique_ptr<PendingChange> change);
   // A change alone in its own transaction.
   ChangeResult runChangeAlone(PendingChange& change);
-  // Several changes in five statements (order_store_changes.cpp). Returns whether any wrote.
-  bool changeMany(pqxx::work& tx, const std::vector<PendingChange*>& changes);
+  // A lane's changes, one or many, in four statements (order_store_changes.cpp). Returns whether
+  // any wrote.
+  bool changeMany(pqxx::work& tx, const std::vector<PendingChange*>& changes, ExposureWork& exposure);
   static void prepareChangeMany(pg::Pool& pool);
-  // A change inside a batch's transaction. Returns whether it wrote.
-  bool runChangeInBatch(pqxx::work& tx, PendingChange& change);
   // The statements of a transition / a fill (order_store_changes.cpp).
   ChangeWork transitionIn(pqxx::transaction_base& tx, const PendingChange& change);
   ChangeWork fillIn(pqxx::transaction_base& tx, const PendingChange& change);
@@ -250,8 +268,9 @@ class OrderStore {
   Lane& laneOf(const std::string& account);
   // One submit: lock, read, write (three statements).
   SubmitResult submitOne(pqxx::work& tx, PendingSubmit& pending);
-  // A batch sorted by account in four statements whatever its size (order_store_batch.cpp).
-  void submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& ordered);
+  // A batch sorted by account in four or five statements whatever its size, the accounts'
+  // working orders from the lane's exposure cache where it is current (order_store_batch.cpp).
+  void submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& ordered, ExposureWork& exposure);
   static void prepareSubmitMany(pg::Pool& pool);
   void notifyOutbox(pqxx::transaction_base& tx);
 

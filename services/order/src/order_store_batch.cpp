@@ -27,17 +27,19 @@ const std::string kReadKeys = std::string("SELECT request_fingerprint, ") + rows
                               " FROM orders WHERE (account, client_order_id) IN "
                               "(SELECT * FROM unnest($1::text[], $2::text[]))";
 
-// Limits and exposure per (account, symbol) of the batch, in riskInputsFrom()'s column order.
-const std::string kReadExposure = std::string(
+// Limits and position per (account, symbol) of the batch: limitsFrom()'s six columns, then the
+// position.
+const std::string kReadLimits =
     "SELECT p.account, p.symbol, l.max_order_notional, l.max_open_orders, l.max_position, l.orders_per_second, "
     "  l.order_burst, l.allow_short, "
-    "  (SELECT count(*) FROM orders o WHERE o.account = p.account AND o.status IN ") + rows::kWorkingStatuses + "), "
-    "  (SELECT coalesce(sum(quantity - filled_quantity), 0)::bigint FROM orders o WHERE o.account = p.account "
-    "     AND o.symbol = p.symbol AND o.side = 1 AND o.status IN " + rows::kWorkingStatuses + "), "
-    "  (SELECT coalesce(sum(quantity - filled_quantity), 0)::bigint FROM orders o WHERE o.account = p.account "
-    "     AND o.symbol = p.symbol AND o.side = 2 AND o.status IN " + rows::kWorkingStatuses + "), "
     "  coalesce((SELECT quantity FROM positions ps WHERE ps.account = p.account AND ps.symbol = p.symbol), 0)::bigint "
     "FROM unnest($1::text[], $2::text[]) AS p(account, symbol) LEFT JOIN risk_limits l ON l.account = p.account";
+
+// The working orders of the accounts whose cached exposure is not current, per symbol and side.
+const std::string kReadWorking = std::string(
+    "SELECT account, symbol, side, count(*), coalesce(sum(quantity - filled_quantity), 0)::bigint "
+    "FROM orders WHERE account = ANY($1::text[]) AND status IN ") + rows::kWorkingStatuses +
+    " GROUP BY account, symbol, side";
 
 // Every new order, its event, the accounts' new last_seq and the outbox rows, in batch order (the
 // outbox ids follow each account's account_seq).
@@ -60,22 +62,18 @@ const std::string kWriteBatch =
     "SELECT $20, t.account, t.payload FROM unnest($2::text[], $17::bytea[]) WITH ORDINALITY AS t(account, payload, n) "
     "ORDER BY t.n";
 
-struct Exposure {
-  RiskInputs base;              // as read
-  std::int64_t buy_added = 0;   // open quantity accepted earlier in this batch
-  std::int64_t sell_added = 0;
-};
 
 }  // namespace
 
 void OrderStore::prepareSubmitMany(pg::Pool& pool) {
   pool.registerPrepared("order_batch_lock", kLockAccounts);
   pool.registerPrepared("order_batch_keys", kReadKeys);
-  pool.registerPrepared("order_batch_exposure", kReadExposure);
+  pool.registerPrepared("order_batch_limits", kReadLimits);
+  pool.registerPrepared("order_batch_working", kReadWorking);
   pool.registerPrepared("order_batch_write", kWriteBatch);
 }
 
-void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& ordered) {
+void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& ordered, ExposureWork& work) {
   std::vector<std::string> accounts;  // distinct, in batch (sorted) order
   std::vector<std::string> key_accounts, key_ids, pair_accounts, pair_symbols;
   std::set<std::pair<std::string, std::string>> pairs;
@@ -101,11 +99,45 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
     auto key = std::make_pair(order.account(), order.client_order_id());
     stored.emplace(std::move(key), std::make_pair(rows::fingerprintFrom(row[0]), std::move(order)));
   }
-  std::map<std::pair<std::string, std::string>, Exposure> exposure;
-  for (const auto& row : tx.exec_prepared("order_batch_exposure", textArray(pair_accounts), textArray(pair_symbols))) {
-    exposure[{row[0].as<std::string>(), row[1].as<std::string>()}].base = rows::riskInputsFrom(row, 2);
+  // Each account's working orders as of its locked last_seq: from the lane's cache when the
+  // entry is at that seq, else read (and cached) here.
+  std::map<std::string, CachedExposure> loaded;
+  std::vector<std::string> reload;
+  std::map<std::string, const CachedExposure*> working;
+  for (const auto& account : accounts) {
+    const auto* hit = work.cache ? work.cache->find(account, last_seq.at(account)) : nullptr;
+    if (hit) {
+      working[account] = hit;
+    } else {
+      loaded[account].last_seq = last_seq.at(account);
+      reload.push_back(account);
+    }
   }
-  std::map<std::string, std::int64_t> open_added;  // working orders accepted earlier in this batch
+  if (!reload.empty()) {
+    for (const auto& row : tx.exec_prepared("order_batch_working", textArray(reload))) {
+      auto& e = loaded.at(row[0].as<std::string>());
+      auto& s = e.symbols[row[1].as<std::string>()];
+      const auto count = row[3].as<std::int64_t>(), open = row[4].as<std::int64_t>();
+      e.open_orders += count;
+      (row[2].as<int>() == v1::SIDE_BUY ? s.open_buy : s.open_sell) += open;
+    }
+    for (auto& [account, e] : loaded) {
+      if (work.cache) {
+        work.cache->put(account, e);
+        working[account] = work.cache->find(account, e.last_seq);
+      } else {
+        working[account] = &e;
+      }
+    }
+  }
+  std::map<std::pair<std::string, std::string>, RiskInputs> limits;  // limits and position per pair
+  for (const auto& row : tx.exec_prepared("order_batch_limits", textArray(pair_accounts), textArray(pair_symbols))) {
+    auto& in = limits[{row[0].as<std::string>(), row[1].as<std::string>()}];
+    in.limits = rows::limitsFrom(row, 2);
+    in.exposure.position = row[8].as<std::int64_t>();
+  }
+  // What the batch's accepted orders add, per account: its delta for the cache after COMMIT.
+  std::map<std::string, ExposureDelta> added;
 
   ArrayLiteral ids, accts, cids, fps, symbols, sides, types, tifs, qtys, prices, statuses, reasons, texts, tss, seqs,
       event_ids, payloads;
@@ -119,19 +151,23 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
                                                  p->order_id);
       continue;
     }
-    auto& ex = exposure.at({r.account(), r.symbol()});
-    RiskInputs inputs = ex.base;
-    inputs.exposure.open_orders += open_added[r.account()];
-    inputs.exposure.open_buy_quantity += ex.buy_added;
-    inputs.exposure.open_sell_quantity += ex.sell_added;
+    RiskInputs inputs = limits.at({r.account(), r.symbol()});
+    const auto& base = *working.at(r.account());
+    auto& delta = added[r.account()];
+    inputs.exposure.open_orders = base.open_orders + delta.open_orders;
+    if (const auto it = base.symbols.find(r.symbol()); it != base.symbols.end()) {
+      inputs.exposure.open_buy_quantity = it->second.open_buy;
+      inputs.exposure.open_sell_quantity = it->second.open_sell;
+    }
+    if (const auto it = delta.symbols.find(r.symbol()); it != delta.symbols.end()) {
+      inputs.exposure.open_buy_quantity += it->second.open_buy;
+      inputs.exposure.open_sell_quantity += it->second.open_sell;
+    }
     const std::optional<Rejection> rejection = (*p->decide)(inputs);
     const std::int64_t seq = ++last_seq.at(r.account());
     const auto event = rows::newOrderEvent(r, p->order_id, p->now_ns, rejection, seq);
     const v1::Order& o = event.order();
-    if (o.status() == v1::ORDER_STATUS_ACCEPTED) {
-      ++open_added[r.account()];
-      (r.side() == v1::SIDE_BUY ? ex.buy_added : ex.sell_added) += r.quantity();
-    }
+    delta.add(o, +1);  // only an accepted order works
     ids.text(p->order_id);
     accts.text(r.account());
     cids.text(r.client_order_id());
@@ -154,6 +190,11 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
     wrote = true;
   }
   if (!wrote) return;  // all duplicates: the locks taken changed nothing
+  for (auto& [account, delta] : added) {
+    delta.from_seq = working.at(account)->last_seq;  // the locked last_seq
+    delta.to_seq = last_seq.at(account);
+    work.deltas.emplace_back(account, std::move(delta));
+  }
 
   ArrayLiteral seq_accounts, seq_values;
   for (const auto& [account, seq] : last_seq) {

@@ -1,7 +1,7 @@
-// OrderStore::changeMany: a group-commit batch of transitions and fills in five statements,
-// whatever its size (docs/order.md, "Group commit"). One change alone costs four or five
-// statements (transitionIn / fillIn); under load a lane's batches are mostly venue reports (an
-// IOC order brings an ack and a cancel), and those round trips, not the WAL flush, bound it.
+// OrderStore::changeMany: a lane's transitions and fills in four statements (three without a
+// fill), whatever their number (docs/order.md, "Group commit"). Under load a lane's batches are
+// mostly venue reports (an IOC order brings an ack and a cancel), and round trips, not the WAL
+// flush, bound it.
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -55,13 +55,13 @@ void OrderStore::prepareChangeMany(pg::Pool& pool) {
   pool.registerPrepared("order_changes_write", kWriteChanges);
 }
 
-bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& changes) {
+bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& changes, ExposureWork& work) {
   std::set<std::string> accounts;  // sorted: the lock order every batch uses
   std::vector<std::string> order_ids, exec_ids;
   for (const auto* c : changes) {
     accounts.insert(c->account);
     order_ids.push_back(c->order_id);
-    if (c->kind == PendingChange::Kind::Fill) exec_ids.push_back(c->fill->venue_execution_id);
+    if (c->kind == PendingChange::Kind::Fill) exec_ids.push_back(c->fill.venue_execution_id);
   }
   std::map<std::string, std::int64_t> last_seq;
   // The submit batch's lock statement (order_store_batch.cpp): last_seq unchanged, set by the write.
@@ -74,6 +74,11 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     auto o = rows::rowToOrder(row);
     orders.emplace(o.order_id(), std::move(o));
   }
+  const auto locked_seq = last_seq;
+  // Every order read leaves the exposure as it was and comes back as it ends (unchanged ones
+  // cancel out): the delta of this batch for the lane's cache.
+  std::map<std::string, ExposureDelta> exposure;
+  for (const auto& [id, o] : orders) exposure[o.account()].add(o, -1);
   std::unordered_set<std::string> seen_exec_ids;
   if (!exec_ids.empty()) {
     for (const auto& row : tx.exec_prepared("order_changes_fills", textArray(exec_ids))) {
@@ -96,7 +101,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     const auto from = o.status();
     v1::Fill f;
     if (c->kind == PendingChange::Kind::Fill) {
-      const auto& fill = *c->fill;
+      const auto& fill = c->fill;
       if (!seen_exec_ids.insert(fill.venue_execution_id).second) {
         c->result = {ChangeOutcome::Duplicate, o};
         continue;
@@ -120,7 +125,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
         c->result = {ChangeOutcome::Refused, o};
         continue;
       }
-      rows::applyTransitionDetails(o, *next, *c->details);
+      rows::applyTransitionDetails(o, *next, c->details);
     }
     o.set_updated_ts_ns(c->now_ns);
     o.set_version(o.version() + 1);
@@ -160,6 +165,13 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     c->result = {ChangeOutcome::Applied, o};
   }
   if (changed.empty()) return false;  // all refused or repeated: the locks changed nothing
+  for (const auto& [id, o] : orders) exposure[o.account()].add(o, +1);
+  for (auto& [account, delta] : exposure) {
+    if (!locked_seq.count(account)) continue;  // an order of another account (NotFound above): untouched
+    delta.from_seq = locked_seq.at(account);
+    delta.to_seq = last_seq.at(account);
+    work.deltas.emplace_back(account, std::move(delta));
+  }
 
   ArrayLiteral u_ids, u_status, u_filled, u_avg, u_reason, u_text, u_venue, u_replaced, u_ts, u_version;
   for (const auto& id : changed) {

@@ -1,51 +1,25 @@
 #include "report_applier.h"
 
+#include <future>
+#include <memory>
+
 #include "tickstream/runtime/logging.h"
 
 namespace tickstream::order {
 
 namespace vv1 = tickstream::venue::v1;
 
-void ReportApplier::ack(const std::string& order_id, const std::string& venue_order_id) {
+void ReportApplier::ack(const std::string& order_id, const std::string& venue_order_id, Done done) {
   TransitionDetails details;
   details.venue_order_id = venue_order_id;
-  const auto r = store_.applyTransition(order_id, Trigger::VenueAck, details);
-  if (r.outcome == ChangeOutcome::Applied && r.order.status() == v1::ORDER_STATUS_PENDING_CANCEL && cancel_due_) {
-    cancel_due_(r.order);
-  }
-}
-
-bool ReportApplier::claim(const std::string& id) {
-  std::unique_lock lock(recent_mu_);
-  for (;;) {
-    const auto it = recent_.find(id);
-    if (it == recent_.end()) {
-      recent_.emplace(id, false);
-      return true;
-    }
-    if (it->second) {
-      ++repeats_skipped_;
-      return false;
-    }
-    recent_cv_.wait(lock);  // another thread is applying it: its outcome decides
-  }
-}
-
-void ReportApplier::release(const std::string& id, bool applied) {
-  {
-    std::lock_guard lock(recent_mu_);
-    if (!applied) {
-      recent_.erase(id);  // the next copy applies it
-    } else {
-      recent_[id] = true;
-      recent_order_.push_back(id);
-      if (recent_order_.size() > kRecent) {
-        recent_.erase(recent_order_.front());
-        recent_order_.pop_front();
-      }
-    }
-  }
-  recent_cv_.notify_all();
+  store_.applyTransitionAsync(order_id, Trigger::VenueAck, std::move(details),
+                              [this, done = std::move(done)](ChangeResult r, std::exception_ptr error) {
+                                if (!error && r.outcome == ChangeOutcome::Applied &&
+                                    r.order.status() == v1::ORDER_STATUS_PENDING_CANCEL && cancel_due_) {
+                                  cancel_due_(r.order);
+                                }
+                                done(error);
+                              });
 }
 
 std::uint64_t ReportApplier::repeatsSkipped() {
@@ -54,26 +28,90 @@ std::uint64_t ReportApplier::repeatsSkipped() {
 }
 
 void ReportApplier::apply(const vv1::ExecutionReport& report) {
-  const auto& id = report.venue_execution_id();
-  if (id.empty()) {
-    applyOnce(report);
-    return;
-  }
-  if (!claim(id)) return;
-  try {
-    applyOnce(report);
-  } catch (...) {
-    release(id, false);  // the database is away: the report must be applied again later
-    throw;
-  }
-  release(id, true);
+  auto promise = std::make_shared<std::promise<void>>();
+  auto future = promise->get_future();
+  applyAsync(report, [promise](std::exception_ptr error) {
+    if (error) {
+      promise->set_exception(error);
+    } else {
+      promise->set_value();
+    }
+  });
+  future.get();
 }
 
-void ReportApplier::applyOnce(const vv1::ExecutionReport& report) {
-  ChangeResult result;
+void ReportApplier::applyAsync(const vv1::ExecutionReport& report, Done done) {
+  const auto& id = report.venue_execution_id();
+  if (id.empty()) {
+    applyOnce(report, std::move(done));
+    return;
+  }
+  bool applied = false;
+  {
+    std::lock_guard lock(recent_mu_);
+    const auto it = recent_.find(id);
+    if (it == recent_.end()) {
+      recent_.emplace(id, InProgress{});
+    } else if (it->second) {
+      it->second->waiting.emplace_back(report, std::move(done));  // the copy in progress decides
+      return;
+    } else {
+      ++repeats_skipped_;
+      applied = true;
+    }
+  }
+  if (applied) {
+    done(nullptr);
+    return;
+  }
+  applyOnce(report, [this, id, done = std::move(done)](std::exception_ptr error) {
+    finished(id, error);
+    done(error);
+  });
+}
+
+void ReportApplier::finished(const std::string& id, std::exception_ptr error) {
+  std::vector<std::pair<vv1::ExecutionReport, Done>> waiting;
+  {
+    std::lock_guard lock(recent_mu_);
+    const auto it = recent_.find(id);
+    waiting = std::move(it->second->waiting);
+    if (error) {
+      recent_.erase(it);  // the database is away: the next copy applies it
+    } else {
+      it->second.reset();
+      repeats_skipped_ += waiting.size();
+      recent_order_.push_back(id);
+      if (recent_order_.size() > kRecent) {
+        // Only an applied id: one evicted earlier may be in progress again.
+        if (const auto old = recent_.find(recent_order_.front()); old != recent_.end() && !old->second) {
+          recent_.erase(old);
+        }
+        recent_order_.pop_front();
+      }
+    }
+  }
+  for (auto& [report, done] : waiting) {
+    if (error) {
+      applyAsync(report, std::move(done));  // the first of them applies it, the others wait again
+    } else {
+      done(nullptr);
+    }
+  }
+}
+
+void ReportApplier::applyOnce(const vv1::ExecutionReport& report, Done done) {
+  // Every outcome but a database error is final for the report; an unknown order is logged.
+  const auto settle = [exec_seq = report.exec_seq(), order_id = report.order_id()](ChangeResult& r) {
+    if (r.outcome == ChangeOutcome::NotFound) {
+      // Not ours (another service's order on a shared venue, or a bug): nothing to change.
+      logging::warn("venue report for an unknown order",
+                    {{"order_id", order_id}, {"exec_seq", static_cast<unsigned long long>(exec_seq)}});
+    }
+  };
   switch (report.exec_type()) {
     case vv1::EXEC_TYPE_NEW:
-      ack(report.order_id(), report.venue_order_id());
+      ack(report.order_id(), report.venue_order_id(), std::move(done));
       return;
     case vv1::EXEC_TYPE_PARTIAL_FILL:
     case vv1::EXEC_TYPE_FILL: {
@@ -84,40 +122,66 @@ void ReportApplier::applyOnce(const vv1::ExecutionReport& report) {
       fill.price = report.last_price();
       fill.fill_ts_ns = report.transact_ts_ns();
       fill.liquidity = report.liquidity();
-      result = store_.applyFill(fill);
-      break;
+      store_.applyFillAsync(std::move(fill), [settle, done = std::move(done)](ChangeResult r, std::exception_ptr error) {
+        if (!error) settle(r);
+        done(error);
+      });
+      return;
     }
     case vv1::EXEC_TYPE_CANCELED:
-      result = store_.applyTransition(report.order_id(), Trigger::CancelAck);
-      break;
+      store_.applyTransitionAsync(report.order_id(), Trigger::CancelAck, {},
+                                  [settle, done = std::move(done)](ChangeResult r, std::exception_ptr error) {
+                                    if (!error) settle(r);
+                                    done(error);
+                                  });
+      return;
     case vv1::EXEC_TYPE_REPLACED:
       // The original first: the replacement's ack may make it working with inherited fills.
-      store_.applyTransition(report.orig_order_id(), Trigger::ReplaceAck);
-      ack(report.order_id(), report.venue_order_id());
+      store_.applyTransitionAsync(
+          report.orig_order_id(), Trigger::ReplaceAck, {},
+          [this, id = report.order_id(), venue_id = report.venue_order_id(), done = std::move(done)](
+              ChangeResult, std::exception_ptr error) mutable {
+            if (error) {
+              done(error);
+            } else {
+              ack(id, venue_id, std::move(done));
+            }
+          });
       return;
     case vv1::EXEC_TYPE_REJECTED: {
       TransitionDetails details;
       details.rejection = {v1::REJECT_REASON_VENUE_REJECTED, report.text()};
-      result = store_.applyTransition(report.order_id(), Trigger::VenueReject, details);
-      // A refused replacement: its original goes back to working.
-      if (result.outcome == ChangeOutcome::Applied && !result.order.replaces_order_id().empty()) {
-        store_.applyTransition(result.order.replaces_order_id(), Trigger::ReplaceReject);
-      }
-      break;
+      store_.applyTransitionAsync(
+          report.order_id(), Trigger::VenueReject, std::move(details),
+          [this, settle, done = std::move(done)](ChangeResult r, std::exception_ptr error) mutable {
+            if (error) {
+              done(error);
+              return;
+            }
+            settle(r);
+            // A refused replacement: its original goes back to working.
+            if (r.outcome != ChangeOutcome::Applied || r.order.replaces_order_id().empty()) {
+              done(nullptr);
+              return;
+            }
+            store_.applyTransitionAsync(r.order.replaces_order_id(), Trigger::ReplaceReject, {},
+                                        [done = std::move(done)](ChangeResult, std::exception_ptr e) { done(e); });
+          });
+      return;
     }
     case vv1::EXEC_TYPE_EXPIRED:
-      result = store_.applyTransition(report.order_id(), Trigger::Expire);
-      break;
+      store_.applyTransitionAsync(report.order_id(), Trigger::Expire, {},
+                                  [settle, done = std::move(done)](ChangeResult r, std::exception_ptr error) {
+                                    if (!error) settle(r);
+                                    done(error);
+                                  });
+      return;
     default:
       logging::warn("venue report of unknown type skipped",
                     {{"exec_seq", static_cast<unsigned long long>(report.exec_seq())},
                      {"exec_type", static_cast<int>(report.exec_type())}});
+      done(nullptr);
       return;
-  }
-  if (result.outcome == ChangeOutcome::NotFound) {
-    // Not ours (another service's order on a shared venue, or a bug): nothing to change.
-    logging::warn("venue report for an unknown order", {{"order_id", report.order_id()},
-                                                         {"exec_seq", static_cast<unsigned long long>(report.exec_seq())}});
   }
 }
 

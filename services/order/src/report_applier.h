@@ -5,7 +5,10 @@
 #include <functional>
 #include <mutex>
 #include <string>
-#include <condition_variable>
+#include <exception>
+#include <optional>
+#include <utility>
+#include <vector>
 #include <unordered_map>
 
 #include "order_store.h"
@@ -20,37 +23,45 @@ namespace tickstream::order {
 class ReportApplier {
  public:
   // Called with an order that is PENDING_CANCEL and has just been acknowledged by the venue: the
-  // client asked to cancel before the venue knew the order, so the cancel is sent now.
+  // client asked to cancel before the venue knew the order, so the cancel is sent now. Runs on a
+  // writer lane's thread: it must only queue the work.
   using CancelDue = std::function<void(const v1::Order&)>;
+  // Called once per applyAsync(): nullptr once the report is applied (or found applied before,
+  // or there was nothing to do); else the database error that left it unapplied.
+  using Done = std::function<void(std::exception_ptr error)>;
 
   ReportApplier(OrderStore& store, CancelDue cancel_due) : store_(store), cancel_due_(std::move(cancel_due)) {}
 
-  // Throws on a database error (the report must then be applied again later); every other
-  // outcome (applied, duplicate, refused, an order we do not know) is done with.
+  // Applies the report through the store's lanes without waiting; `done` runs on a lane's thread
+  // (or this one) and must not block. Every other outcome than a database error (applied,
+  // duplicate, refused, an order we do not know) counts as applied.
+  void applyAsync(const tickstream::venue::v1::ExecutionReport& report, Done done);
+  // applyAsync and wait: throws the database error.
   void apply(const tickstream::venue::v1::ExecutionReport& report);
 
   // Reports skipped because this process had applied them already.
   std::uint64_t repeatsSkipped();
 
  private:
-  void applyOnce(const tickstream::venue::v1::ExecutionReport& report);
-  void ack(const std::string& order_id, const std::string& venue_order_id);
+  // The store calls of one report, chained where a step depends on the one before.
+  void applyOnce(const tickstream::venue::v1::ExecutionReport& report, Done done);
+  void ack(const std::string& order_id, const std::string& venue_order_id, Done done);
+  void finished(const std::string& id, std::exception_ptr error);
 
   // Every report normally arrives twice, in the venue's reply and on the stream, often at the
   // same moment. The second would be refused by the store anyway, but only after a transaction
   // that locks the account; remembering the last kRecent execution ids skips it for free. A copy
-  // that arrives while the first is being applied waits for it: skipping at once could let the
-  // stream move past a report whose first application then fails. (After a restart the memory is
-  // empty and the store's refusal is the guard again.)
+  // that arrives while the first is being applied waits for it (its `done` is held, nothing
+  // blocks): skipping at once could let the stream move past a report whose first application
+  // then fails, and if it does fail the waiting copy applies itself. (After a restart the memory
+  // is empty and the store's refusal is the guard again.)
   static constexpr std::size_t kRecent = 200'000;
-  // True when this thread now owns applying `id`; false when it was applied (waits while another
-  // thread is applying it).
-  bool claim(const std::string& id);
-  void release(const std::string& id, bool applied);
+  struct InProgress {
+    std::vector<std::pair<tickstream::venue::v1::ExecutionReport, Done>> waiting;  // later copies
+  };
   std::mutex recent_mu_;
-  std::condition_variable recent_cv_;
-  std::unordered_map<std::string, bool> recent_;  // id → applied (false: in progress)
-  std::deque<std::string> recent_order_;
+  std::unordered_map<std::string, std::optional<InProgress>> recent_;  // id → in progress, or applied (nullopt)
+  std::deque<std::string> recent_order_;  // applied ids, oldest first
   std::uint64_t repeats_skipped_ = 0;
 
   OrderStore& store_;

@@ -84,17 +84,53 @@ bool VenueSync::onReport(const std::string& session, const venue::ExecutionRepor
 }
 
 void VenueSync::work(Worker& w) {
+  std::vector<venue::ExecutionReport> group;
+  std::unordered_set<std::string> group_orders;
+  std::vector<venue::ExecutionReport> later;  // reports of orders already in the group
   std::unique_lock lock(mu_);
   for (;;) {
     w.wake.wait(lock, [&] { return stopping_ || !w.queue.empty(); });
     if (stopping_) return;
-    const auto report = std::move(w.queue.front());
-    w.queue.pop_front();
+    // The oldest queued report of each order: one order's reports still apply one after the
+    // other in stream order, while different orders' go into the lanes together and share their
+    // transactions (one report at a time per worker bound the stream to a commit per report).
+    group.clear();
+    group_orders.clear();
+    later.clear();
+    while (!w.queue.empty() && group.size() < kGroup) {
+      auto& r = w.queue.front();
+      (group_orders.insert(r.order_id()).second ? group : later).push_back(std::move(r));
+      w.queue.pop_front();
+    }
+    for (auto it = later.rbegin(); it != later.rend(); ++it) w.queue.push_front(std::move(*it));
     lock.unlock();
-    const bool applied = applyRetrying(report);
+
+    struct Waiting {
+      std::mutex mu;
+      std::condition_variable done;
+      std::size_t left = 0;
+      std::vector<std::exception_ptr> errors;
+    } waiting;
+    waiting.left = group.size();
+    waiting.errors.resize(group.size());
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      router_.applier().applyAsync(group[i], [&waiting, i](std::exception_ptr error) {
+        std::lock_guard wl(waiting.mu);
+        waiting.errors[i] = error;
+        if (--waiting.left == 0) waiting.done.notify_one();
+      });
+    }
+    {
+      std::unique_lock wl(waiting.mu);
+      waiting.done.wait(wl, [&] { return waiting.left == 0; });
+    }
+    // A report the database did not take is applied again, before anything later of its order
+    // (still queued behind it), until it is.
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (waiting.errors[i] && !applyRetrying(group[i])) return;  // stopping: left out of the saved position
+    }
     lock.lock();
-    if (!applied) return;  // stopping: left out of the saved position
-    in_flight_.erase(report.exec_seq());
+    for (const auto& r : group) in_flight_.erase(r.exec_seq());
     idle_.notify_all();
     lock.unlock();
     saveIfDue(false);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <unordered_set>
 #include <thread>
 #include <vector>
 #include <cstdint>
@@ -34,11 +35,12 @@ class StreamPositionStore {
   const std::string venue_;
 };
 
-// Reports are applied by `workers` threads, each owning the orders whose id hashes to it, so
-// one order's reports apply in stream order while different orders' apply in parallel (each is
-// its own PostgreSQL transaction; one thread would bound the stream to one commit at a time).
-// onReport hands the report to its worker and returns: a worker that cannot reach the database
-// retries the same report with a backoff until it can, never skipping it. The stored position is
+// Reports are applied by `workers` threads, each owning the orders whose id hashes to it. A
+// worker hands the oldest queued report of every order it holds to the store's lanes at once and
+// waits for them all, so one order's reports apply in stream order while up to kGroup orders'
+// share the lanes' transactions. onReport hands the report to its worker and returns: a worker
+// that cannot reach the database retries the same report with a backoff until it can, never
+// skipping it. The stored position is
 // the last exec_seq below which every report is applied, so a restart re-applies whatever was
 // still in a worker (each re-application a no-op).
 class VenueSync final : public ExecutionHandler {
@@ -72,6 +74,7 @@ class VenueSync final : public ExecutionHandler {
     std::thread thread;
   };
   static constexpr std::size_t kMaxQueued = 10'000;  // per worker; onReport waits beyond it
+  static constexpr std::size_t kGroup = 1024;       // reports a worker hands to the lanes at once
   // The position is written at most every kSaveInterval, not per report.
   static constexpr std::chrono::milliseconds kSaveInterval{200};
 

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include <atomic>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -327,6 +328,64 @@ TEST_CASE("concurrent submits of one account never pass the same risk headroom t
   CHECK(count(env.url, "SELECT count(*) FROM orders WHERE status = 10") == 23);
   CHECK(count(env.url, "SELECT last_seq FROM account_sequences") == 30);
   CHECK(count(env.url, "SELECT count(*) FROM outbox") == 30);
+}
+
+TEST_CASE("two replicas writing one account: each batch's risk sees the other's orders, not a stale cache") {
+  // The lanes keep each account's working orders in memory between batches (exposure_cache.h).
+  // Another replica's submits and transitions must still count: a blind cache would accept past
+  // max_open_orders here, and refuse orders after the other replica ended some.
+  StoreEnv env;
+  allowAccount(env.url, "acct-1", /*max_open_orders*/ 10);
+  tickstream::pg::PoolConfig pc;
+  pc.url = env.url;
+  pc.size = OrderStoreConfig{}.writer_lanes + 4;
+  tickstream::pg::Pool other_pool(pc);
+  OrderStore other(other_pool, OrderStoreConfig{});
+  UnlimitedBuyingPower buying_power;
+  RiskChecker checker(buying_power);
+  const auto decide = [&](const v1::SubmitOrderRequest& r) {
+    return RiskDecider([&checker, r](const RiskInputs& in) -> std::optional<Rejection> {
+      OrderIntent intent{r.account(), r.symbol(), r.side(), r.quantity(), r.limit_price()};
+      auto refusal = checker.check(intent, in.limits ? &*in.limits : nullptr, in.exposure, 0);
+      if (!refusal) return std::nullopt;
+      return Rejection{refusal->reason, refusal->text};
+    });
+  };
+  // `n` submits at once through `store` (so they share batches); the ids of those accepted.
+  int next_key = 0;
+  const auto burst = [&](OrderStore& store, int n) {
+    std::vector<std::string> accepted;
+    std::mutex mu;
+    std::vector<std::thread> threads;
+    std::atomic<int> ready{0};
+    for (int i = 0; i < n; ++i) {
+      const auto r = limitBuy("acct-1", "c-" + std::to_string(next_key++));
+      threads.emplace_back([&, r] {
+        ++ready;
+        while (ready.load() < n) std::this_thread::yield();
+        const auto result = store.submit(r, decide(r));
+        std::lock_guard lock(mu);
+        if (result.order.status() == v1::ORDER_STATUS_ACCEPTED) accepted.push_back(result.order.order_id());
+      });
+    }
+    for (auto& t : threads) t.join();
+    return accepted;
+  };
+
+  const auto first = burst(*env.store, 16);  // 10 accepted, in batches: the cache now holds the account
+  REQUIRE(first.size() == 10);
+  REQUIRE(env.store->submitTransactions() < env.store->submitsCommitted());  // some batch held several
+  // The other replica ends 6 of them (the venue refused them)...
+  for (int i = 0; i < 6; ++i) {
+    REQUIRE(other.applyTransition(first[static_cast<std::size_t>(i)], Trigger::VenueReject).outcome ==
+            ChangeOutcome::Applied);
+  }
+  // ...and fills 2 of the 6 free places itself.
+  CHECK(burst(other, 2).size() == 2);
+  // This replica's next batches see 6 working orders, not its cached 10: exactly 4 more pass.
+  CHECK(burst(*env.store, 16).size() == 4);
+  CHECK(count(env.url, "SELECT count(*) FROM orders WHERE status = 2") == 10);
+  CHECK(burst(*env.store, 8).empty());
 }
 
 TEST_CASE("a replace stores the replacement with the original's fills and puts the original in PENDING_REPLACE") {

@@ -24,13 +24,16 @@ struct PoolConfig {
   double reconnect_jitter = 0.5;
   // How long run() keeps reconnecting and retrying before giving the error to the caller.
   std::chrono::milliseconds retry_timeout{30000};
+  // Server settings for every session, as libpq's `options` ("-c name=value ..."); empty: none.
+  // Ignored when the URL sets options itself (an operator's explicit choice wins).
+  std::string options;
 
   // Throws std::invalid_argument naming the first bad field.
   void validate() const;
 };
 
-// The libpq connection string the pool opens: `config.url` with connect_timeout added unless
-// the URL already sets one (an operator's explicit choice wins).
+// The libpq connection string the pool opens: `config.url` with connect_timeout and options
+// added unless the URL already sets them (an operator's explicit choice wins).
 std::string connectionString(const PoolConfig& config);
 
 }  // namespace tickstream::pg
