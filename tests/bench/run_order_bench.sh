@@ -6,6 +6,9 @@
 # times each, one JSON line per run and a summary line with the medians per kind:
 #   max_throughput  closed loop (--in-flight calls busy per thread): durable orders/s
 #   open_loop       paced at --rate orders/s: ack latency from the intended send time
+# Each run line also has final_per_s (orders taken to a final status per second, over the run and
+# the wait until the last one was final) and the cores each group of processes used; a first
+# order_bench_idle line has the cores the market data takes before any order.
 # Everything shares the machine's cores (nothing is pinned); see docs/order.md, "Tools".
 #   tests/bench/run_order_bench.sh [--build DIR] [--no-build] [--runs 3] [--duration 20]
 #       [--warmup 5] [--rate 10000] [--accounts 100] [--symbols 20] [--in-flight 128]
@@ -142,20 +145,47 @@ log "trading $symbols with $accounts accounts against $target"
 # After each run, wait until every order is final (IOC orders end FILLED, CANCELED or REJECTED
 # once the venue's reports are applied), so the next run does not pay for this run's backlog;
 # how long that took is the run's settle_s (null: not within --settle seconds).
-settled() { [ "$(psql_q "SELECT count(*) FROM orders WHERE status NOT IN (5, 7, 9, 10, 11)")" = 0 ]; }
+# (The working statuses, as the partial index orders_working has them: a cheap count.)
+settled() { [ "$(psql_q "SELECT count(*) FROM orders WHERE status IN (1, 2, 3, 4, 6, 8)")" = 0 ]; }
 by_status() { psql_q "SELECT string_agg(status || ':' || n, ' ') FROM (SELECT status, count(*) AS n FROM orders GROUP BY status ORDER BY status) s"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU ticks used so far (user + system) per group of processes, by process name, as JSON: where
+# the machine's two cores go (postgres: every backend; kafka: the broker's JVM; market: the feed
+# and normalizer the service learns prices from).
+cpu_by_group() {
+  python3 - <<'PY'
+import json, os
+groups = {"order-service": "order_service", "postgres": "postgres", "java": "kafka", "exchange-sim": "market",
+          "ingestion": "market", "normalizer": "market"}
+out = {g: 0 for g in set(groups.values())}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        continue
+    name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+    if name in groups:
+        out[groups[name]] += int(rest[11]) + int(rest[12])
+print(json.dumps(out))
+PY
+}
 hz=$(getconf CLK_TCK)
-service_pid=$(cat "$state/order-service.pid")
+# What the market data alone costs, before any order: the baseline under every run's figures.
+idle0=$(cpu_by_group); sleep 5; idle1=$(cpu_by_group)
+idle_line=$(python3 -c '
+import json, sys
+a, b, hz = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
+print(json.dumps({"bench": "order_bench_idle", "cores": {k: round((b[k] - a[k]) / hz / 5, 3) for k in sorted(a)}}))' \
+  "$idle0" "$idle1" "$hz")
+echo "$idle_line"
 failed=0
 results=()
 run_one() {  # kind run loadgen-flags...
   local kind=$1 run=$2; shift 2
   local t0 s0 t1 s1 rc=0 settle_s=null
-  t0=$(cpu_ticks "$service_pid"); s0=$(date +%s.%N)
+  t0=$(cpu_by_group); s0=$(date +%s.%N)
   "$loadgen" --target "$target" --symbols "$symbols" --accounts "$accounts" --threads "$threads" \
     --warmup-s "$warmup" --duration-s "$duration" "$@" >"$state/loadgen.json" 2>"$state/loadgen.err" || rc=$?
-  t1=$(cpu_ticks "$service_pid"); s1=$(date +%s.%N)
+  t1=$(cpu_by_group); s1=$(date +%s.%N)
   if wait_until "$settle" "the order service to settle the run's orders" settled; then
     settle_s=$(awk -v a="$s1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   else
@@ -170,7 +200,8 @@ run_one() {  # kind run loadgen-flags...
 import json, sys
 kind, run, rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 settle_s = json.loads(sys.argv[10])
-t0, t1, s0, s1, hz = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8])
+t0, t1 = json.loads(sys.argv[4]), json.loads(sys.argv[5])
+s0, s1, hz = float(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8])
 lines = [l for l in open(sys.argv[9]).read().splitlines() if l.strip()]
 s = json.loads(lines[-1]) if lines and '"bench"' in lines[-1] else {}
 out = {"bench": "order_bench", "kind": kind, "run": run, "loadgen_exit": rc}
@@ -179,10 +210,16 @@ for k in ["rate_target", "threads", "in_flight_per_thread", "accounts", "acked_p
           "errors", "statuses"]:
     if k in s:
         out[k] = s[k]
-# The whole run (warm-up and drain included): cores the order service used.
-out["order_service_cpu"] = round((t1 - t0) / hz / (s1 - s0), 3)
+# The whole run (warm-up and drain included): cores each group used.
+cores = {k: round((t1[k] - t0[k]) / hz / (s1 - s0), 3) for k in sorted(t0)}
+out["order_service_cpu"] = cores["order_service"]
+out["cores"] = cores
 # Seconds after the load until all its orders were final: venue routing and report throughput.
 out["settle_s"] = settle_s
+# Orders taken all the way to a final status (acked, routed, filled or canceled, every event
+# written) per second, over the run and its settle: what the whole path sustains, not only acks.
+if settle_s is not None and "sent" in s:
+    out["final_per_s"] = round(s["sent"] / (s1 - s0 + settle_s), 1)
 print(json.dumps(out))
 PY
 )
@@ -206,7 +243,7 @@ for kind in ["max_throughput", "open_loop"]:
     if kind == "open_loop":
         # A run whose rate was not sustained has latencies of the calls it managed to send only.
         out["runs_rate_sustained"] = sum(1 for r in rs if r.get("rate_sustained"))
-    for k in ["acked_per_s", "p50_ms", "p99_ms", "p999_ms", "order_service_cpu"]:
+    for k in ["acked_per_s", "final_per_s", "p50_ms", "p99_ms", "p999_ms", "order_service_cpu"]:
         vals = [r[k] for r in rs if r.get(k) is not None]
         out["median_" + k] = round(statistics.median(vals), 3) if vals else None
     print(json.dumps(out))'

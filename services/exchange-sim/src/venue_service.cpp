@@ -139,6 +139,40 @@ grpc::Status VenueService::NewOrder(grpc::ServerContext* context,
                    [&] { return engine_.newOrder(*request); });
 }
 
+grpc::Status VenueService::NewOrders(grpc::ServerContext* context,
+                                     const v1::NewOrdersRequest* request,
+                                     v1::NewOrdersResponse* response) {
+  constexpr int kMaxOrders = 1000;  // the limit venue.proto states
+  if (grpc::Status s = admit(context); !s.ok()) {
+    return s;
+  }
+  if (request->orders_size() > kMaxOrders) {
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "orders: " + std::to_string(request->orders_size()) + " in one call, at most " +
+                std::to_string(kMaxOrders)};
+  }
+  // One hold of the market lock for the whole batch: the orders enter back to back, as
+  // NewOrder calls arriving together would.
+  std::lock_guard lock(market_mu_);
+  const uint64_t before = engine_.lastExecSeq();
+  for (const auto& order : request->orders()) {
+    Answer answer = engine_.newOrder(order);
+    auto* result = response->add_results();
+    if (answer.outcome != Outcome::Ok) {
+      const grpc::Status status = toStatus(answer);
+      result->set_code(static_cast<int32_t>(status.error_code()));
+      result->set_message(status.error_message());
+      continue;
+    }
+    auto* r = result->mutable_response();
+    r->set_order_id(order.order_id());
+    r->set_venue_order_id(std::move(answer.venue_order_id));
+    *r->mutable_report() = std::move(answer.report);
+  }
+  wakeIfNew(before);
+  return grpc::Status::OK;
+}
+
 grpc::Status VenueService::CancelOrder(grpc::ServerContext* context,
                                        const v1::CancelOrderRequest* request,
                                        v1::CancelOrderResponse* response) {

@@ -57,6 +57,8 @@ public:
 
   grpc::Status NewOrder(grpc::ServerContext* context, const venue::v1::NewOrderRequest* request,
                         venue::v1::NewOrderResponse* response) override;
+  grpc::Status NewOrders(grpc::ServerContext* context, const venue::v1::NewOrdersRequest* request,
+                         venue::v1::NewOrdersResponse* response) override;
   grpc::Status CancelOrder(grpc::ServerContext* context,
                            const venue::v1::CancelOrderRequest* request,
                            venue::v1::CancelOrderResponse* response) override;

@@ -173,6 +173,55 @@ TEST_CASE("Venue over gRPC: a fill arrives on StreamExecutions, a retried NewOrd
   CHECK(canceled.exec_seq() == 5);
 }
 
+TEST_CASE("NewOrders enters a batch in order, each as NewOrder would, with per-order refusals") {
+  Served s;
+  const auto order = [&](const std::string& id, ov1::Side side, int64_t qty) {
+    v1::NewOrderRequest r;
+    r.set_order_id(id);
+    r.set_account("acct");
+    r.set_symbol(std::string(s.sim.symbol(1)));
+    r.set_side(side);
+    r.set_type(ov1::ORDER_TYPE_LIMIT);
+    r.set_time_in_force(ov1::TIME_IN_FORCE_DAY);
+    r.set_quantity(qty);
+    r.set_limit_price(10'0000);
+    return r;
+  };
+  s.mustNewOrder("s0", ov1::SIDE_SELL, 10, 10'0000);  // already at the venue
+  v1::NewOrdersRequest batch;
+  *batch.add_orders() = order("s1", ov1::SIDE_SELL, 100);
+  *batch.add_orders() = order("b1", ov1::SIDE_BUY, 40);   // meets s0 then s1: entered after s1
+  *batch.add_orders() = order("s0", ov1::SIDE_SELL, 11);  // s0's id with another payload
+  *batch.add_orders() = order("s0", ov1::SIDE_SELL, 10);  // a retry of s0: its first answer
+  *batch.add_orders() = order("", ov1::SIDE_BUY, 1);      // no order id
+  v1::NewOrdersResponse out;
+  grpc::ClientContext ctx;
+  Served::deadline(ctx);
+  REQUIRE(s.stub->NewOrders(&ctx, batch, &out).ok());
+  REQUIRE(out.results_size() == 5);
+  CHECK(out.results(0).code() == 0);
+  CHECK(out.results(0).response().order_id() == "s1");
+  CHECK(out.results(0).response().report().exec_type() == v1::EXEC_TYPE_NEW);
+  CHECK(out.results(1).code() == 0);
+  CHECK(out.results(1).response().report().exec_seq() > out.results(0).response().report().exec_seq());
+  CHECK(out.results(2).code() == static_cast<int>(grpc::StatusCode::ALREADY_EXISTS));
+  CHECK_FALSE(out.results(2).message().empty());
+  CHECK(out.results(3).code() == 0);
+  CHECK(out.results(3).response().report().exec_seq() == 1);  // s0's NEW, not a second entry
+  CHECK(out.results(4).code() == static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  // b1 filled 10 against s0 and 30 against s1: s1 rests with 70.
+  const auto open = s.open();
+  REQUIRE(open.orders_size() == 1);
+  CHECK(open.orders(0).order_id() == "s1");
+  CHECK(open.orders(0).leaves_quantity() == 70);
+
+  v1::NewOrdersRequest too_many;
+  for (int i = 0; i < 1001; ++i) *too_many.add_orders() = order("x" + std::to_string(i), ov1::SIDE_BUY, 1);
+  grpc::ClientContext ctx2;
+  Served::deadline(ctx2);
+  CHECK(s.stub->NewOrders(&ctx2, too_many, &out).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_CASE("StreamExecutions resumes at a given exec_seq and refuses one past the end") {
   Served s;
   s.mustNewOrder("s1", ov1::SIDE_SELL, 100, 10'0000);

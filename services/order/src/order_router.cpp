@@ -13,6 +13,9 @@ namespace vv1 = tickstream::venue::v1;
 void OrderRouterConfig::validate() const {
   if (threads < 1 || threads > 256) throw std::invalid_argument("OrderRouterConfig.threads must be 1..256");
   if (max_queued < 1) throw std::invalid_argument("OrderRouterConfig.max_queued must be >= 1");
+  if (new_order_batch < 1 || new_order_batch > 1000) {
+    throw std::invalid_argument("OrderRouterConfig.new_order_batch must be 1..1000");
+  }
 }
 
 OrderRouter::OrderRouter(OrderStore& store, VenueClient& venue, OrderRouterConfig config, RouterHooks hooks)
@@ -37,29 +40,51 @@ void OrderRouter::stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
     queue_.clear();
+    new_orders_.clear();
     routing_.clear();
   }
   cv_.notify_all();
   for (auto& t : workers_) t.join();
   workers_.clear();
+  // Acks queued from replies complete on the store's lanes and call into the applier and this
+  // router (a cancel due): they must all be done before either goes away.
+  applier_.waitIdle();
 }
 
 void OrderRouter::worker() {
+  std::vector<NewOrder> batch;
   for (;;) {
     std::function<void()> task;
+    batch.clear();
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !new_orders_.empty(); });
       if (stopping_) return;
-      task = std::move(queue_.front());
-      queue_.pop_front();
+      if (!queue_.empty()) {
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      } else {
+        const auto n = std::min(new_orders_.size(), static_cast<std::size_t>(config_.new_order_batch));
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(new_orders_.front()));
+          new_orders_.pop_front();
+        }
+      }
     }
     try {
-      task();
+      if (task) {
+        task();
+      } else {
+        sendNew(batch);
+      }
     } catch (const std::exception& e) {
       // The database is away: the order keeps its status, and the stream or the next
       // resendAccepted() settles it.
       logging::warn("routing step failed", {{"error", e.what()}});
+    }
+    if (!batch.empty()) {
+      std::lock_guard lock(mu_);
+      for (const auto& n : batch) routing_.erase(n.order.order_id());
     }
   }
 }
@@ -68,27 +93,27 @@ void OrderRouter::route(v1::Order order, bool first_send) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
-    if (queue_.size() >= config_.max_queued) {
+    if (queue_.size() + new_orders_.size() >= config_.max_queued) {
       if (hooks_.dropped) hooks_.dropped();
       return;  // stays ACCEPTED; resendAccepted() sends it
     }
     if (!routing_.insert(order.order_id()).second) return;  // already on its way
-    queue_.push_back([this, order = std::move(order), first_send] {
-      struct Done {
-        OrderRouter& r;
-        const std::string& id;
-        ~Done() {
-          std::lock_guard lock(r.mu_);
-          r.routing_.erase(id);
-        }
-      } done{*this, order.order_id()};
-      if (order.replaces_order_id().empty()) {
-        sendNew(order, first_send);
-        return;
-      }
-      const auto original = store_.getOrder(order.replaces_order_id());
-      if (original) sendReplace(order, *original, first_send);
-    });
+    if (order.replaces_order_id().empty()) {
+      new_orders_.push_back({std::move(order), first_send});
+    } else {
+      queue_.push_back([this, order = std::move(order), first_send] {
+        struct Done {
+          OrderRouter& r;
+          const std::string& id;
+          ~Done() {
+            std::lock_guard lock(r.mu_);
+            r.routing_.erase(id);
+          }
+        } done{*this, order.order_id()};
+        const auto original = store_.getOrder(order.replaces_order_id());
+        if (original) sendReplace(order, *original, first_send);
+      });
+    }
   }
   cv_.notify_one();
 }
@@ -113,15 +138,42 @@ std::size_t OrderRouter::resendAccepted(pg::Pool& pool, std::chrono::millisecond
   return orders.size();
 }
 
-void OrderRouter::sendNew(const v1::Order& order, bool first_send) {
-  const auto result = venue_.newOrder(toVenueNewOrder(order));
-  if (hooks_.routed) hooks_.routed(result.outcome);
-  switch (result.outcome) {
+void OrderRouter::sendNew(const std::vector<NewOrder>& batch) {
+  vv1::NewOrdersRequest request;
+  for (const auto& n : batch) *request.add_orders() = toVenueNewOrder(n.order);
+  const auto result = venue_.newOrders(request);
+  if (result.outcome != VenueOutcome::Answered) {
+    for (const auto& n : batch) settleNew(n, result.outcome, result.status, result.circuit_open, nullptr);
+    return;
+  }
+  const auto& results = result.response.results();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (i >= static_cast<std::size_t>(results.size())) {
+      // A venue that answered fewer results than orders: those may or may not have entered.
+      settleNew(batch[i], VenueOutcome::Unknown, {grpc::StatusCode::INTERNAL, "no result for the order"}, false,
+                nullptr);
+      continue;
+    }
+    const auto& r = results[static_cast<int>(i)];
+    if (r.code() == grpc::StatusCode::OK) {
+      settleNew(batch[i], VenueOutcome::Answered, grpc::Status::OK, false, &r.response().report());
+    } else {
+      settleNew(batch[i], VenueOutcome::Refused, {static_cast<grpc::StatusCode>(r.code()), r.message()}, false,
+                nullptr);
+    }
+  }
+}
+
+void OrderRouter::settleNew(const NewOrder& n, VenueOutcome outcome, const grpc::Status& status, bool circuit_open,
+                            const vv1::ExecutionReport* report) {
+  const auto& order = n.order;
+  if (hooks_.routed) hooks_.routed(outcome);
+  switch (outcome) {
     case VenueOutcome::Answered:
-      // Not waited for: this thread goes on to the next order while the lanes commit. The same
+      // Not waited for: this thread goes on to the next orders while the lanes commit. The same
       // report comes on the execution stream, which waits for this copy (or applies it if this
       // one fails) before its position moves past it.
-      applier_.applyAsync(result.response.report(), [order_id = order.order_id()](std::exception_ptr error) {
+      applier_.applyAsync(*report, [order_id = order.order_id()](std::exception_ptr error) {
         if (!error) return;
         try {
           std::rethrow_exception(error);
@@ -132,11 +184,11 @@ void OrderRouter::sendNew(const v1::Order& order, bool first_send) {
       });
       break;
     case VenueOutcome::NotSent: {
-      if (!first_send) break;  // an earlier attempt may be at the venue: try again later
+      if (!n.first_send) break;  // an earlier attempt may be at the venue: try again later
       TransitionDetails details;
       details.rejection = {v1::REJECT_REASON_VENUE_UNAVAILABLE,
-                           result.circuit_open ? "venue unavailable (circuit open)"
-                                               : "venue unavailable: " + result.status.error_message()};
+                           circuit_open ? "venue unavailable (circuit open)"
+                                        : "venue unavailable: " + status.error_message()};
       store_.applyTransition(order.order_id(), Trigger::VenueReject, details);
       break;
     }
@@ -144,13 +196,13 @@ void OrderRouter::sendNew(const v1::Order& order, bool first_send) {
       // ALREADY_EXISTS / INVALID_ARGUMENT: the request contradicts one the venue has, which is a
       // bug here; the order stays ACCEPTED for reconciliation and an operator.
       logging::error("venue refused a new order", {{"order_id", order.order_id()},
-                                                    {"code", static_cast<int>(result.status.error_code())},
-                                                    {"error", result.status.error_message()}});
+                                                    {"code", static_cast<int>(status.error_code())},
+                                                    {"error", status.error_message()}});
       break;
     case VenueOutcome::Unknown:
       // May be at the venue: its report on the stream decides; reconciliation sends it again.
       logging::warn("new order outcome unknown", {{"order_id", order.order_id()},
-                                                  {"error", result.status.error_message()}});
+                                                  {"error", status.error_message()}});
       break;
   }
 }

@@ -23,6 +23,9 @@ namespace tickstream::order {
 struct OrderRouterConfig {
   // Threads sending NewOrders (each blocks on one venue call at a time).
   int threads = 8;
+  // Most new orders one venue call carries (Venue.NewOrders): a thread takes every new order
+  // queued, up to this many, so under load one round trip enters many (the venue's limit is 1000).
+  int new_order_batch = 256;
   // NewOrders waiting to be sent; beyond it an order stays ACCEPTED and is sent by the next
   // resendAccepted() (at start-up or reconciliation), rather than growing memory without bound.
   std::size_t max_queued = 100'000;
@@ -75,8 +78,16 @@ class OrderRouter {
   ReportApplier& applier() { return applier_; }
 
  private:
+  struct NewOrder {
+    v1::Order order;
+    bool first_send = true;
+  };
   void worker();
-  void sendNew(const v1::Order& order, bool first_send);
+  // Enters new orders at the venue in one call, then settles each as its outcome says.
+  void sendNew(const std::vector<NewOrder>& batch);
+  // What becomes of one new order after the venue call; `report` when the venue answered it.
+  void settleNew(const NewOrder& n, VenueOutcome outcome, const grpc::Status& status, bool circuit_open,
+                 const tickstream::venue::v1::ExecutionReport* report);
   void sendReplace(const v1::Order& replacement, const v1::Order& original, bool first_send);
   // Sends the cancel of an order the venue has acknowledged; applies cancel_ack/cancel_reject.
   grpc::Status sendCancel(const v1::Order& order);
@@ -90,7 +101,8 @@ class OrderRouter {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
+  std::deque<std::function<void()>> queue_;  // replaces, and cancels due after an ack
+  std::deque<NewOrder> new_orders_;           // sent in batches
   // Orders queued or being sent: a re-send of an order still on its way is skipped (under a
   // backlog the periodic re-send would otherwise queue every waiting order again and again).
   std::unordered_set<std::string> routing_;

@@ -197,48 +197,68 @@ void OrderStore::writerLoop(Lane& lane) {
   }
 }
 
+namespace {
+
+// Hands a change its outcome. A completion must not throw (ChangeDone's contract); if one does,
+// it is logged here, so the lane neither fails the batch after the fact nor dies.
+void complete(const OrderStore::ChangeDone& done, ChangeResult result, std::exception_ptr error) noexcept {
+  try {
+    done(std::move(result), error);
+  } catch (const std::exception& e) {
+    logging::error("order change completion threw", {{"error", e.what()}});
+  } catch (...) {
+    logging::error("order change completion threw", {});
+  }
+}
+
+}  // namespace
+
 void OrderStore::runBatch(const std::vector<PendingSubmit*>& submits, const std::vector<PendingChange*>& changes,
                           ExposureCache* cache) {
   std::vector<std::unique_ptr<PendingChange>> owned(changes.begin(), changes.end());  // freed once done ran
+  std::exception_ptr error;
   try {
     runInOneTransaction(submits, changes, cache);
-    for (auto* p : submits) p->done.set_value(std::move(p->result));
-    for (auto* c : changes) c->done(std::move(c->result), nullptr);
-    return;
   } catch (...) {
-    const auto error = std::current_exception();
-    // The database is unreachable (the pool already retried for its retry_timeout) or the pool
-    // is saturated: every job would fail the same way, one by one.
-    bool shared_cause = submits.size() + changes.size() == 1 || pg::isConnectionLoss(error, true);
-    try {
-      std::rethrow_exception(error);
-    } catch (const pg::AcquireTimeout&) {
-      shared_cause = true;
-    } catch (...) {
-    }
-    if (shared_cause) {
-      for (auto* p : submits) p->done.set_exception(error);
-      for (auto* c : changes) c->done({}, error);
-      return;
-    }
+    error = std::current_exception();
+  }
+  if (!error) {
+    for (auto* p : submits) p->done.set_value(std::move(p->result));
+    for (auto* c : changes) complete(c->done, std::move(c->result), nullptr);
+    return;
+  }
+  // The database is unreachable (the pool already retried for its retry_timeout) or the pool
+  // is saturated: every job would fail the same way, one by one.
+  bool shared_cause = submits.size() + changes.size() == 1 || pg::isConnectionLoss(error, true);
+  try {
+    std::rethrow_exception(error);
+  } catch (const pg::AcquireTimeout&) {
+    shared_cause = true;
+  } catch (...) {
+  }
+  if (shared_cause) {
+    for (auto* p : submits) p->done.set_exception(error);
+    for (auto* c : changes) complete(c->done, {}, error);
+    return;
   }
   for (auto* p : submits) {
     try {
       runInOneTransaction({p}, {}, nullptr);
-      p->done.set_value(std::move(p->result));
     } catch (...) {
       p->done.set_exception(std::current_exception());
+      continue;
     }
+    p->done.set_value(std::move(p->result));
   }
   for (auto* c : changes) {
     ChangeResult result;
-    std::exception_ptr error;
+    std::exception_ptr change_error;
     try {
       result = runChangeAlone(*c);
     } catch (...) {
-      error = std::current_exception();
+      change_error = std::current_exception();
     }
-    c->done(std::move(result), error);
+    complete(c->done, std::move(result), change_error);
   }
 }
 
@@ -382,7 +402,7 @@ void OrderStore::applyTransitionAsync(const std::string& order_id, Trigger trigg
   try {
     checkTransitionTrigger(trigger);
   } catch (...) {
-    change->done({}, std::current_exception());
+    complete(change->done, {}, std::current_exception());
     return;
   }
   runChange(std::move(change));
@@ -397,7 +417,7 @@ void OrderStore::applyFillAsync(FillReport fill, ChangeDone done) {
   try {
     checkFill(fill);
   } catch (...) {
-    change->done({}, std::current_exception());
+    complete(change->done, {}, std::current_exception());
     return;
   }
   change->fill = std::move(fill);
@@ -432,7 +452,8 @@ void OrderStore::runChange(std::unique_ptr<PendingChange> change) {
         if (lane.stop) throw Overloaded("order store stopped");
         // Not bounded by max_queued_per_lane: venue reports must be applied whatever the submit
         // load; their rate is bounded by the orders already accepted.
-        lane.changes.push_back(change.release());
+        lane.changes.push_back(change.get());
+        change.release();  // the lane owns it now (after push_back, which may throw)
       }
       lane.wake.notify_one();
       return;
@@ -440,10 +461,10 @@ void OrderStore::runChange(std::unique_ptr<PendingChange> change) {
       result = {ChangeOutcome::NotFound, {}};
     }
   } catch (...) {
-    change->done({}, std::current_exception());
+    complete(change->done, {}, std::current_exception());
     return;
   }
-  change->done(std::move(result), nullptr);
+  complete(change->done, std::move(result), nullptr);
 }
 
 ChangeResult OrderStore::runChangeAlone(PendingChange& change) {
@@ -491,7 +512,7 @@ ReplaceResult OrderStore::replace(const v1::ReplaceOrderRequest& request, RiskDe
   const auto replacement_id = rows::newId("ord-");  // kept across a re-run, like a submit's
   const auto now_ns = runtime::wallClockNs();
   // Idempotent: a re-run finds the replacement under its key and recognises its id.
-  return pool_.run(
+  auto replaced = pool_.run(
       [&](pqxx::connection& conn) -> ReplaceResult {
         pqxx::work tx(conn);
         ReplaceResult result;
@@ -565,6 +586,11 @@ ReplaceResult OrderStore::replace(const v1::ReplaceOrderRequest& request, RiskDe
         return result;
       },
       pg::Retry::Idempotent);
+  // Its venue reports are applied on a lane's thread, which should not have to look it up.
+  if (!replaced.replacement.order_id().empty()) {
+    rememberAccount(replaced.replacement.order_id(), request.account());
+  }
+  return replaced;
 }
 
 OrderStore::ChangeWork OrderStore::fillIn(pqxx::transaction_base& tx, const PendingChange& change) {

@@ -40,7 +40,22 @@ void ReportApplier::apply(const vv1::ExecutionReport& report) {
   future.get();
 }
 
+void ReportApplier::waitIdle() {
+  std::unique_lock lock(recent_mu_);
+  idle_.wait(lock, [&] { return outstanding_ == 0; });
+}
+
 void ReportApplier::applyAsync(const vv1::ExecutionReport& report, Done done) {
+  {
+    std::lock_guard lock(recent_mu_);
+    ++outstanding_;
+  }
+  // Counted until the caller's done has returned, so waitIdle() covers every completion.
+  done = [this, done = std::move(done)](std::exception_ptr error) {
+    done(error);
+    std::lock_guard lock(recent_mu_);
+    if (--outstanding_ == 0) idle_.notify_all();
+  };
   const auto& id = report.venue_execution_id();
   if (id.empty()) {
     applyOnce(report, std::move(done));
@@ -115,6 +130,17 @@ void ReportApplier::applyOnce(const vv1::ExecutionReport& report, Done done) {
       return;
     case vv1::EXEC_TYPE_PARTIAL_FILL:
     case vv1::EXEC_TYPE_FILL: {
+      if (report.venue_execution_id().empty() || report.last_quantity() <= 0 || report.last_price() <= 0) {
+        // Retrying cannot make it valid, and waiting for it would stall every report behind
+        // it: logged for an operator (the order's state is then repaired by reconciliation).
+        logging::error("malformed venue fill skipped",
+                       {{"order_id", report.order_id()},
+                        {"exec_seq", static_cast<unsigned long long>(report.exec_seq())},
+                        {"last_quantity", static_cast<long long>(report.last_quantity())},
+                        {"last_price", static_cast<long long>(report.last_price())}});
+        done(nullptr);
+        return;
+      }
       FillReport fill;
       fill.venue_execution_id = report.venue_execution_id();
       fill.order_id = report.order_id();

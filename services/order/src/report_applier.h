@@ -1,5 +1,6 @@
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -42,6 +43,10 @@ class ReportApplier {
   // Reports skipped because this process had applied them already.
   std::uint64_t repeatsSkipped();
 
+  // Blocks until every applyAsync() so far has called its `done` (their completions run on the
+  // store's lanes and use this object): before the applier's owner goes away.
+  void waitIdle();
+
  private:
   // The store calls of one report, chained where a step depends on the one before.
   void applyOnce(const tickstream::venue::v1::ExecutionReport& report, Done done);
@@ -63,6 +68,8 @@ class ReportApplier {
   std::unordered_map<std::string, std::optional<InProgress>> recent_;  // id → in progress, or applied (nullopt)
   std::deque<std::string> recent_order_;  // applied ids, oldest first
   std::uint64_t repeats_skipped_ = 0;
+  std::size_t outstanding_ = 0;  // applyAsync calls whose done has not returned; under recent_mu_
+  std::condition_variable idle_;
 
   OrderStore& store_;
   CancelDue cancel_due_;

@@ -157,6 +157,13 @@ VenueResult<venue::NewOrderResponse> VenueClient::newOrder(const venue::NewOrder
       });
 }
 
+VenueResult<venue::NewOrdersResponse> VenueClient::newOrders(const venue::NewOrdersRequest& request) {
+  return run<venue::NewOrdersResponse>(
+      Retry::IfMaybeSent, [&](grpc::ClientContext& ctx, venue::NewOrdersResponse& response) {
+        return stub_->NewOrders(&ctx, request, &response);
+      });
+}
+
 VenueResult<venue::ReplaceOrderResponse> VenueClient::replaceOrder(
     const venue::ReplaceOrderRequest& request) {
   return run<venue::ReplaceOrderResponse>(

@@ -85,6 +85,9 @@ class VenueClient {
 
   // Idempotent at the venue by order_id: retried on UNAVAILABLE / DEADLINE_EXCEEDED.
   VenueResult<venue::NewOrderResponse> newOrder(const venue::NewOrderRequest& request);
+  // Several orders in one call (Venue.NewOrders): retried like newOrder, since each order is
+  // idempotent by its order_id. Answered: each order's own outcome is in response.results().
+  VenueResult<venue::NewOrdersResponse> newOrders(const venue::NewOrdersRequest& request);
   // Idempotent at the venue by the replacement's order_id: retried like newOrder.
   VenueResult<venue::ReplaceOrderResponse> replaceOrder(const venue::ReplaceOrderRequest& request);
   // Not keyed at the venue: a second cancel that reaches it after the first worked is refused
