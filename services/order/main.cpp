@@ -49,6 +49,7 @@ struct Options {
   std::string pg_url;
   // Writer lanes, router threads, the report stream and reads share it.
   int pg_pool_size = 12;
+  int grpc_idle_threads = 256;
   std::string migrations_dir = TICKSTREAM_ORDER_MIGRATIONS_DIR;
   std::string kafka_brokers = "127.0.0.1:9092";
   std::string snapshot_topic = kafka::topics::kMdSnapshot;
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
   auth::VerifierConfig auth_config;
   runtime::Flags flags("order-service", "gRPC order entry: PostgreSQL, outbox to Kafka, routing to the venue");
   flags.add("--grpc-listen", opts.grpc_listen, "HOST:PORT of the gRPC OrderService + health + reflection (port 0 = any)");
+  flags.add("--grpc-idle-threads", opts.grpc_idle_threads,
+            "gRPC threads kept waiting for calls (each call holds one until its commit; fewer: a thread started per call)");
   flags.add("--metrics-listen", opts.metrics_listen, "HOST:PORT for /metrics, /healthz, /readyz");
   flags.add("--pg-url", opts.pg_url, "PostgreSQL URL (postgresql://user@host:port/db)")->required();
   flags.add("--pg-pool-size", opts.pg_pool_size, "pooled PostgreSQL connections (> --writer-lanes)");
@@ -182,7 +185,7 @@ int main(int argc, char** argv) {
     order::OrderUpdates updates(pool, {.brokers = opts.kafka_brokers, .topic = store_config.events_topic});
     order::OrderServiceImpl service({auth, validator, risk, symbols, store, router, updates, metrics});
 
-    rpc::GrpcServer grpc(rpc::GrpcServerConfig{.listen = opts.grpc_listen});
+    rpc::GrpcServer grpc(rpc::GrpcServerConfig{.listen = opts.grpc_listen, .max_idle_threads = opts.grpc_idle_threads});
     grpc.addService<order::v1::OrderService>(&service);
     grpc.start();  // NOT_SERVING until the symbol directory is loaded
     logging::info("order service listening", {{"listen", opts.grpc_listen}, {"port", grpc.port()}});

@@ -7,8 +7,8 @@
 #   max_throughput  closed loop (--in-flight calls busy per thread): durable orders/s
 #   open_loop       paced at --rate orders/s: ack latency from the intended send time
 # Each run line also has final_per_s (orders taken to a final status per second, over the run and
-# the wait until the last one was final) and the cores each group of processes used; a first
-# order_bench_idle line has the cores the market data takes before any order.
+# the wait until the last one was final) and the cores each group of processes used; a last
+# order_bench_idle line has the cores the market data takes without orders.
 # Everything shares the machine's cores (nothing is pinned); see docs/order.md, "Tools".
 #   tests/bench/run_order_bench.sh [--build DIR] [--no-build] [--runs 3] [--duration 20]
 #       [--warmup 5] [--rate 10000] [--accounts 100] [--symbols 20] [--in-flight 128]
@@ -169,14 +169,6 @@ print(json.dumps(out))
 PY
 }
 hz=$(getconf CLK_TCK)
-# What the market data alone costs, before any order: the baseline under every run's figures.
-idle0=$(cpu_by_group); sleep 5; idle1=$(cpu_by_group)
-idle_line=$(python3 -c '
-import json, sys
-a, b, hz = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
-print(json.dumps({"bench": "order_bench_idle", "cores": {k: round((b[k] - a[k]) / hz / 5, 3) for k in sorted(a)}}))' \
-  "$idle0" "$idle1" "$hz")
-echo "$idle_line"
 failed=0
 results=()
 run_one() {  # kind run loadgen-flags...
@@ -226,6 +218,25 @@ PY
   echo "$line"
   results+=("$line")
 }
+# What the market data alone costs, without orders: the baseline under every run's figures. At the
+# end, after the runs, when the broker's JVM has finished compiling its hot paths (in the first
+# minute it takes over a core for that alone).
+idle_cores() {
+  local a b
+  a=$(cpu_by_group); sleep 10; b=$(cpu_by_group)
+  python3 -c '
+import json, sys
+a, b, hz = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
+# (A process that exits in the window takes its ticks along: a group can read below zero then.)
+print(json.dumps({"bench": "order_bench_idle", "cores": {k: round(max(0, b[k] - a[k]) / hz / 10, 3) for k in sorted(a)}}))' \
+    "$a" "$b" "$hz"
+}
+# One unmeasured closed-loop run first: the broker's JVM compiles its hot paths in its first
+# minute under load (taking up to a core for that), which made every first run the slowest.
+log "warming up (15 s closed loop, not reported)"
+"$loadgen" --target "$target" --symbols "$symbols" --accounts "$accounts" --threads "$threads" \
+  --warmup-s 0 --duration-s 15 --rate 0 --in-flight "$in_flight" >/dev/null 2>&1 || true
+wait_until "$settle" "the warm-up's orders to settle" settled || true
 for run in $(seq 1 "$runs"); do
   run_one max_throughput "$run" --rate 0 --in-flight "$in_flight"
 done
@@ -247,5 +258,6 @@ for kind in ["max_throughput", "open_loop"]:
         vals = [r[k] for r in rs if r.get(k) is not None]
         out["median_" + k] = round(statistics.median(vals), 3) if vals else None
     print(json.dumps(out))'
+idle_cores
 pid_alive "$state/order-service.pid" || { tail -20 "$state/order-service.log" >&2; die "the order service died"; }
 exit "$failed"

@@ -11,6 +11,7 @@ namespace tickstream::rpc {
 
 GrpcServer::GrpcServer(GrpcServerConfig config) : config_(std::move(config)) {
   if (config_.max_message_bytes <= 0) throw std::invalid_argument("grpc max_message_bytes: must be > 0");
+  if (config_.max_idle_threads < 0) throw std::invalid_argument("grpc max_idle_threads: must be >= 0");
 }
 
 GrpcServer::~GrpcServer() { stop(); }
@@ -33,6 +34,9 @@ void GrpcServer::start() {
   // gRPC sets SO_REUSEPORT by default, so a second instance on a taken port would start and
   // silently share it; a misconfigured deploy must fail loudly instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  if (config_.max_idle_threads > 0) {
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, config_.max_idle_threads);
+  }
   for (grpc::Service* s : services_) builder.RegisterService(s);
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {

@@ -13,6 +13,11 @@ struct GrpcServerConfig {
   std::string listen = "127.0.0.1:50051";  // host:port (port 0 = any; see port())
   int max_message_bytes = 4 * 1024 * 1024; // largest request or response accepted
   std::chrono::milliseconds shutdown_grace{5000};  // in-flight calls get this long on stop()
+  // Threads of the synchronous API kept waiting for the next call; a thread that finishes a
+  // call while this many wait exits. gRPC's default (0 here: 2) suits calls that return at
+  // once; a service whose calls block (the order service waits for a commit) would otherwise
+  // start and end a thread for nearly every call.
+  int max_idle_threads = 0;
 };
 
 // A gRPC server with the standard grpc.health.v1 health checking and server reflection
