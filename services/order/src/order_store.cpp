@@ -370,24 +370,13 @@ void checkFill(const FillReport& fill) {
 }  // namespace
 
 ChangeResult OrderStore::applyTransition(const std::string& order_id, Trigger trigger, const TransitionDetails& details) {
-  checkTransitionTrigger(trigger);
-  auto change = std::make_unique<PendingChange>();
-  change->kind = PendingChange::Kind::Transition;
-  change->order_id = order_id;
-  change->trigger = trigger;
-  change->details = details;
-  change->now_ns = runtime::wallClockNs();
-  return runChangeAndWait(std::move(change));
+  checkTransitionTrigger(trigger);  // thrown here, not through the future
+  return waitFor([&](ChangeDone done) { applyTransitionAsync(order_id, trigger, details, std::move(done)); });
 }
 
 ChangeResult OrderStore::applyFill(const FillReport& fill) {
   checkFill(fill);
-  auto change = std::make_unique<PendingChange>();
-  change->kind = PendingChange::Kind::Fill;
-  change->order_id = fill.order_id;
-  change->fill = fill;
-  change->now_ns = runtime::wallClockNs();
-  return runChangeAndWait(std::move(change));
+  return waitFor([&](ChangeDone done) { applyFillAsync(fill, std::move(done)); });
 }
 
 void OrderStore::applyTransitionAsync(const std::string& order_id, Trigger trigger, TransitionDetails details,
@@ -424,18 +413,17 @@ void OrderStore::applyFillAsync(FillReport fill, ChangeDone done) {
   runChange(std::move(change));
 }
 
-ChangeResult OrderStore::runChangeAndWait(std::unique_ptr<PendingChange> change) {
+ChangeResult OrderStore::waitFor(const std::function<void(ChangeDone)>& start) {
   // Shared: the writer may still be inside set_value when this thread wakes and returns.
   auto promise = std::make_shared<std::promise<ChangeResult>>();
   auto future = promise->get_future();
-  change->done = [promise](ChangeResult result, std::exception_ptr error) {
+  start([promise](ChangeResult result, std::exception_ptr error) {
     if (error) {
       promise->set_exception(error);
     } else {
       promise->set_value(std::move(result));
     }
-  };
-  runChange(std::move(change));
+  });
   return future.get();
 }
 

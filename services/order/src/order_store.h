@@ -250,8 +250,8 @@ class OrderStore {
   // Queues a change in its account's lane (or runs it here without group commit); its `done`
   // reports the outcome.
   void runChange(std::unique_ptr<PendingChange> change);
-  // Runs a change through runChange and waits for its outcome.
-  ChangeResult runChangeAndWait(std::unique_ptr<PendingChange> change);
+  // Starts an asynchronous change with a completion that hands its outcome here, and waits.
+  ChangeResult waitFor(const std::function<void(ChangeDone)>& start);
   // A change alone in its own transaction.
   ChangeResult runChangeAlone(PendingChange& change);
   // A lane's changes, one or many, in four statements (order_store_changes.cpp). Returns whether
