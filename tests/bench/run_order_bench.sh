@@ -13,18 +13,25 @@
 #   tests/bench/run_order_bench.sh [--build DIR] [--no-build] [--runs 3] [--duration 20]
 #       [--warmup 5] [--rate 10000] [--accounts 100] [--symbols 20] [--in-flight 128]
 #       [--threads 2] [--settle 300] [--service-args "--router-threads 16 ..."]
+#       [--order-service BIN --order-service BIN2 ...]
+# --order-service given more than once: an A/B on the same servers. Each run of each kind is
+# measured with every binary in turn (the order rotating every run), the service restarted for
+# each, and the summary lines are per binary ("service"). A binary must be named order-service*
+# (its CPU is found by process name), e.g. /tmp/before/order-service.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 LOG_TAG=order-bench
 . "$root/deploy/local/common.sh"
 build=$root/build/dev do_build=1 runs=3 duration=20 warmup=5 rate=10000 accounts=100 nsymbols=20
 in_flight=128 threads=2 settle=300 service_args=""
+services=()
 while [ $# -gt 0 ]; do
   case $1 in
     --no-build) do_build=0; shift; continue ;;
     --build) build=$2 ;; --runs) runs=$2 ;; --duration) duration=$2 ;; --warmup) warmup=$2 ;;
     --rate) rate=$2 ;; --accounts) accounts=$2 ;; --symbols) nsymbols=$2 ;;
     --in-flight) in_flight=$2 ;; --threads) threads=$2 ;; --settle) settle=$2 ;; --service-args) service_args=$2 ;;
+    --order-service) services+=("$2") ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -106,13 +113,22 @@ wait_until 120 "$nsymbols symbols to trade" enough_symbols || die "fewer than $n
 # The order service. The secret through the environment, not on the command line.
 secret=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
 export TICKSTREAM_JWT_HS256_SECRET=$secret
-log "starting the order service (venue 127.0.0.1:$venue_port)"
-start_service order-service "$bin/order/order-service" --grpc-listen 127.0.0.1:0 --pg-url "$pg_url" \
-  --kafka-brokers "$brokers" --venue "127.0.0.1:$venue_port" --metrics-listen "127.0.0.1:$(free_port)" \
-  $service_args
-wait_until 60 "the order service to listen" logged order-service "order service listening" ||
-  fail order-service "the order service did not start"
-target=127.0.0.1:$(log_port order-service "order service listening")
+[ ${#services[@]} -gt 0 ] || services=("$bin/order/order-service")
+running=""
+# use_service BIN: the order service running is BIN (restarted when another one runs).
+use_service() {
+  [ "$running" = "$1" ] && return 0
+  stop_pid "$state/order-service.pid" 30 || true
+  log "starting the order service $1 (venue 127.0.0.1:$venue_port)"
+  start_service order-service "$1" --grpc-listen 127.0.0.1:0 --pg-url "$pg_url" \
+    --kafka-brokers "$brokers" --venue "127.0.0.1:$venue_port" --metrics-listen "127.0.0.1:$(free_port)" \
+    $service_args
+  wait_until 60 "the order service to listen" logged order-service "order service listening" ||
+    fail order-service "the order service did not start"
+  target=127.0.0.1:$(log_port order-service "order service listening")
+  running=$1
+}
+use_service "${services[0]}"
 
 # Generous limits for the load accounts (migrations ran at the service's start): the benchmark
 # measures order entry, not risk refusals. Names as order-loadgen makes them: load-0001...
@@ -163,6 +179,8 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
     except OSError:
         continue
     name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+    if name.startswith("order-service"):  # an A/B's copies too (named order-service*)
+        name = "order-service"
     if name in groups:
         out[groups[name]] += int(rest[11]) + int(rest[12])
 print(json.dumps(out))
@@ -188,7 +206,7 @@ run_one() {  # kind run loadgen-flags...
     log "order-loadgen exited $rc ($kind run $run):"; tail -3 "$state/loadgen.err" >&2
   fi
   local line
-  line=$(python3 - "$kind" "$run" "$rc" "$t0" "$t1" "$s0" "$s1" "$hz" "$state/loadgen.json" "$settle_s" <<'PY'
+  line=$(python3 - "$kind" "$run" "$rc" "$t0" "$t1" "$s0" "$s1" "$hz" "$state/loadgen.json" "$settle_s" "$running" <<'PY'
 import json, sys
 kind, run, rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 settle_s = json.loads(sys.argv[10])
@@ -196,7 +214,7 @@ t0, t1 = json.loads(sys.argv[4]), json.loads(sys.argv[5])
 s0, s1, hz = float(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8])
 lines = [l for l in open(sys.argv[9]).read().splitlines() if l.strip()]
 s = json.loads(lines[-1]) if lines and '"bench"' in lines[-1] else {}
-out = {"bench": "order_bench", "kind": kind, "run": run, "loadgen_exit": rc}
+out = {"bench": "order_bench", "kind": kind, "run": run, "service": sys.argv[11], "loadgen_exit": rc}
 for k in ["rate_target", "threads", "in_flight_per_thread", "accounts", "acked_per_s", "p50_ms",
           "p90_ms", "p99_ms", "p999_ms", "max_ms", "unsent_due", "rate_sustained", "sent", "acked", "unanswered",
           "errors", "statuses"]:
@@ -237,20 +255,35 @@ log "warming up (15 s closed loop, not reported)"
 "$loadgen" --target "$target" --symbols "$symbols" --accounts "$accounts" --threads "$threads" \
   --warmup-s 0 --duration-s 15 --rate 0 --in-flight "$in_flight" >/dev/null 2>&1 || true
 wait_until "$settle" "the warm-up's orders to settle" settled || true
-for run in $(seq 1 "$runs"); do
-  run_one max_throughput "$run" --rate 0 --in-flight "$in_flight"
-done
-for run in $(seq 1 "$runs"); do
-  run_one open_loop "$run" --rate "$rate" --in-flight "$in_flight"
-done
+# measure KIND RUN LOADGEN-FLAGS...: the run with every binary, in an order that rotates by run (the
+# first after a switch is not always the same one). A restarted service gets 5 s of closed loop
+# first, unmeasured, as the first one got its warm-up.
+measure() {
+  local kind=$1 run=$2 n=${#services[@]} i svc; shift 2
+  for ((i = 0; i < n; i++)); do
+    svc=${services[$(((i + run - 1) % n))]}
+    if [ "$running" != "$svc" ]; then
+      use_service "$svc"
+      "$loadgen" --target "$target" --symbols "$symbols" --accounts "$accounts" --threads "$threads" \
+        --warmup-s 0 --duration-s 5 --rate 0 --in-flight "$in_flight" >/dev/null 2>&1 || true
+      wait_until "$settle" "the warm-up's orders to settle" settled || true
+    fi
+    run_one "$kind" "$run" "$@"
+  done
+}
+for run in $(seq 1 "$runs"); do measure max_throughput "$run" --rate 0 --in-flight "$in_flight"; done
+for run in $(seq 1 "$runs"); do measure open_loop "$run" --rate "$rate" --in-flight "$in_flight"; done
 printf '%s\n' "${results[@]}" | python3 -c '
 import json, statistics, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
+services = list(dict.fromkeys(r["service"] for r in rows))
 for kind in ["max_throughput", "open_loop"]:
-    rs = [r for r in rows if r["kind"] == kind and "acked_per_s" in r]
+  for service in services:
+    rs = [r for r in rows if r["kind"] == kind and r["service"] == service and "acked_per_s" in r]
     if not rs:
         continue
-    out = {"bench": "order_bench_summary", "kind": kind, "runs": len(rs), "rate_target": rs[0]["rate_target"]}
+    out = {"bench": "order_bench_summary", "kind": kind, "service": service, "runs": len(rs),
+           "rate_target": rs[0]["rate_target"]}
     if kind == "open_loop":
         # A run whose rate was not sustained has latencies of the calls it managed to send only.
         out["runs_rate_sustained"] = sum(1 for r in rs if r.get("rate_sustained"))

@@ -4,7 +4,7 @@
 
 namespace tickstream::order {
 
-grpc::Status OrderAuth::authenticate(const grpc::ServerContext& ctx, Principal& out) const {
+grpc::Status OrderAuth::authenticate(const grpc::ServerContextBase& ctx, Principal& out) const {
   const auto& md = ctx.client_metadata();
   const auto it = md.find("authorization");
   if (it == md.end()) {

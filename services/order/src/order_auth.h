@@ -27,7 +27,7 @@ class OrderAuth {
 
   // UNAUTHENTICATED naming the problem ("no bearer token", "token expired", ...) unless the
   // metadata holds a valid token; then `out` is its principal.
-  grpc::Status authenticate(const grpc::ServerContext& ctx, Principal& out) const;
+  grpc::Status authenticate(const grpc::ServerContextBase& ctx, Principal& out) const;
 
   // PERMISSION_DENIED unless `principal` may act for `account`: its own, or any for a service.
   static grpc::Status authorize(const Principal& principal, std::string_view account);

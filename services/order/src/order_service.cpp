@@ -42,7 +42,7 @@ grpc::Status guarded(const char* method, Fn&& fn) {
 
 }  // namespace
 
-grpc::Status OrderServiceImpl::admit(grpc::ServerContext* ctx, const std::string& account) {
+grpc::Status OrderServiceImpl::admit(const grpc::ServerContextBase* ctx, const std::string& account) {
   Principal principal;
   if (auto s = d_.auth.authenticate(*ctx, principal); !s.ok()) return s;
   if (account.empty()) return {grpc::StatusCode::INVALID_ARGUMENT, "account: required"};
@@ -72,51 +72,89 @@ RiskDecider OrderServiceImpl::decider(const OrderIntent& intent, std::string& ru
   };
 }
 
-grpc::Status OrderServiceImpl::SubmitOrder(grpc::ServerContext* ctx, const v1::SubmitOrderRequest* req,
-                                           v1::SubmitOrderResponse* res) {
-  const auto start = Clock::now();
+// One SubmitOrder in flight, from the call until its reactor finishes; the store's completion
+// holds it, so the risk decider and the metrics' rule outlive the handler.
+struct OrderServiceImpl::SubmitCall {
+  SubmitCall(grpc::CallbackServerContext* c, const v1::SubmitOrderRequest* rq, v1::SubmitOrderResponse* rs)
+      : ctx(c), req(rq), res(rs), reactor(c->DefaultReactor()) {}
+
+  grpc::CallbackServerContext* ctx;
+  const v1::SubmitOrderRequest* req;  // gRPC's, valid until Finish
+  v1::SubmitOrderResponse* res;
+  grpc::ServerUnaryReactor* reactor;
+  Clock::time_point start = Clock::now();
+  std::optional<OrderIntent> intent;
+  std::string rule;  // the risk rule that refused the order, for the metrics
+  RiskDecider decide;
   std::string outcome = "invalid";
-  const auto status = guarded("SubmitOrder", [&] { return submit(ctx, *req, *res, outcome); });
-  d_.metrics.call("SubmitOrder", status);
-  if (status.ok() || status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
-      status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
-    d_.metrics.submit(outcome, std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  return status;
+};
+
+grpc::ServerUnaryReactor* OrderServiceImpl::SubmitOrder(grpc::CallbackServerContext* ctx,
+                                                        const v1::SubmitOrderRequest* req,
+                                                        v1::SubmitOrderResponse* res) {
+  auto call = std::make_shared<SubmitCall>(ctx, req, res);
+  std::optional<grpc::Status> ended;
+  const auto status = guarded("SubmitOrder", [&] {
+    ended = startSubmit(call);
+    return ended.value_or(grpc::Status::OK);
+  });
+  // Refused before the store (or startSubmit threw): answer now.
+  if (ended || !status.ok()) finishSubmit(*call, status);
+  return call->reactor;
 }
 
-grpc::Status OrderServiceImpl::submit(grpc::ServerContext* ctx, const v1::SubmitOrderRequest& req,
-                                      v1::SubmitOrderResponse& res, std::string& outcome) {
-  if (auto s = admit(ctx, req.account()); !s.ok()) return s;
+std::optional<grpc::Status> OrderServiceImpl::startSubmit(const std::shared_ptr<SubmitCall>& call) {
+  const auto& req = *call->req;
+  if (auto s = admit(call->ctx, req.account()); !s.ok()) return s;
   const auto validation = d_.validator.validateSubmit(req);
-  if (!validation.ok()) return {grpc::StatusCode::INVALID_ARGUMENT, validation.error->message};
+  if (!validation.ok()) return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, validation.error->message};
 
-  OrderIntent intent{req.account(), req.symbol(), req.side(), req.quantity(),
-                     valuationPrice(req.type(), req.limit_price(), *validation.symbol)};
-  std::string rule;
-  auto result = d_.store.submit(req, decider(intent, rule));
+  call->intent.emplace(OrderIntent{req.account(), req.symbol(), req.side(), req.quantity(),
+                                   valuationPrice(req.type(), req.limit_price(), *validation.symbol)});
+  call->decide = decider(*call->intent, call->rule);
+  // Runs on a writer lane after COMMIT: builds the reply, routes, finishes; blocks on nothing.
+  d_.store.submitAsync(req, call->decide, [this, call](SubmitResult result, std::exception_ptr error) {
+    const auto status = guarded("SubmitOrder", [&] {
+      if (error) std::rethrow_exception(error);
+      return answerSubmit(*call, std::move(result));
+    });
+    finishSubmit(*call, status);
+  });
+  return std::nullopt;
+}
+
+grpc::Status OrderServiceImpl::answerSubmit(SubmitCall& call, SubmitResult result) {
   switch (result.outcome) {
     case SubmitOutcome::Conflict:
-      outcome = "conflict";
+      call.outcome = "conflict";
       return {grpc::StatusCode::ALREADY_EXISTS,
-              "client_order_id: " + req.client_order_id() + " was used for a different order (" +
+              "client_order_id: " + call.req->client_order_id() + " was used for a different order (" +
                   result.order.order_id() + ")"};
     case SubmitOutcome::Duplicate:
-      outcome = "duplicate";
-      res.set_duplicate(true);
+      call.outcome = "duplicate";
+      call.res->set_duplicate(true);
       break;
     case SubmitOutcome::Created:
       if (result.order.status() == v1::ORDER_STATUS_REJECTED) {
-        outcome = "rejected";
-        d_.metrics.reject(rule.empty() ? "other" : rule);
+        call.outcome = "rejected";
+        d_.metrics.reject(call.rule.empty() ? "other" : call.rule);
       } else {
-        outcome = "accepted";
+        call.outcome = "accepted";
         d_.router.route(result.order);  // after the reply is decided: the client waits for PostgreSQL only
       }
       break;
   }
-  *res.mutable_order() = std::move(result.order);
+  *call.res->mutable_order() = std::move(result.order);
   return grpc::Status::OK;
+}
+
+void OrderServiceImpl::finishSubmit(SubmitCall& call, const grpc::Status& status) {
+  d_.metrics.call("SubmitOrder", status);
+  if (status.ok() || status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+      status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+    d_.metrics.submit(call.outcome, std::chrono::duration<double>(Clock::now() - call.start).count());
+  }
+  call.reactor->Finish(status);  // the last touch of the call's request and response
 }
 
 grpc::Status OrderServiceImpl::CancelOrder(grpc::ServerContext* ctx, const v1::CancelOrderRequest* req,

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
+#include <optional>
 
 #include "order_auth.h"
 #include "order_metrics.h"
@@ -28,12 +30,15 @@ struct OrderServiceDeps {
   OrderMetrics& metrics;
 };
 
-class OrderServiceImpl final : public v1::OrderService::Service {
+// SubmitOrder, the hot call, is on gRPC's callback API: it answers from the store's completion
+// on a writer lane, so no thread waits per call in flight (docs/order.md, "Threads"). The
+// others are synchronous.
+class OrderServiceImpl final : public v1::OrderService::WithCallbackMethod_SubmitOrder<v1::OrderService::Service> {
  public:
   explicit OrderServiceImpl(OrderServiceDeps deps) : d_(deps) {}
 
-  grpc::Status SubmitOrder(grpc::ServerContext* ctx, const v1::SubmitOrderRequest* req,
-                           v1::SubmitOrderResponse* res) override;
+  grpc::ServerUnaryReactor* SubmitOrder(grpc::CallbackServerContext* ctx, const v1::SubmitOrderRequest* req,
+                                        v1::SubmitOrderResponse* res) override;
   grpc::Status CancelOrder(grpc::ServerContext* ctx, const v1::CancelOrderRequest* req,
                            v1::CancelOrderResponse* res) override;
   grpc::Status ReplaceOrder(grpc::ServerContext* ctx, const v1::ReplaceOrderRequest* req,
@@ -45,14 +50,19 @@ class OrderServiceImpl final : public v1::OrderService::Service {
                                   grpc::ServerWriter<v1::OrderEvent>* writer) override;
 
  private:
-  grpc::Status submit(grpc::ServerContext* ctx, const v1::SubmitOrderRequest& req, v1::SubmitOrderResponse& res,
-                      std::string& outcome);
+  struct SubmitCall;
+  // Authenticates, validates and queues the submit; an error status when it ends here, nothing
+  // when the store will answer (answerSubmit, then finishSubmit).
+  std::optional<grpc::Status> startSubmit(const std::shared_ptr<SubmitCall>& call);
+  // The reply for what the store did with the submit, and the routing of an accepted order.
+  grpc::Status answerSubmit(SubmitCall& call, SubmitResult result);
+  void finishSubmit(SubmitCall& call, const grpc::Status& status);
   grpc::Status cancel(grpc::ServerContext* ctx, const v1::CancelOrderRequest& req, v1::CancelOrderResponse& res);
   grpc::Status replace(grpc::ServerContext* ctx, const v1::ReplaceOrderRequest& req, v1::ReplaceOrderResponse& res);
   grpc::Status stream(grpc::ServerContext* ctx, const v1::StreamOrderUpdatesRequest& req,
                       grpc::ServerWriter<v1::OrderEvent>& writer);
   // Authenticates and authorises for `account`.
-  grpc::Status admit(grpc::ServerContext* ctx, const std::string& account);
+  grpc::Status admit(const grpc::ServerContextBase* ctx, const std::string& account);
   // The account's order `order_id`, or NOT_FOUND (also for another account's order: its
   // existence is not revealed).
   grpc::Status ownOrder(const std::string& account, const std::string& order_id, v1::Order& out);

@@ -149,30 +149,59 @@ OrderStore::Lane& OrderStore::laneOf(const std::string& account) {
   return *lanes_[std::hash<std::string>{}(account) % lanes_.size()];
 }
 
-SubmitResult OrderStore::submit(const v1::SubmitOrderRequest& request, RiskDecider decide) {
-  PendingSubmit pending;
-  pending.request = &request;
-  pending.decide = &decide;
-  pending.fingerprint = submitFingerprint(request);
-  pending.order_id = rows::newId("ord-");
-  pending.now_ns = runtime::wallClockNs();
-  auto future = pending.done.get_future();
-  if (!config_.group_commit) {
-    runBatch({&pending}, {}, nullptr);
-  } else {
-    // The same account always takes the same lane: its writes are handled in queue order.
-    Lane& lane = laneOf(request.account());
-    {
-      std::lock_guard lock(lane.mu);
-      if (lane.stop) throw Overloaded("order store stopped");
-      if (lane.submits.size() >= config_.max_queued_per_lane) throw Overloaded("order store submit queue full");
-      lane.submits.push_back(&pending);
+namespace {
+
+// Starts an asynchronous store call with a completion that hands its outcome here, and waits:
+// the blocking calls are the asynchronous ones plus this.
+template <class Result, class Start>
+Result waitFor(const Start& start) {
+  // Shared: the writer may still be inside set_value when this thread wakes and returns.
+  auto promise = std::make_shared<std::promise<Result>>();
+  auto future = promise->get_future();
+  start([promise](Result result, std::exception_ptr error) {
+    if (error) {
+      promise->set_exception(error);
+    } else {
+      promise->set_value(std::move(result));
     }
-    lane.wake.notify_one();
+  });
+  return future.get();
+}
+
+}  // namespace
+
+SubmitResult OrderStore::submit(const v1::SubmitOrderRequest& request, RiskDecider decide) {
+  return waitFor<SubmitResult>([&](SubmitDone done) { submitAsync(request, decide, std::move(done)); });
+}
+
+void OrderStore::submitAsync(const v1::SubmitOrderRequest& request, const RiskDecider& decide, SubmitDone done) {
+  auto pending = std::make_unique<PendingSubmit>();
+  pending->request = &request;
+  pending->decide = &decide;
+  pending->fingerprint = submitFingerprint(request);
+  pending->order_id = rows::newId("ord-");
+  pending->now_ns = runtime::wallClockNs();
+  // The order → account entry before the caller hears of the order: a venue report for it can
+  // then find its lane without a query.
+  pending->done = [this, done = std::move(done)](SubmitResult result, std::exception_ptr error) {
+    if (!error && result.outcome == SubmitOutcome::Created) rememberAccount(result.order.order_id(), result.order.account());
+    done(std::move(result), error);
+  };
+  if (!config_.group_commit) {
+    PendingSubmit* p = pending.release();  // runBatch frees it once done ran
+    runBatch({p}, {}, nullptr);
+    return;
   }
-  auto result = future.get();
-  if (result.outcome == SubmitOutcome::Created) rememberAccount(result.order.order_id(), request.account());
-  return result;
+  // The same account always takes the same lane: its writes are handled in queue order.
+  Lane& lane = laneOf(request.account());
+  {
+    std::lock_guard lock(lane.mu);
+    if (lane.stop) throw Overloaded("order store stopped");
+    if (lane.submits.size() >= config_.max_queued_per_lane) throw Overloaded("order store submit queue full");
+    lane.submits.push_back(pending.get());
+    pending.release();  // the lane owns it now (after push_back, which may throw)
+  }
+  lane.wake.notify_one();
 }
 
 void OrderStore::writerLoop(Lane& lane) {
@@ -199,15 +228,17 @@ void OrderStore::writerLoop(Lane& lane) {
 
 namespace {
 
-// Hands a change its outcome. A completion must not throw (ChangeDone's contract); if one does,
-// it is logged here, so the lane neither fails the batch after the fact nor dies.
-void complete(const OrderStore::ChangeDone& done, ChangeResult result, std::exception_ptr error) noexcept {
+// Hands a submit or a change its outcome. A completion must not throw (SubmitDone's and
+// ChangeDone's contract); if one does, it is logged here, so the lane neither fails the batch
+// after the fact nor dies.
+template <class Done, class Result>
+void complete(const Done& done, Result result, std::exception_ptr error) noexcept {
   try {
     done(std::move(result), error);
   } catch (const std::exception& e) {
-    logging::error("order change completion threw", {{"error", e.what()}});
+    logging::error("order store completion threw", {{"error", e.what()}});
   } catch (...) {
-    logging::error("order change completion threw", {});
+    logging::error("order store completion threw", {});
   }
 }
 
@@ -215,7 +246,9 @@ void complete(const OrderStore::ChangeDone& done, ChangeResult result, std::exce
 
 void OrderStore::runBatch(const std::vector<PendingSubmit*>& submits, const std::vector<PendingChange*>& changes,
                           ExposureCache* cache) {
-  std::vector<std::unique_ptr<PendingChange>> owned(changes.begin(), changes.end());  // freed once done ran
+  // Freed once done ran.
+  std::vector<std::unique_ptr<PendingSubmit>> owned_submits(submits.begin(), submits.end());
+  std::vector<std::unique_ptr<PendingChange>> owned_changes(changes.begin(), changes.end());
   std::exception_ptr error;
   try {
     runInOneTransaction(submits, changes, cache);
@@ -223,7 +256,7 @@ void OrderStore::runBatch(const std::vector<PendingSubmit*>& submits, const std:
     error = std::current_exception();
   }
   if (!error) {
-    for (auto* p : submits) p->done.set_value(std::move(p->result));
+    for (auto* p : submits) complete(p->done, std::move(p->result), nullptr);
     for (auto* c : changes) complete(c->done, std::move(c->result), nullptr);
     return;
   }
@@ -237,18 +270,18 @@ void OrderStore::runBatch(const std::vector<PendingSubmit*>& submits, const std:
   } catch (...) {
   }
   if (shared_cause) {
-    for (auto* p : submits) p->done.set_exception(error);
-    for (auto* c : changes) complete(c->done, {}, error);
+    for (auto* p : submits) complete(p->done, SubmitResult{}, error);
+    for (auto* c : changes) complete(c->done, ChangeResult{}, error);
     return;
   }
   for (auto* p : submits) {
     try {
       runInOneTransaction({p}, {}, nullptr);
     } catch (...) {
-      p->done.set_exception(std::current_exception());
+      complete(p->done, SubmitResult{}, std::current_exception());
       continue;
     }
-    p->done.set_value(std::move(p->result));
+    complete(p->done, std::move(p->result), nullptr);
   }
   for (auto* c : changes) {
     ChangeResult result;
@@ -371,12 +404,12 @@ void checkFill(const FillReport& fill) {
 
 ChangeResult OrderStore::applyTransition(const std::string& order_id, Trigger trigger, const TransitionDetails& details) {
   checkTransitionTrigger(trigger);  // thrown here, not through the future
-  return waitFor([&](ChangeDone done) { applyTransitionAsync(order_id, trigger, details, std::move(done)); });
+  return waitFor<ChangeResult>([&](ChangeDone done) { applyTransitionAsync(order_id, trigger, details, std::move(done)); });
 }
 
 ChangeResult OrderStore::applyFill(const FillReport& fill) {
   checkFill(fill);
-  return waitFor([&](ChangeDone done) { applyFillAsync(fill, std::move(done)); });
+  return waitFor<ChangeResult>([&](ChangeDone done) { applyFillAsync(fill, std::move(done)); });
 }
 
 void OrderStore::applyTransitionAsync(const std::string& order_id, Trigger trigger, TransitionDetails details,
@@ -391,7 +424,7 @@ void OrderStore::applyTransitionAsync(const std::string& order_id, Trigger trigg
   try {
     checkTransitionTrigger(trigger);
   } catch (...) {
-    complete(change->done, {}, std::current_exception());
+    complete(change->done, ChangeResult{}, std::current_exception());
     return;
   }
   runChange(std::move(change));
@@ -406,25 +439,11 @@ void OrderStore::applyFillAsync(FillReport fill, ChangeDone done) {
   try {
     checkFill(fill);
   } catch (...) {
-    complete(change->done, {}, std::current_exception());
+    complete(change->done, ChangeResult{}, std::current_exception());
     return;
   }
   change->fill = std::move(fill);
   runChange(std::move(change));
-}
-
-ChangeResult OrderStore::waitFor(const std::function<void(ChangeDone)>& start) {
-  // Shared: the writer may still be inside set_value when this thread wakes and returns.
-  auto promise = std::make_shared<std::promise<ChangeResult>>();
-  auto future = promise->get_future();
-  start([promise](ChangeResult result, std::exception_ptr error) {
-    if (error) {
-      promise->set_exception(error);
-    } else {
-      promise->set_value(std::move(result));
-    }
-  });
-  return future.get();
 }
 
 void OrderStore::runChange(std::unique_ptr<PendingChange> change) {
@@ -449,7 +468,7 @@ void OrderStore::runChange(std::unique_ptr<PendingChange> change) {
       result = {ChangeOutcome::NotFound, {}};
     }
   } catch (...) {
-    complete(change->done, {}, std::current_exception());
+    complete(change->done, ChangeResult{}, std::current_exception());
     return;
   }
   complete(change->done, std::move(result), nullptr);

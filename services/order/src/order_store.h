@@ -159,6 +159,15 @@ class OrderStore {
   // only for a new key. The order id is generated here.
   SubmitResult submit(const v1::SubmitOrderRequest& request, RiskDecider decide);
 
+  // submit() without waiting: `done` is called exactly once, after COMMIT with the result or with
+  // the error that failed the submit (the errors submit() throws). `request` and `decide` must
+  // stay valid until then. Overloaded is thrown here, before anything is queued. `done` runs on a
+  // writer lane's thread (on the caller's without group commit) and must not block: the lane
+  // commits nothing else while it runs. The gRPC SubmitOrder answers from it, so no thread waits
+  // per call in flight.
+  using SubmitDone = std::function<void(SubmitResult result, std::exception_ptr error)>;
+  void submitAsync(const v1::SubmitOrderRequest& request, const RiskDecider& decide, SubmitDone done);
+
   // A lifecycle event other than a fill (use applyFill): accept/reject are submit's. The
   // transition is checked against the state machine under the account's lock; an illegal one is
   // logged and refused. Not retried across a lost connection (pqxx::in_doubt_error reaches the
@@ -222,6 +231,7 @@ class OrderStore {
     std::string seq_account;
   };
   // A submit on its way through a lane; result is set inside the transaction, done after COMMIT.
+  // The lane owns it from the moment it is queued until `done` was called.
   struct PendingSubmit {
     const v1::SubmitOrderRequest* request = nullptr;
     const RiskDecider* decide = nullptr;
@@ -230,7 +240,7 @@ class OrderStore {
     std::string order_id;
     std::int64_t now_ns = 0;
     SubmitResult result;
-    std::promise<SubmitResult> done;
+    SubmitDone done;
   };
   struct Lane;
   // What one transaction attempt did to its accounts' working orders, in statement order;
@@ -250,8 +260,6 @@ class OrderStore {
   // Queues a change in its account's lane (or runs it here without group commit); its `done`
   // reports the outcome.
   void runChange(std::unique_ptr<PendingChange> change);
-  // Starts an asynchronous change with a completion that hands its outcome here, and waits.
-  ChangeResult waitFor(const std::function<void(ChangeDone)>& start);
   // A change alone in its own transaction.
   ChangeResult runChangeAlone(PendingChange& change);
   // A lane's changes, one or many, in four statements (order_store_changes.cpp). Returns whether
