@@ -201,9 +201,9 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
     seq_accounts.text(account);
     seq_values.number(seq);
   }
-  tx.exec_prepared("order_batch_write", ids.str(), accts.str(), cids.str(), fps.str(), symbols.str(), sides.str(),
-                   types.str(), tifs.str(), qtys.str(), prices.str(), statuses.str(), reasons.str(), texts.str(),
-                   tss.str(), seqs.str(), event_ids.str(), payloads.str(), seq_accounts.str(), seq_values.str(),
+  tx.exec_prepared("order_batch_write", ids.take(), accts.take(), cids.take(), fps.take(), symbols.take(), sides.take(),
+                   types.take(), tifs.take(), qtys.take(), prices.take(), statuses.take(), reasons.take(), texts.take(),
+                   tss.take(), seqs.take(), event_ids.take(), payloads.take(), seq_accounts.take(), seq_values.take(),
                    config_.events_topic);
 }
 

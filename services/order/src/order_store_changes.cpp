@@ -132,7 +132,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     const auto seq = ++last_seq.at(o.account());
     auto event = rows::changeEvent(o, seq, from);
     if (!f.fill_id().empty()) *event.mutable_fill() = f;
-    const auto payload = event.SerializeAsString();
+    const auto payload = ArrayLiteral::hexOf(event.SerializeAsString());  // for the event row and its outbox row
     e_accounts.text(o.account());
     e_seqs.number(seq);
     e_ids.text(event.event_id());
@@ -141,10 +141,10 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     e_to.number(o.status());
     e_fills.text(f.fill_id());
     e_ts.number(c->now_ns);
-    e_payloads.bytes(payload);
+    e_payloads.hexBytes(payload);
     o_topics.text(config_.events_topic);
     o_keys.text(o.account());
-    o_payloads.bytes(payload);
+    o_payloads.hexBytes(payload);
     if (!f.fill_id().empty()) {
       f_ids.text(f.fill_id());
       f_exec.text(f.venue_execution_id());
@@ -192,12 +192,12 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     s_accounts.text(account);
     s_values.number(seq);
   }
-  tx.exec_prepared("order_changes_write", u_ids.str(), u_status.str(), u_filled.str(), u_avg.str(), u_reason.str(),
-                   u_text.str(), u_venue.str(), u_replaced.str(), u_ts.str(), u_version.str(), f_ids.str(),
-                   f_exec.str(), f_orders.str(), f_accounts.str(), f_symbols.str(), f_sides.str(), f_qtys.str(),
-                   f_prices.str(), f_ts.str(), f_liq.str(), f_fees.str(), e_accounts.str(), e_seqs.str(), e_ids.str(),
-                   e_orders.str(), e_from.str(), e_to.str(), e_fills.str(), e_ts.str(), e_payloads.str(),
-                   s_accounts.str(), s_values.str(), o_topics.str(), o_keys.str(), o_payloads.str());
+  tx.exec_prepared("order_changes_write", u_ids.take(), u_status.take(), u_filled.take(), u_avg.take(), u_reason.take(),
+                   u_text.take(), u_venue.take(), u_replaced.take(), u_ts.take(), u_version.take(), f_ids.take(),
+                   f_exec.take(), f_orders.take(), f_accounts.take(), f_symbols.take(), f_sides.take(), f_qtys.take(),
+                   f_prices.take(), f_ts.take(), f_liq.take(), f_fees.take(), e_accounts.take(), e_seqs.take(), e_ids.take(),
+                   e_orders.take(), e_from.take(), e_to.take(), e_fills.take(), e_ts.take(), e_payloads.take(),
+                   s_accounts.take(), s_values.take(), o_topics.take(), o_keys.take(), o_payloads.take());
   return true;
 }
 

@@ -100,6 +100,11 @@ std::uint64_t OrderUpdates::lastSeq(const std::string& account) {
       pg::Retry::Idempotent);
 }
 
+bool OrderUpdates::subscribed(std::string_view account) const {
+  std::lock_guard lock(mu_);
+  return subscribers_.count(std::string(account)) > 0;
+}
+
 void OrderUpdates::dispatch(const std::string& account, const v1::OrderEvent& event) {
   std::lock_guard lock(mu_);
   auto [first, last] = subscribers_.equal_range(account);
@@ -129,6 +134,8 @@ void OrderUpdates::run() {
     while (!stop_thread_) {
       auto m = consumer.poll(100ms);
       if (!m || !m->ok()) continue;
+      // Keyed by account: most events have no stream open for their account, and are not parsed.
+      if (!subscribed(m->key())) continue;
       const auto payload = m->payload();
       if (!event.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
         logging::warn("orders.events record does not parse", {{"partition", m->partition()},

@@ -21,21 +21,37 @@ class ArrayLiteral {
     }
     out_ += '"';
   }
-  void bytes(std::string_view b) {
-    static constexpr char kHex[] = "0123456789abcdef";
+  // Raw bytes, as bytea's hex format.
+  void bytes(std::string_view b) { hexBytes(hexOf(b)); }
+  // Bytes already hex-encoded (hexOf): one payload that goes into two arrays is encoded once.
+  void hexBytes(std::string_view hex) {
     open();
     out_ += "\"\\\\x";  // "\\x...": an escaped backslash, then bytea's hex format
-    for (unsigned char c : b) {
-      out_ += kHex[c >> 4];
-      out_ += kHex[c & 0xf];
-    }
+    out_ += hex;
     out_ += '"';
   }
   void number(std::int64_t v) {
     open();
     out_ += std::to_string(v);
   }
-  std::string str() const { return out_.empty() ? "{}" : out_ + "}"; }
+  // The literal, moved out: call once, last. (A batch's payload arrays reach hundreds of KB;
+  // copying them again was a visible share of the lane's malloc time.)
+  std::string take() {
+    if (out_.empty()) return "{}";
+    out_ += '}';
+    return std::move(out_);
+  }
+
+  static std::string hexOf(std::string_view b) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex(b.size() * 2, '\0');
+    char* p = hex.data();
+    for (unsigned char c : b) {
+      *p++ = kHex[c >> 4];
+      *p++ = kHex[c & 0xf];
+    }
+    return hex;
+  }
 
  private:
   void open() { out_ += out_.empty() ? '{' : ','; }
@@ -45,7 +61,7 @@ class ArrayLiteral {
 inline std::string textArray(const std::vector<std::string>& values) {
   ArrayLiteral a;
   for (const auto& v : values) a.text(v);
-  return a.str();
+  return a.take();
 }
 
 }  // namespace tickstream::order
