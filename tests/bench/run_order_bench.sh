@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Order entry through the whole stack on throw-away servers: Kafka and PostgreSQL, exchange-sim
-# (live feed at 2000 msgs/s, 100 symbols, with its venue), ingestion and the normalizer (so the
+# (live feed at --feed-rate msgs/s, 100 symbols, with its venue), ingestion and the normalizer (so the
 # order service learns symbols and last trades from md.snapshot), the order service, and
 # order-loadgen sending limit IOC orders at each symbol's last trade. Two measurements, --runs
 # times each, one JSON line per run and a summary line with the medians per kind:
@@ -13,7 +13,11 @@
 #   tests/bench/run_order_bench.sh [--build DIR] [--no-build] [--runs 3] [--duration 20]
 #       [--warmup 5] [--rate 10000] [--accounts 100] [--symbols 20] [--in-flight 128]
 #       [--threads 2] [--settle 300] [--service-args "--router-threads 16 ..."]
-#       [--order-service BIN --order-service BIN2 ...]
+#       [--order-service BIN --order-service BIN2 ...] [--feed-rate 2000]
+# --feed-rate: exchange-sim's ITCH messages/s. The order path needs only prices from the market
+# data, but at 2000 msgs/s the feed, the normalizer and the broker's share for them take ~0.8 of
+# the two cores (the order_bench_idle line); a lower rate shows what the order path does with
+# the machine to itself.
 # --order-service given more than once: an A/B on the same servers. Each run of each kind is
 # measured with every binary in turn (the order rotating every run), the service restarted for
 # each, and the summary lines are per binary ("service"). A binary must be named order-service*
@@ -24,7 +28,7 @@ LOG_TAG=order-bench
 . "$root/deploy/local/common.sh"
 build=$root/build/dev do_build=1 runs=3 duration=20 warmup=5 rate=10000 accounts=100 nsymbols=20
 in_flight=128 threads=2 settle=300 service_args=""
-services=()
+services=() feed_rate=2000
 while [ $# -gt 0 ]; do
   case $1 in
     --no-build) do_build=0; shift; continue ;;
@@ -32,6 +36,7 @@ while [ $# -gt 0 ]; do
     --rate) rate=$2 ;; --accounts) accounts=$2 ;; --symbols) nsymbols=$2 ;;
     --in-flight) in_flight=$2 ;; --threads) threads=$2 ;; --settle) settle=$2 ;; --service-args) service_args=$2 ;;
     --order-service) services+=("$2") ;;
+    --feed-rate) feed_rate=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -82,7 +87,7 @@ psql_q() { "$PGBIN/psql" "$pg_url" -v ON_ERROR_STOP=1 -qtAc "$1"; }
 # The market, as deploy/local/up.sh starts it, with the venue on a port of its choosing.
 log "starting exchange-sim (feed and venue), ingestion and normalizer"
 start_service exchange-sim "$bin/exchange-sim/exchange-sim" --symbols 100 --listen 127.0.0.1:0 \
-  --messages 0 --rate 2000 --venue-listen 127.0.0.1:0 --metrics-listen ""
+  --messages 0 --rate "$feed_rate" --venue-listen 127.0.0.1:0 --metrics-listen ""
 wait_until 30 "exchange-sim's venue to listen" logged exchange-sim "venue listening" ||
   fail exchange-sim "exchange-sim did not start"
 soup_port=$(log_port exchange-sim "soup server listening")
