@@ -67,6 +67,18 @@ struct ServiceEnv {
     start();
   }
 
+  // The test's topics go with it: a long-lived local broker otherwise collects thousands of
+  // partitions, and its start-up outgrows the fixture's wait. Best effort (a destructor).
+  ~ServiceEnv() {
+    service.reset();
+    try {
+      kafka::Admin(testing::kafkaBootstrap()).deleteTopics({snapshot_topic, events_topic, fills_topic});
+    } catch (const std::exception&) {
+    }
+  }
+  ServiceEnv(const ServiceEnv&) = delete;
+  ServiceEnv& operator=(const ServiceEnv&) = delete;
+
   void seedSnapshots() {
     kafka::ProducerConfig pc;
     pc.brokers = testing::kafkaBootstrap();

@@ -45,6 +45,16 @@ struct RelayEnv {
     env = std::make_unique<StoreEnv>(config, "order_relay");
   }
 
+  // The topics go with the test (see ServiceEnv's destructor). Best effort.
+  ~RelayEnv() {
+    try {
+      kafka::Admin(testing::kafkaBootstrap()).deleteTopics({events_topic, fills_topic});
+    } catch (const std::exception&) {
+    }
+  }
+  RelayEnv(const RelayEnv&) = delete;
+  RelayEnv& operator=(const RelayEnv&) = delete;
+
   OutboxRelayConfig relayConfig() const {
     OutboxRelayConfig c;
     c.pg_url = env->url;
