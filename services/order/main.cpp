@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   runtime::Flags flags("order-service", "gRPC order entry: PostgreSQL, outbox to Kafka, routing to the venue");
   flags.add("--grpc-listen", opts.grpc_listen, "HOST:PORT of the gRPC OrderService + health + reflection (port 0 = any)");
   flags.add("--grpc-idle-threads", opts.grpc_idle_threads,
-            "gRPC threads kept waiting for calls (each call holds one until its commit; fewer: a thread started per call)");
+            "gRPC threads kept waiting for synchronous calls (all but SubmitOrder; each holds one until it answers; fewer: a thread started per call)");
   flags.add("--metrics-listen", opts.metrics_listen, "HOST:PORT for /metrics, /healthz, /readyz");
   flags.add("--pg-url", opts.pg_url, "PostgreSQL URL (postgresql://user@host:port/db)")->required();
   flags.add("--pg-pool-size", opts.pg_pool_size, "pooled PostgreSQL connections (> --writer-lanes)");

@@ -149,10 +149,14 @@ grpc::Status OrderServiceImpl::answerSubmit(SubmitCall& call, SubmitResult resul
 }
 
 void OrderServiceImpl::finishSubmit(SubmitCall& call, const grpc::Status& status) {
-  d_.metrics.call("SubmitOrder", status);
-  if (status.ok() || status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
-      status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
-    d_.metrics.submit(call.outcome, std::chrono::duration<double>(Clock::now() - call.start).count());
+  try {
+    d_.metrics.call("SubmitOrder", status);
+    if (status.ok() || status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+        status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+      d_.metrics.submit(call.outcome, std::chrono::duration<double>(Clock::now() - call.start).count());
+    }
+  } catch (const std::exception& e) {  // the call is answered whatever the metrics do
+    logging::warn("SubmitOrder metrics failed", {{"error", e.what()}});
   }
   call.reactor->Finish(status);  // the last touch of the call's request and response
 }

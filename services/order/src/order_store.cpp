@@ -184,12 +184,19 @@ void OrderStore::submitAsync(const v1::SubmitOrderRequest& request, const RiskDe
   // The order → account entry before the caller hears of the order: a venue report for it can
   // then find its lane without a query.
   pending->done = [this, done = std::move(done)](SubmitResult result, std::exception_ptr error) {
-    if (!error && result.outcome == SubmitOutcome::Created) rememberAccount(result.order.order_id(), result.order.account());
-    done(std::move(result), error);
+    if (!error && result.outcome == SubmitOutcome::Created) {
+      try {
+        rememberAccount(result.order.order_id(), result.order.account());
+      } catch (const std::exception& e) {  // (allocation) the report then finds the account by a query
+        logging::warn("order account not cached", {{"order_id", result.order.order_id()}, {"error", e.what()}});
+      }
+    }
+    done(std::move(result), error);  // always: a call left without its answer would never finish
   };
   if (!config_.group_commit) {
-    PendingSubmit* p = pending.release();  // runBatch frees it once done ran
-    runBatch({p}, {}, nullptr);
+    const std::vector<PendingSubmit*> batch{pending.get()};
+    pending.release();  // runBatch frees it once done ran
+    runBatch(batch, {}, nullptr);
     return;
   }
   // The same account always takes the same lane: its writes are handled in queue order.

@@ -192,12 +192,12 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     s_accounts.text(account);
     s_values.number(seq);
   }
-  tx.exec_prepared("order_changes_write", u_ids.take(), u_status.take(), u_filled.take(), u_avg.take(), u_reason.take(),
-                   u_text.take(), u_venue.take(), u_replaced.take(), u_ts.take(), u_version.take(), f_ids.take(),
-                   f_exec.take(), f_orders.take(), f_accounts.take(), f_symbols.take(), f_sides.take(), f_qtys.take(),
-                   f_prices.take(), f_ts.take(), f_liq.take(), f_fees.take(), e_accounts.take(), e_seqs.take(), e_ids.take(),
-                   e_orders.take(), e_from.take(), e_to.take(), e_fills.take(), e_ts.take(), e_payloads.take(),
-                   s_accounts.take(), s_values.take(), o_topics.take(), o_keys.take(), o_payloads.take());
+  tx.exec_prepared("order_changes_write", std::move(u_ids).take(), std::move(u_status).take(), std::move(u_filled).take(), std::move(u_avg).take(), std::move(u_reason).take(),
+                   std::move(u_text).take(), std::move(u_venue).take(), std::move(u_replaced).take(), std::move(u_ts).take(), std::move(u_version).take(), std::move(f_ids).take(),
+                   std::move(f_exec).take(), std::move(f_orders).take(), std::move(f_accounts).take(), std::move(f_symbols).take(), std::move(f_sides).take(), std::move(f_qtys).take(),
+                   std::move(f_prices).take(), std::move(f_ts).take(), std::move(f_liq).take(), std::move(f_fees).take(), std::move(e_accounts).take(), std::move(e_seqs).take(), std::move(e_ids).take(),
+                   std::move(e_orders).take(), std::move(e_from).take(), std::move(e_to).take(), std::move(e_fills).take(), std::move(e_ts).take(), std::move(e_payloads).take(),
+                   std::move(s_accounts).take(), std::move(s_values).take(), std::move(o_topics).take(), std::move(o_keys).take(), std::move(o_payloads).take());
   return true;
 }
 

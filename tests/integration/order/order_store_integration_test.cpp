@@ -494,21 +494,30 @@ TEST_CASE("concurrent transitions and fills are group-committed in batches: each
 }
 
 TEST_CASE("submitAsync completes each submit once after COMMIT, refuses past the queue bound, survives a throwing completion") {
-  OrderStoreConfig config;
-  config.writer_lanes = 2;
-  config.max_queued_per_lane = 40;
-  StoreEnv env(config);
-  allowAccount(env.url, "acct-a");
-  allowAccount(env.url, "acct-b");
-  const RiskDecider decide = acceptAll();
-  std::vector<v1::SubmitOrderRequest> requests;  // must outlive their completions: built first
-  for (int i = 0; i < 400; ++i) requests.push_back(limitBuy(i % 2 ? "acct-a" : "acct-b", "as-" + std::to_string(i)));
-
+  // Everything the completions touch is declared before the store, so the store (destroyed
+  // first) drains its lanes while they still exist, even when a REQUIRE below gives up.
   std::mutex mu;
   std::condition_variable cv;
   int completed = 0, created = 0, failed = 0, overloaded = 0;
   std::set<std::string> ids;
-  // One thread queues all 400 without waiting for any: more than the lanes hold at once.
+  bool released = false;  // until then, each lane's first batch waits in the decider: the queues fill
+  const RiskDecider decide = [&](const RiskInputs&) {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, std::chrono::seconds(30), [&] { return released; });
+    return std::optional<Rejection>();
+  };
+  std::vector<v1::SubmitOrderRequest> requests;
+  for (int i = 0; i < 400; ++i) requests.push_back(limitBuy(i % 2 ? "acct-a" : "acct-b", "as-" + std::to_string(i)));
+
+  OrderStoreConfig config;
+  config.writer_lanes = 2;
+  config.max_queued_per_lane = 40;
+  config.max_batch = 16;
+  StoreEnv env(config);
+  allowAccount(env.url, "acct-a");
+  allowAccount(env.url, "acct-b");
+  // One thread queues all 400 without waiting for any, while the lanes are held: at most
+  // 2 x (one batch of 16 + 40 queued) fit, the rest is refused before anything is queued.
   for (const auto& r : requests) {
     try {
       env.store->submitAsync(r, decide, [&](SubmitResult result, std::exception_ptr error) {
@@ -530,11 +539,14 @@ TEST_CASE("submitAsync completes each submit once after COMMIT, refuses past the
       ++overloaded;
     }
   }
+  CHECK(overloaded >= 400 - 2 * (16 + 40));
   {
     std::unique_lock lock(mu);
+    CHECK(completed == 0);  // nothing is answered before its COMMIT, and the lanes are held
+    released = true;
+    cv.notify_all();
     REQUIRE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return completed + overloaded == 400; }));
   }
-  CHECK(overloaded > 0);  // 400 queued in microseconds against lanes of 40 that commit in milliseconds
   CHECK(failed == 0);
   CHECK(created == completed);
   CHECK(ids.size() == static_cast<std::size_t>(created));  // each completion once, each its own order
