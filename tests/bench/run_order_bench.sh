@@ -256,10 +256,14 @@ print(json.dumps({"bench": "order_bench_idle", "cores": {k: round(max(0, b[k] - 
 }
 # One unmeasured closed-loop run first: the broker's JVM compiles its hot paths in its first
 # minute under load (taking up to a core for that), which made every first run the slowest.
+# warm_up SECONDS: closed loop, not reported, and its orders settled.
+warm_up() {
+  "$loadgen" --target "$target" --symbols "$symbols" --accounts "$accounts" --threads "$threads" \
+    --warmup-s 0 --duration-s "$1" --rate 0 --in-flight "$in_flight" >/dev/null 2>&1 || true
+  wait_until "$settle" "the warm-up's orders to settle" settled || true
+}
 log "warming up (15 s closed loop, not reported)"
-"$loadgen" --target "$target" --symbols "$symbols" --accounts "$accounts" --threads "$threads" \
-  --warmup-s 0 --duration-s 15 --rate 0 --in-flight "$in_flight" >/dev/null 2>&1 || true
-wait_until "$settle" "the warm-up's orders to settle" settled || true
+warm_up 15
 # measure KIND RUN LOADGEN-FLAGS...: the run with every binary, in an order that rotates by run (the
 # first after a switch is not always the same one). A restarted service gets 5 s of closed loop
 # first, unmeasured, as the first one got its warm-up.
@@ -269,9 +273,7 @@ measure() {
     svc=${services[$(((i + run - 1) % n))]}
     if [ "$running" != "$svc" ]; then
       use_service "$svc"
-      "$loadgen" --target "$target" --symbols "$symbols" --accounts "$accounts" --threads "$threads" \
-        --warmup-s 0 --duration-s 5 --rate 0 --in-flight "$in_flight" >/dev/null 2>&1 || true
-      wait_until "$settle" "the warm-up's orders to settle" settled || true
+      warm_up 5
     fi
     run_one "$kind" "$run" "$@"
   done

@@ -201,9 +201,12 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
     seq_accounts.text(account);
     seq_values.number(seq);
   }
-  tx.exec_prepared("order_batch_write", std::move(ids).take(), std::move(accts).take(), std::move(cids).take(), std::move(fps).take(), std::move(symbols).take(), std::move(sides).take(),
-                   std::move(types).take(), std::move(tifs).take(), std::move(qtys).take(), std::move(prices).take(), std::move(statuses).take(), std::move(reasons).take(), std::move(texts).take(),
-                   std::move(tss).take(), std::move(seqs).take(), std::move(event_ids).take(), std::move(payloads).take(), std::move(seq_accounts).take(), std::move(seq_values).take(),
+  tx.exec_prepared("order_batch_write", std::move(ids).take(), std::move(accts).take(), std::move(cids).take(),
+                   std::move(fps).take(), std::move(symbols).take(), std::move(sides).take(), std::move(types).take(),
+                   std::move(tifs).take(), std::move(qtys).take(), std::move(prices).take(),
+                   std::move(statuses).take(), std::move(reasons).take(), std::move(texts).take(),
+                   std::move(tss).take(), std::move(seqs).take(), std::move(event_ids).take(),
+                   std::move(payloads).take(), std::move(seq_accounts).take(), std::move(seq_values).take(),
                    config_.events_topic);
 }
 

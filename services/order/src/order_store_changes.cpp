@@ -192,12 +192,18 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     s_accounts.text(account);
     s_values.number(seq);
   }
-  tx.exec_prepared("order_changes_write", std::move(u_ids).take(), std::move(u_status).take(), std::move(u_filled).take(), std::move(u_avg).take(), std::move(u_reason).take(),
-                   std::move(u_text).take(), std::move(u_venue).take(), std::move(u_replaced).take(), std::move(u_ts).take(), std::move(u_version).take(), std::move(f_ids).take(),
-                   std::move(f_exec).take(), std::move(f_orders).take(), std::move(f_accounts).take(), std::move(f_symbols).take(), std::move(f_sides).take(), std::move(f_qtys).take(),
-                   std::move(f_prices).take(), std::move(f_ts).take(), std::move(f_liq).take(), std::move(f_fees).take(), std::move(e_accounts).take(), std::move(e_seqs).take(), std::move(e_ids).take(),
-                   std::move(e_orders).take(), std::move(e_from).take(), std::move(e_to).take(), std::move(e_fills).take(), std::move(e_ts).take(), std::move(e_payloads).take(),
-                   std::move(s_accounts).take(), std::move(s_values).take(), std::move(o_topics).take(), std::move(o_keys).take(), std::move(o_payloads).take());
+  tx.exec_prepared("order_changes_write", std::move(u_ids).take(), std::move(u_status).take(),
+                   std::move(u_filled).take(), std::move(u_avg).take(), std::move(u_reason).take(),
+                   std::move(u_text).take(), std::move(u_venue).take(), std::move(u_replaced).take(),
+                   std::move(u_ts).take(), std::move(u_version).take(), std::move(f_ids).take(),
+                   std::move(f_exec).take(), std::move(f_orders).take(), std::move(f_accounts).take(),
+                   std::move(f_symbols).take(), std::move(f_sides).take(), std::move(f_qtys).take(),
+                   std::move(f_prices).take(), std::move(f_ts).take(), std::move(f_liq).take(),
+                   std::move(f_fees).take(), std::move(e_accounts).take(), std::move(e_seqs).take(),
+                   std::move(e_ids).take(), std::move(e_orders).take(), std::move(e_from).take(),
+                   std::move(e_to).take(), std::move(e_fills).take(), std::move(e_ts).take(),
+                   std::move(e_payloads).take(), std::move(s_accounts).take(), std::move(s_values).take(),
+                   std::move(o_topics).take(), std::move(o_keys).take(), std::move(o_payloads).take());
   return true;
 }
 

@@ -100,9 +100,9 @@ std::uint64_t OrderUpdates::lastSeq(const std::string& account) {
       pg::Retry::Idempotent);
 }
 
-bool OrderUpdates::subscribed(std::string_view account) const {
+bool OrderUpdates::subscribed(const std::string& account) const {
   std::lock_guard lock(mu_);
-  return subscribers_.count(std::string(account)) > 0;
+  return subscribers_.count(account) > 0;
 }
 
 void OrderUpdates::dispatch(const std::string& account, const v1::OrderEvent& event) {
@@ -131,11 +131,13 @@ void OrderUpdates::run() {
     for (int32_t p = 0; p < partitions_; ++p) assignment.push_back({config_.topic, p, RdKafka::Topic::OFFSET_END});
     consumer.assign(assignment);
     v1::OrderEvent event;
+    std::string account;  // the record's key, in a buffer reused across records
     while (!stop_thread_) {
       auto m = consumer.poll(100ms);
       if (!m || !m->ok()) continue;
       // Keyed by account: most events have no stream open for their account, and are not parsed.
-      if (!subscribed(m->key())) continue;
+      account.assign(m->key());
+      if (!subscribed(account)) continue;
       const auto payload = m->payload();
       if (!event.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
         logging::warn("orders.events record does not parse", {{"partition", m->partition()},

@@ -8,7 +8,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -72,7 +71,7 @@ class OrderUpdates {
  private:
   void run();
   void dispatch(const std::string& account, const v1::OrderEvent& event);
-  bool subscribed(std::string_view account) const;
+  bool subscribed(const std::string& account) const;
 
   pg::Pool& pool_;
   const OrderUpdatesConfig config_;

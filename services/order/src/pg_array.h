@@ -21,12 +21,17 @@ class ArrayLiteral {
     }
     out_ += '"';
   }
-  // Raw bytes, as bytea's hex format.
-  void bytes(std::string_view b) { hexBytes(hexOf(b)); }
+  // Raw bytes, as bytea's hex format, encoded straight into the literal.
+  void bytes(std::string_view b) {
+    openBytes();
+    const std::size_t at = out_.size();
+    out_.resize(at + 2 * b.size());
+    writeHex(b, out_.data() + at);
+    out_ += '"';
+  }
   // Bytes already hex-encoded (hexOf): one payload that goes into two arrays is encoded once.
   void hexBytes(std::string_view hex) {
-    open();
-    out_ += "\"\\\\x";  // "\\x...": an escaped backslash, then bytea's hex format
+    openBytes();
     out_ += hex;
     out_ += '"';
   }
@@ -44,18 +49,24 @@ class ArrayLiteral {
   }
 
   static std::string hexOf(std::string_view b) {
-    static constexpr char kHex[] = "0123456789abcdef";
     std::string hex(b.size() * 2, '\0');
-    char* p = hex.data();
-    for (unsigned char c : b) {
-      *p++ = kHex[c >> 4];
-      *p++ = kHex[c & 0xf];
-    }
+    writeHex(b, hex.data());
     return hex;
   }
 
  private:
   void open() { out_ += out_.empty() ? '{' : ','; }
+  void openBytes() {
+    open();
+    out_ += "\"\\\\x";  // "\\x...": an escaped backslash, then bytea's hex format
+  }
+  static void writeHex(std::string_view b, char* p) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned char c : b) {
+      *p++ = kHex[c >> 4];
+      *p++ = kHex[c & 0xf];
+    }
+  }
   std::string out_;
 };
 
