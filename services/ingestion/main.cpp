@@ -55,6 +55,7 @@ struct Options {
   std::string metrics_listen = "127.0.0.1:0"; // HOST:PORT for /metrics, /healthz, /readyz
   int flush_timeout_ms = 30'000; // how long a shutdown waits for Kafka to take what is queued
   int kafka_linger_ms = 5;                                // producer batching delay (latency vs. throughput)
+  std::string kafka_compression = "lz4";                // producer codec: CPU on both ends vs. bytes on the wire
 };
 
 // FeedCounters as Prometheus counters. The handler's counters are plain integers owned by the
@@ -271,6 +272,9 @@ int main(int argc, char** argv) {
   flags.add("--kafka-linger-ms", opts.kafka_linger_ms,
             "how long the producer waits to fill a batch (latency vs. throughput)")
       ->check(CLI::Range(0, 1000));
+  flags.add("--kafka-compression", opts.kafka_compression,
+            "producer compression: none|lz4|zstd|snappy|gzip (none saves CPU where bandwidth is cheap)")
+      ->check(CLI::IsMember({"none", "lz4", "zstd", "snappy", "gzip"}));
   flags.add("--flush-timeout-ms", opts.flush_timeout_ms,
             "on shutdown, how long to wait for Kafka to take every queued record")
       ->check(CLI::Range(0, 600'000));
@@ -332,6 +336,7 @@ int main(int argc, char** argv) {
     producer_config.client_id = "ingestion";
     producer_config.idempotent = true; // a retried batch must not duplicate or reorder md.raw
     producer_config.linger_ms = opts.kafka_linger_ms;
+    producer_config.compression = opts.kafka_compression;
     producer_config.flush_timeout = std::chrono::milliseconds(opts.flush_timeout_ms);
     kafka::Producer producer(producer_config);
     ingestion::KafkaPublisher publisher(producer, {opts.raw_topic, opts.md_partitions});

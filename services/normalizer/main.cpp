@@ -56,6 +56,7 @@ struct Options {
   int commit_interval_ms = 1000;                          // commit md.raw positions once acknowledged
   int flush_timeout_ms = 30'000;                          // how long a flush or a commit's acks may take
   int kafka_linger_ms = 5;                                // producer batching delay (latency vs. throughput)
+  std::string kafka_compression = "lz4";                // producer codec: CPU on both ends vs. bytes on the wire
   int delivery_timeout_ms = 30'000;                       // producer retries a record this long
   int snapshot_interval_ms = 1000;                        // least time between a symbol's snapshots
 };
@@ -557,6 +558,9 @@ int main(int argc, char** argv) {
   flags.add("--kafka-linger-ms", opts.kafka_linger_ms,
             "how long the producer waits to fill a batch (latency vs. throughput)")
       ->check(CLI::Range(0, 1000));
+  flags.add("--kafka-compression", opts.kafka_compression,
+            "producer compression: none|lz4|zstd|snappy|gzip (none saves CPU where bandwidth is cheap)")
+      ->check(CLI::IsMember({"none", "lz4", "zstd", "snappy", "gzip"}));
   flags.add("--flush-timeout-ms", opts.flush_timeout_ms,
             "how long a flush (shutdown, hand-over) or a commit's acknowledgements wait for Kafka")
       ->check(CLI::Range(0, 600'000));
@@ -606,6 +610,7 @@ int main(int argc, char** argv) {
     producer_config.client_id = "normalizer";
     producer_config.idempotent = true; // a retry must not duplicate or reorder a symbol's seqs
     producer_config.linger_ms = opts.kafka_linger_ms;
+    producer_config.compression = opts.kafka_compression;
     producer_config.delivery_timeout_ms = opts.delivery_timeout_ms;
     producer_config.flush_timeout = std::chrono::milliseconds(opts.flush_timeout_ms);
     kafka::Producer producer(producer_config, [&sink](const kafka::DeliveryReport& r) {

@@ -3,23 +3,28 @@
 # (live SoupBinTCP, 1000 symbols) -> ingestion -> normalizer -> md_latency_bench, once per run
 # on topics of its own. Prints each run's JSON line and a summary line with the medians.
 #   tests/bench/run_md_latency.sh [--build DIR] [--rate 100000] [--runs 3] [--duration 10]
-#                                 [--cap 1000000000] [--linger 1] [--normalizer BIN]...
+#                                 [--cap 1000000000] [--linger 1] [--partitions 16]
+#                                 [--compression lz4[,none...]] [--normalizer BIN]...
 # --cap is the normalizer's per-symbol rate cap: the default (no cap in practice) measures the
-# pipeline; a real cap (20) adds the conflation delay by design.
-# --normalizer (repeatable) A/B-tests normalizer binaries: each run round starts each of them
+# pipeline; a real cap (20) adds the conflation delay by design (each line also gives the
+# latency without the time the cap held the update: pipeline_*).
+# --normalizer (repeatable) and --compression (a comma list: the producers' codec, ingestion's
+# and the normalizer's) A/B-test variants: each run round starts every (binary, codec) pair
 # once, alternately (in a rotating order), on the same broker, and the summary has one line per
-# binary. On a shared, noisy machine that is the only fair comparison (runs minutes apart
-# differ by up to +-100 %); use an even number of runs for two binaries.
+# pair. On a shared, noisy machine that is the only fair comparison (runs minutes apart
+# differ by up to +-100 %). Each line has the CPU (cores) of the broker, ingestion, the
+# normalizer and exchange-sim over the measured window.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
 build=$root/build/dev rate=100000 runs=3 duration=10 cap=1000000000 linger=1 warmup=10 partitions=16
+compressions=lz4
 normalizers=()
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2 ;; --rate) rate=$2 ;; --runs) runs=$2 ;; --duration) duration=$2 ;;
     --cap) cap=$2 ;; --linger) linger=$2 ;; --partitions) partitions=$2 ;; --warmup) warmup=$2 ;;
-    --normalizer) normalizers+=("$2") ;;
+    --normalizer) normalizers+=("$2") ;; --compression) compressions=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -34,6 +39,12 @@ trap cleanup EXIT
 brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
 bin=$build/services
 [ ${#normalizers[@]} -gt 0 ] || normalizers=("$bin/normalizer/normalizer")
+variants=()  # "codec binary" pairs
+for normalizer in "${normalizers[@]}"; do
+  for codec in ${compressions//,/ }; do variants+=("$codec $normalizer"); done
+done
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+hz=$(getconf CLK_TCK)
 # A fresh broker's JVM compiles its hot paths during its first ~30 s of traffic and takes more
 # than a core meanwhile: warm it up (on topics of its own) before the first run.
 "$build/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
@@ -42,11 +53,11 @@ bin=$build/services
 
 results=()
 for round in $(seq 1 "$runs"); do
-for i in "${!normalizers[@]}"; do
-  # Each round starts with the next binary: the first run after the warm-up was the slowest in
-  # every A/B on the busy machine, and a fixed order would charge that to the first binary.
-  n=$(( (i + round - 1) % ${#normalizers[@]} ))
-  normalizer=${normalizers[$n]}
+for i in "${!variants[@]}"; do
+  # Each round starts with the next variant: the first run after the warm-up was the slowest in
+  # every A/B on the busy machine, and a fixed order would charge that to the first variant.
+  n=$(( (i + round - 1) % ${#variants[@]} ))
+  read -r codec normalizer <<<"${variants[$n]}"
   run=$round.$n
   raw=bench.raw.$run ticks=bench.ticks.$run snap=bench.snapshot.$run
   port=$(free_port)
@@ -55,14 +66,14 @@ for i in "${!normalizers[@]}"; do
   # raw topic, then retries the venue's port with backoff until exchange-sim listens.
   "$bin/ingestion/ingestion" --kafka-brokers "$brokers" --raw-topic "$raw" \
     --md-partitions "$partitions" --soup-connect "127.0.0.1:$port" --kafka-linger-ms "$linger" \
-    --metrics-listen "" >"$state/ingestion.log" 2>&1 &
+    --kafka-compression "$codec" --metrics-listen "" >"$state/ingestion.log" 2>&1 &
   echo $! >"$state/ingestion.pid"
   raw_ready() { grep -q '"topic ready"' "$state/ingestion.log"; }
   wait_until 60 "ingestion to create $raw" raw_ready
   "$normalizer" --kafka-brokers "$brokers" --raw-topic "$raw" --ticks-topic "$ticks" \
     --snapshot-topic "$snap" --md-partitions "$partitions" --group-id "bench.$run" \
-    --max-updates-per-second "$cap" --kafka-linger-ms "$linger" --metrics-listen "" \
-    >"$state/normalizer.log" 2>&1 &
+    --max-updates-per-second "$cap" --kafka-linger-ms "$linger" --kafka-compression "$codec" \
+    --metrics-listen "" >"$state/normalizer.log" 2>&1 &
   echo $! >"$state/normalizer.pid"
   ticks_ready() { grep -q '"partitions assigned"' "$state/normalizer.log"; }
   wait_until 60 "normalizer to own its partitions" ticks_ready
@@ -71,9 +82,29 @@ for i in "${!normalizers[@]}"; do
   "$bin/exchange-sim/exchange-sim" --listen "127.0.0.1:$port" --symbols 1000 \
     --messages "$messages" --rate "$rate" --metrics-listen "" >"$state/exchange-sim.log" 2>&1 &
   echo $! >"$state/exchange-sim.pid"
-  line=$("$build/tests/bench/md_latency_bench" --brokers "$brokers" --topic "$ticks" \
+  "$build/tests/bench/md_latency_bench" --brokers "$brokers" --topic "$ticks" \
     --partitions "$partitions" --warmup-s "$warmup" --duration-s "$duration" \
-    --label "normalizer=$normalizer rate=$rate cap=$cap linger=$linger partitions=$partitions run=$run")
+    --label "normalizer=$normalizer compression=$codec rate=$rate cap=$cap linger=$linger partitions=$partitions run=$run" \
+    >"$state/bench.json" &
+  bench=$!
+  # CPU per process over the measured window (it ends a second early: the bench may be done).
+  pids=("$(cat "$state/kafka/pid")" "$(cat "$state/ingestion.pid")" "$(cat "$state/normalizer.pid")" \
+        "$(cat "$state/exchange-sim.pid")")
+  sleep "$warmup"
+  c0=(); for p in "${pids[@]}"; do c0+=("$(cpu_ticks "$p")"); done; s0=$(date +%s.%N)
+  sleep $(( duration - 1 ))
+  c1=(); for p in "${pids[@]}"; do c1+=("$(cpu_ticks "$p")"); done; s1=$(date +%s.%N)
+  wait "$bench"
+  line=$(python3 - "$state/bench.json" "$s0" "$s1" "$hz" "${c0[@]}" "${c1[@]}" <<'PY'
+import json, sys
+row = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+s0, s1, hz = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+c = list(map(int, sys.argv[5:]))
+for k, name in enumerate(["broker", "ingestion", "normalizer", "exchange_sim"]):
+    row["cpu_" + name] = round((c[4 + k] - c[k]) / hz / (s1 - s0), 3)
+print(json.dumps(row))
+PY
+)
   echo "$line"
   results+=("$line")
   for svc in normalizer ingestion exchange-sim; do stop_pid "$state/$svc.pid" 20 || true; done
@@ -83,7 +114,9 @@ printf '%s\n' "${results[@]}" | python3 -c '
 import json, statistics, sys
 all_rows = [json.loads(l) for l in sys.stdin if l.strip()]
 keys = ["updates_per_s", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms",
-        "to_publish_p50_ms", "to_publish_p99_ms", "to_consumer_p50_ms", "to_consumer_p99_ms"]
+        "to_publish_p50_ms", "to_publish_p99_ms", "to_consumer_p50_ms", "to_consumer_p99_ms",
+        "pipeline_p50_ms", "pipeline_p99_ms", "held_share",
+        "cpu_broker", "cpu_ingestion", "cpu_normalizer", "cpu_exchange_sim"]
 by_label = {}
 for r in all_rows:
     by_label.setdefault(r["label"].rsplit(" run=", 1)[0], []).append(r)

@@ -316,7 +316,8 @@ void filterUpdate(const mdv1::MarketDataUpdate& update, ModeMask mask,
   out.set_receive_ts_ns(update.receive_ts_ns());
   out.set_publish_ts_ns(update.publish_ts_ns());
   out.set_conflated(update.conflated());
-  // raw_next_offset is the normalizer's restart bookkeeping: never sent.
+  // raw_next_offset is the normalizer's restart bookkeeping and rate_cap_hold_ns its latency
+  // accounting: never sent.
   if (update.has_trade() && has(mask, mdv1::MODE_TRADES)) {
     *out.mutable_trade() = update.trade();
   }

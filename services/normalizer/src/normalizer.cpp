@@ -336,6 +336,7 @@ void Normalizer::changed(SymbolState& s, int64_t exchange_ts_ns, int64_t receive
                          int64_t now_ns) noexcept {
   s.exchange_ts_ns = exchange_ts_ns;
   s.receive_ts_ns = receive_ts_ns;
+  s.changed_ns = now_ns;
   s.raw_next = std::max(s.raw_next, raw_next_);
   if (raw_next_ != 0 && raw_next_ <= s.silent_until) {
     absorb(s);
@@ -470,6 +471,8 @@ bool Normalizer::publish(SymbolState& s, int64_t now_ns) noexcept {
   u.set_receive_ts_ns(s.receive_ts_ns);
   u.set_publish_ts_ns(now_ns);
   u.set_conflated(merged);
+  // Published at once, the update has no hold; released later by tick(), it waited this long.
+  u.set_rate_cap_hold_ns(std::max<int64_t>(0, now_ns - s.changed_ns));
   u.set_raw_next_offset(s.raw_next);
   ++stats_.updates;
   stats_.conflated += merged;

@@ -167,6 +167,7 @@ private:
     int64_t depth_ts_ns = 0;
     int64_t exchange_ts_ns = 0;  // latest event reflected
     int64_t receive_ts_ns = 0;
+    int64_t changed_ns = 0;    // when the latest change was applied: the cap's hold runs from it
     int64_t raw_next = 0;      // md.raw offset after the latest record reflected
     int64_t silent_until = 0;  // restored: records with raw_next <= this were already published
 

@@ -249,6 +249,9 @@ TEST_CASE("over the rate cap, changes merge into one update and none is lost") {
   CHECK(u.quote().bid_price() == 49'0000);
   CHECK(u.quote().bid_size() == 300);
   CHECK(u.publish_ts_ns() == t + 500 * kMs);
+  // Held from the latest merged change (t + 300 ms) to its slot; the first went out at once.
+  CHECK(u.rate_cap_hold_ns() == 200 * kMs);
+  CHECK(h.sink.updates().front().rate_cap_hold_ns() == 0);
   h.n.tick(t + 10 * kSecond);
   CHECK(h.sink.updates().size() == 2);  // nothing left to release
 }
