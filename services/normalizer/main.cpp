@@ -57,6 +57,8 @@ struct Options {
   int flush_timeout_ms = 30'000;                          // how long a flush or a commit's acks may take
   int kafka_linger_ms = 5;                                // producer batching delay (latency vs. throughput)
   std::string kafka_compression = "lz4";                // producer codec: CPU on both ends vs. bytes on the wire
+  int fetch_min_bytes = 1;      // md.raw fetches: the broker answers once this much is there...
+  int fetch_wait_max_ms = 5;    // ...or this long has passed
   int delivery_timeout_ms = 30'000;                       // producer retries a record this long
   int snapshot_interval_ms = 1000;                        // least time between a symbol's snapshots
 };
@@ -346,9 +348,12 @@ private:
     cc.brokers = opts.kafka_brokers;
     cc.group_id = opts.group_id;
     cc.client_id = "normalizer";
-    // A fetch returns as soon as there is data; when there is none, the broker holds it at most
-    // this long. librdkafka's default (500 ms) showed as hundreds of ms of feed latency.
-    cc.extra = {{"fetch.wait.max.ms", "5"}};
+    // By default a fetch returns as soon as there is data; when there is none, the broker holds
+    // it at most fetch_wait_max_ms. librdkafka's default wait (500 ms) showed as hundreds of ms
+    // of feed latency. A larger fetch_min_bytes trades up to that wait for fewer fetches, each
+    // of which costs the broker and this process a request's fixed work.
+    cc.extra = {{"fetch.wait.max.ms", std::to_string(opts.fetch_wait_max_ms)},
+                {"fetch.min.bytes", std::to_string(opts.fetch_min_bytes)}};
     return cc;
   }
 
@@ -558,6 +563,12 @@ int main(int argc, char** argv) {
   flags.add("--kafka-linger-ms", opts.kafka_linger_ms,
             "how long the producer waits to fill a batch (latency vs. throughput)")
       ->check(CLI::Range(0, 1000));
+  flags.add("--kafka-fetch-min-bytes", opts.fetch_min_bytes,
+            "md.raw fetches: the broker answers once this many bytes are there (1 = at once)...")
+      ->check(CLI::Range(1, 100'000'000));
+  flags.add("--kafka-fetch-wait-max-ms", opts.fetch_wait_max_ms,
+            "...or after this long (latency added at most, when the feed is quiet)")
+      ->check(CLI::Range(0, 10'000));
   flags.add("--kafka-compression", opts.kafka_compression,
             "producer compression: none|lz4|zstd|snappy|gzip (none saves CPU where bandwidth is cheap)")
       ->check(CLI::IsMember({"none", "lz4", "zstd", "snappy", "gzip"}));

@@ -3,28 +3,31 @@
 # (live SoupBinTCP, 1000 symbols) -> ingestion -> normalizer -> md_latency_bench, once per run
 # on topics of its own. Prints each run's JSON line and a summary line with the medians.
 #   tests/bench/run_md_latency.sh [--build DIR] [--rate 100000] [--runs 3] [--duration 10]
-#                                 [--cap 1000000000] [--linger 1] [--partitions 16]
-#                                 [--compression lz4[,none...]] [--normalizer BIN]...
+#                                 [--cap 1000000000] [--linger 1] [--partitions 16[,2...]]
+#                                 [--compression lz4[,none...]] [--fetch-min-bytes 1[,32768...]]
+#                                 [--normalizer BIN]...
 # --cap is the normalizer's per-symbol rate cap: the default (no cap in practice) measures the
 # pipeline; a real cap (20) adds the conflation delay by design (each line also gives the
 # latency without the time the cap held the update: pipeline_*).
-# --normalizer (repeatable) and --compression (a comma list: the producers' codec, ingestion's
-# and the normalizer's) A/B-test variants: each run round starts every (binary, codec) pair
-# once, alternately (in a rotating order), on the same broker, and the summary has one line per
-# pair. On a shared, noisy machine that is the only fair comparison (runs minutes apart
+# --normalizer (repeatable), --compression (a comma list: the producers' codec, ingestion's and
+# the normalizer's), --partitions (a comma list: md.raw's and md.ticks' partition count) and
+# --fetch-min-bytes (a comma list: the normalizer's md.raw fetches, with a 5 ms most wait)
+# A/B-test variants: each run round starts every (binary, codec, partitions, fetch) combination once,
+# alternately (in a rotating order), on the same broker, and the summary has one line per
+# combination. On a shared, noisy machine that is the only fair comparison (runs minutes apart
 # differ by up to +-100 %). Each line has the CPU (cores) of the broker, ingestion, the
 # normalizer and exchange-sim over the measured window.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
 build=$root/build/dev rate=100000 runs=3 duration=10 cap=1000000000 linger=1 warmup=10 partitions=16
-compressions=lz4
+compressions=lz4 fetch_mins=1
 normalizers=()
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2 ;; --rate) rate=$2 ;; --runs) runs=$2 ;; --duration) duration=$2 ;;
     --cap) cap=$2 ;; --linger) linger=$2 ;; --partitions) partitions=$2 ;; --warmup) warmup=$2 ;;
-    --normalizer) normalizers+=("$2") ;; --compression) compressions=$2 ;;
+    --normalizer) normalizers+=("$2") ;; --compression) compressions=$2 ;; --fetch-min-bytes) fetch_mins=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -39,9 +42,13 @@ trap cleanup EXIT
 brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
 bin=$build/services
 [ ${#normalizers[@]} -gt 0 ] || normalizers=("$bin/normalizer/normalizer")
-variants=()  # "codec binary" pairs
+variants=()  # "codec partitions fetch_min binary"
 for normalizer in "${normalizers[@]}"; do
-  for codec in ${compressions//,/ }; do variants+=("$codec $normalizer"); done
+  for codec in ${compressions//,/ }; do
+    for parts in ${partitions//,/ }; do
+      for fmin in ${fetch_mins//,/ }; do variants+=("$codec $parts $fmin $normalizer"); done
+    done
+  done
 done
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 hz=$(getconf CLK_TCK)
@@ -57,7 +64,7 @@ for i in "${!variants[@]}"; do
   # Each round starts with the next variant: the first run after the warm-up was the slowest in
   # every A/B on the busy machine, and a fixed order would charge that to the first variant.
   n=$(( (i + round - 1) % ${#variants[@]} ))
-  read -r codec normalizer <<<"${variants[$n]}"
+  read -r codec parts fmin normalizer <<<"${variants[$n]}"
   run=$round.$n
   raw=bench.raw.$run ticks=bench.ticks.$run snap=bench.snapshot.$run
   port=$(free_port)
@@ -65,15 +72,15 @@ for i in "${!variants[@]}"; do
   # starts behind replays a backlog, and that would be measured instead). Ingestion creates the
   # raw topic, then retries the venue's port with backoff until exchange-sim listens.
   "$bin/ingestion/ingestion" --kafka-brokers "$brokers" --raw-topic "$raw" \
-    --md-partitions "$partitions" --soup-connect "127.0.0.1:$port" --kafka-linger-ms "$linger" \
+    --md-partitions "$parts" --soup-connect "127.0.0.1:$port" --kafka-linger-ms "$linger" \
     --kafka-compression "$codec" --metrics-listen "" >"$state/ingestion.log" 2>&1 &
   echo $! >"$state/ingestion.pid"
   raw_ready() { grep -q '"topic ready"' "$state/ingestion.log"; }
   wait_until 60 "ingestion to create $raw" raw_ready
   "$normalizer" --kafka-brokers "$brokers" --raw-topic "$raw" --ticks-topic "$ticks" \
-    --snapshot-topic "$snap" --md-partitions "$partitions" --group-id "bench.$run" \
+    --snapshot-topic "$snap" --md-partitions "$parts" --group-id "bench.$run" \
     --max-updates-per-second "$cap" --kafka-linger-ms "$linger" --kafka-compression "$codec" \
-    --metrics-listen "" >"$state/normalizer.log" 2>&1 &
+    --kafka-fetch-min-bytes "$fmin" --metrics-listen "" >"$state/normalizer.log" 2>&1 &
   echo $! >"$state/normalizer.pid"
   ticks_ready() { grep -q '"partitions assigned"' "$state/normalizer.log"; }
   wait_until 60 "normalizer to own its partitions" ticks_ready
@@ -83,8 +90,8 @@ for i in "${!variants[@]}"; do
     --messages "$messages" --rate "$rate" --metrics-listen "" >"$state/exchange-sim.log" 2>&1 &
   echo $! >"$state/exchange-sim.pid"
   "$build/tests/bench/md_latency_bench" --brokers "$brokers" --topic "$ticks" \
-    --partitions "$partitions" --warmup-s "$warmup" --duration-s "$duration" \
-    --label "normalizer=$normalizer compression=$codec rate=$rate cap=$cap linger=$linger partitions=$partitions run=$run" \
+    --partitions "$parts" --warmup-s "$warmup" --duration-s "$duration" \
+    --label "normalizer=$normalizer compression=$codec fetch_min_bytes=$fmin rate=$rate cap=$cap linger=$linger partitions=$parts run=$run" \
     >"$state/bench.json" &
   bench=$!
   # CPU per process over the measured window (it ends a second early: the bench may be done).
