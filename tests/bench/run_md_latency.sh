@@ -65,6 +65,10 @@ for i in "${!variants[@]}"; do
   # every A/B on the busy machine, and a fixed order would charge that to the first variant.
   n=$(( (i + round - 1) % ${#variants[@]} ))
   read -r codec parts fmin normalizer <<<"${variants[$n]}"
+  # Only what differs from the defaults, so a binary from before these flags can still run (it
+  # has no rate_cap_hold_ns either: its pipeline_* equals the total).
+  codec_flags=(); [ "$codec" = lz4 ] || codec_flags=(--kafka-compression "$codec")
+  fetch_flags=(); [ "$fmin" = 1 ] || fetch_flags=(--kafka-fetch-min-bytes "$fmin")
   run=$round.$n
   raw=bench.raw.$run ticks=bench.ticks.$run snap=bench.snapshot.$run
   port=$(free_port)
@@ -73,14 +77,14 @@ for i in "${!variants[@]}"; do
   # raw topic, then retries the venue's port with backoff until exchange-sim listens.
   "$bin/ingestion/ingestion" --kafka-brokers "$brokers" --raw-topic "$raw" \
     --md-partitions "$parts" --soup-connect "127.0.0.1:$port" --kafka-linger-ms "$linger" \
-    --kafka-compression "$codec" --metrics-listen "" >"$state/ingestion.log" 2>&1 &
+    "${codec_flags[@]}" --metrics-listen "" >"$state/ingestion.log" 2>&1 &
   echo $! >"$state/ingestion.pid"
   raw_ready() { grep -q '"topic ready"' "$state/ingestion.log"; }
   wait_until 60 "ingestion to create $raw" raw_ready
   "$normalizer" --kafka-brokers "$brokers" --raw-topic "$raw" --ticks-topic "$ticks" \
     --snapshot-topic "$snap" --md-partitions "$parts" --group-id "bench.$run" \
-    --max-updates-per-second "$cap" --kafka-linger-ms "$linger" --kafka-compression "$codec" \
-    --kafka-fetch-min-bytes "$fmin" --metrics-listen "" >"$state/normalizer.log" 2>&1 &
+    --max-updates-per-second "$cap" --kafka-linger-ms "$linger" \
+    "${codec_flags[@]}" "${fetch_flags[@]}" --metrics-listen "" >"$state/normalizer.log" 2>&1 &
   echo $! >"$state/normalizer.pid"
   ticks_ready() { grep -q '"partitions assigned"' "$state/normalizer.log"; }
   wait_until 60 "normalizer to own its partitions" ticks_ready
@@ -108,7 +112,8 @@ row = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 s0, s1, hz = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 c = list(map(int, sys.argv[5:]))
 for k, name in enumerate(["broker", "ingestion", "normalizer", "exchange_sim"]):
-    row["cpu_" + name] = round((c[4 + k] - c[k]) / hz / (s1 - s0), 3)
+    # None: the process was gone before the window ended
+    row["cpu_" + name] = round((c[4 + k] - c[k]) / hz / (s1 - s0), 3) if c[4 + k] >= c[k] > 0 else None
 print(json.dumps(row))
 PY
 )
@@ -130,7 +135,9 @@ for r in all_rows:
 for label, rows in by_label.items():
     out = {"bench": "md_latency_summary", "label": label, "runs": len(rows)}
     for k in keys:
-        vals = [r[k] for r in rows]
+        vals = [r[k] for r in rows if r.get(k) is not None]
+        if not vals:
+            continue
         out["median_" + k] = round(statistics.median(vals), 3)
         out["spread_" + k] = round(max(vals) - min(vals), 3)
     print(json.dumps(out))'

@@ -111,7 +111,7 @@ void modesOf(ModeMask mask, google::protobuf::RepeatedField<int>& out);
 
 // The update as a subscriber with `mask` receives it, into `out` (replacing it): trade, quote,
 // depth and bars kept when their mode is in the mask; status, symbol, seq, timestamps and
-// conflated always kept; raw_next_offset (internal) never.
+// conflated always kept; raw_next_offset and rate_cap_hold_ns (internal) never.
 void filterUpdate(const marketdata::v1::MarketDataUpdate& update, ModeMask mask,
                   marketdata::v1::MarketDataUpdate& out);
 // The same for a snapshot: last_trade, quote, depth and current_bars by mode; symbol, last_seq,

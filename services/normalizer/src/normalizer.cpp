@@ -471,8 +471,10 @@ bool Normalizer::publish(SymbolState& s, int64_t now_ns) noexcept {
   u.set_receive_ts_ns(s.receive_ts_ns);
   u.set_publish_ts_ns(now_ns);
   u.set_conflated(merged);
-  // Published at once, the update has no hold; released later by tick(), it waited this long.
-  u.set_rate_cap_hold_ns(std::max<int64_t>(0, now_ns - s.changed_ns));
+  // The cap's wait only: from the latest change to the slot the cap allowed (0 when it went out
+  // at once). Any time after the slot, until tick() ran, is the pipeline's, not the cap's.
+  u.set_rate_cap_hold_ns(
+      std::clamp<int64_t>(s.next_allowed_ns - s.changed_ns, 0, std::max<int64_t>(0, now_ns - s.changed_ns)));
   u.set_raw_next_offset(s.raw_next);
   ++stats_.updates;
   stats_.conflated += merged;
