@@ -99,10 +99,18 @@ int main(int argc, char** argv) {
   int call_deadline_ms = static_cast<int>(venue_config.call_deadline.count());
   int breaker_open_ms = static_cast<int>(breaker_config.open_duration.count());
   flags.add("--venue-call-deadline-ms", call_deadline_ms, "deadline of one venue call");
+  int keepalive_ms = static_cast<int>(venue_config.keepalive_time.count());
+  int keepalive_timeout_ms = static_cast<int>(venue_config.keepalive_timeout.count());
+  flags.add("--venue-keepalive-ms", keepalive_ms,
+            "ping the venue after this long without reads (0 = off): a vanished venue host is noticed "
+            "within this plus --venue-keepalive-timeout-ms");
+  flags.add("--venue-keepalive-timeout-ms", keepalive_timeout_ms, "how long a keepalive ping may go unanswered");
   flags.add("--breaker-failures", breaker_config.failure_threshold, "consecutive venue failures that open the circuit");
   flags.add("--breaker-open-ms", breaker_open_ms, "how long an open circuit fails fast");
   if (auto code = flags.parse(argc, argv)) return *code;
   venue_config.call_deadline = std::chrono::milliseconds(call_deadline_ms);
+  venue_config.keepalive_time = std::chrono::milliseconds(keepalive_ms);
+  venue_config.keepalive_timeout = std::chrono::milliseconds(keepalive_timeout_ms);
   breaker_config.open_duration = std::chrono::milliseconds(breaker_open_ms);
   if (!opts.rs256_key_file.empty()) {
     std::ifstream in(opts.rs256_key_file);

@@ -45,6 +45,10 @@ void VenueClientConfig::validate() const {
   if (backoff_max < backoff_min) fail("backoff_max must be >= backoff_min");
   if (!(backoff_jitter >= 0.0 && backoff_jitter <= 1.0)) fail("backoff_jitter must be in [0, 1]");
   if (reconnect_backoff_max.count() < 100) fail("reconnect_backoff_max must be >= 100 ms");
+  if (keepalive_time.count() != 0 && keepalive_time.count() < 1000) {
+    fail("keepalive_time must be 0 (off) or >= 1000 ms (the venue refuses more frequent pings)");
+  }
+  if (keepalive_timeout.count() < 100) fail("keepalive_timeout must be >= 100 ms");
 }
 
 std::string venueSessionOf(const grpc::ClientContext& ctx) {
@@ -69,6 +73,14 @@ std::shared_ptr<grpc::Channel> makeVenueChannel(const std::string& address,
   const int max_ms = static_cast<int>(config.reconnect_backoff_max.count());
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(100, max_ms));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_ms);
+  if (config.keepalive_time.count() > 0) {
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(config.keepalive_time.count()));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(config.keepalive_timeout.count()));
+    // The report stream can be quiet for long (no orders): keep pinging without data (gRPC
+    // stops after 2 such pings by default) and with no call open (between reconnects).
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  }
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 

@@ -31,6 +31,13 @@ struct VenueClientConfig {
   // Cap on gRPC's own reconnect backoff (its default grows to 120 s), so a venue that is back
   // is used again within about this long.
   std::chrono::milliseconds reconnect_backoff_max{1000};
+  // HTTP/2 keepalive: a ping after this long without reads on the connection (0 = off), and the
+  // connection is dropped if its answer takes longer than keepalive_timeout. Without it a venue
+  // host that vanishes without closing TCP leaves the report stream waiting until the kernel
+  // gives up (many minutes); with it the stream reconnects within about the sum of the two.
+  // The venue's server must permit pings this often (libs/rpc's servers permit every 0.5 s).
+  std::chrono::milliseconds keepalive_time{10'000};
+  std::chrono::milliseconds keepalive_timeout{5'000};
 
   // Throws std::invalid_argument naming the field.
   void validate() const;

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "circuit_breaker.h"
@@ -564,6 +565,46 @@ TEST_CASE("a stalled venue (SIGSTOP) trips deadlines and the breaker, and after 
   CHECK(handler.find("s-2", {venue::EXEC_TYPE_NEW})->exec_seq() ==
         answer->response.report().exec_seq());
   CHECK(handler.reconciliations().size() == 1);  // the first connect only
+  CHECK(dense(handler.seqs("S1")));
+  stream.stop();
+}
+
+TEST_CASE("keepalive notices a venue that stops answering without closing its connection, and the "
+          "stream resumes in the same session") {
+  VenueProcess sim("S1", 0);
+  auto cfg = clientConfig(200ms, 700ms);
+  cfg.keepalive_time = 1000ms;
+  cfg.keepalive_timeout = 1000ms;
+  auto channel = tickstream::order::makeVenueChannel(sim.address(), cfg);
+  CircuitBreaker breaker(breakerConfig(3, 300ms), CircuitBreaker::defaultClock());
+  VenueClient client(channel, cfg, breaker);
+  RecordingHandler handler;
+  ExecutionStream stream(channel, streamConfig(), handler, StreamPosition{});
+  stream.start();
+  REQUIRE(waitUntil([&] { return stream.live(); }, 10s));
+  // A quiet stream for several keepalive periods: the venue answers the pings, nothing breaks.
+  // (A server with gRPC's default ping policy, one ping per 5 minutes, counts each later ping
+  // as a strike and sends GOAWAY after the third, ~4 s in here: the stream would reconnect.)
+  std::this_thread::sleep_for(6s);
+  CHECK(stream.live());
+  CHECK(stream.reconnects() == 0);
+
+  // SIGSTOP keeps the TCP connection open (the kernel still acknowledges), so only an unanswered
+  // HTTP/2 ping can tell the stream its venue is gone.
+  sim.child().signal(SIGSTOP);
+  REQUIRE(waitUntil([&] { return processState(sim.child().pid()) == 'T'; }, 10s));
+  const auto stopped_at = std::chrono::steady_clock::now();
+  REQUIRE(waitUntil([&] { return !stream.live(); }, 10s));
+  // keepalive_time + keepalive_timeout, plus scheduling slack; TCP alone takes many minutes.
+  CHECK(std::chrono::steady_clock::now() - stopped_at < 5s);
+
+  sim.child().signal(SIGCONT);
+  REQUIRE(waitUntil([&] { return stream.live(); }, 30s));
+  CHECK(stream.reconnects() >= 1);
+  REQUIRE(waitUntil([&] { return client.newOrder(restingBuy("k-1")).outcome == VenueOutcome::Answered; },
+                    15s, 50ms));
+  REQUIRE(waitUntil([&] { return handler.find("k-1", {venue::EXEC_TYPE_NEW}).has_value(); }, 10s));
+  CHECK(handler.reconciliations().size() == 1);  // the first connect only: same session resumed
   CHECK(dense(handler.seqs("S1")));
   stream.stop();
 }

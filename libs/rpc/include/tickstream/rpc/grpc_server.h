@@ -18,6 +18,10 @@ struct GrpcServerConfig {
   // once; a service whose calls block (the order service waits for a commit) would otherwise
   // start and end a thread for nearly every call.
   int max_idle_threads = 0;
+  // Clients may send keepalive pings this often (gRPC's default, 5 minutes, answers a client
+  // that pings more often with GOAWAY, which made keepalive unusable for detecting a dead peer).
+  // Half of the shortest client interval we configure (1 s), so timer jitter is never a strike.
+  std::chrono::milliseconds min_client_ping_interval{500};
 };
 
 // A gRPC server with the standard grpc.health.v1 health checking and server reflection
