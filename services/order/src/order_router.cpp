@@ -51,6 +51,10 @@ void OrderRouter::stop() {
   applier_.waitIdle();
 }
 
+std::size_t newOrderBatchSize(BreakerState circuit, int configured_batch) noexcept {
+  return circuit == BreakerState::Closed ? static_cast<std::size_t>(configured_batch) : 1;
+}
+
 void OrderRouter::worker() {
   std::vector<NewOrder> batch;
   for (;;) {
@@ -64,7 +68,8 @@ void OrderRouter::worker() {
         task = std::move(queue_.front());
         queue_.pop_front();
       } else {
-        const auto n = std::min(new_orders_.size(), static_cast<std::size_t>(config_.new_order_batch));
+        const auto n = std::min(new_orders_.size(),
+                                newOrderBatchSize(venue_.circuitState(), config_.new_order_batch));
         for (std::size_t i = 0; i < n; ++i) {
           batch.push_back(std::move(new_orders_.front()));
           new_orders_.pop_front();

@@ -33,6 +33,12 @@ struct OrderRouterConfig {
   void validate() const;  // throws std::invalid_argument naming the field
 };
 
+// How many new orders the next NewOrders call may carry. The configured batch while the venue's
+// circuit is closed; one while it is not: the call that finds the circuit half-open is its
+// probe, and a probe to a venue that is still failing leaves its orders in doubt (Unknown,
+// settled later by the stream or a resend), so it should put one order at risk, not hundreds.
+std::size_t newOrderBatchSize(BreakerState circuit, int configured_batch) noexcept;
+
 // Counters the service exports; called on router threads.
 struct RouterHooks {
   std::function<void(VenueOutcome)> routed;  // each NewOrder/Replace/Cancel's outcome

@@ -90,6 +90,9 @@ class VenueClient {
   VenueClient(std::shared_ptr<grpc::Channel> channel, VenueClientConfig config,
               CircuitBreaker& breaker);
 
+  // The circuit breaker's state now (an open circuit whose pause is over reads half-open).
+  BreakerState circuitState() { return breaker_.state(); }
+
   // Idempotent at the venue by order_id: retried on UNAVAILABLE / DEADLINE_EXCEEDED.
   VenueResult<venue::NewOrderResponse> newOrder(const venue::NewOrderRequest& request);
   // Several orders in one call (Venue.NewOrders): retried like newOrder, since each order is

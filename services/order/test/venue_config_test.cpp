@@ -26,6 +26,11 @@ TEST_CASE("venue client config names the broken field") {
                     Catch::Contains("backoff_jitter"));
   CHECK_THROWS_WITH(broken([](auto& c) { c.reconnect_backoff_max = 10ms; }).validate(),
                     Catch::Contains("reconnect_backoff_max"));
+  CHECK_NOTHROW(broken([](auto& c) { c.keepalive_time = 0ms; }).validate());  // off
+  CHECK_THROWS_WITH(broken([](auto& c) { c.keepalive_time = 500ms; }).validate(),
+                    Catch::Contains("keepalive_time"));
+  CHECK_THROWS_WITH(broken([](auto& c) { c.keepalive_timeout = 10ms; }).validate(),
+                    Catch::Contains("keepalive_timeout"));
 }
 
 TEST_CASE("execution stream config names the broken field") {
