@@ -240,6 +240,11 @@ int main(int argc, char** argv) {
     // calls finish within the grace, then the background parts stop. Orders accepted but not yet
     // routed stay ACCEPTED and are sent by the next start; outbox rows wait for the next relay.
     logging::info("order service draining");
+    // No more waiting out the pool's retry timeout from here: with the database away, each
+    // queued report or batch did, and shutdown took minutes. What fails now is redone by the next
+    // start (reports come again from the stored stream position, ACCEPTED orders are re-sent,
+    // outbox rows stay), and nothing unanswered was acknowledged.
+    pool.stopRetrying();
     follower.stop();  // first: its "caught up" must not mark the server SERVING again
     grpc.setAllServing(false);
     health->setReady("symbols", false, "draining");

@@ -252,17 +252,18 @@ PoolStats Pool::stats() const {
 
 // --- RetryBudget ---------------------------------------------------------------------------
 
-Pool::RetryBudget::RetryBudget(const PoolConfig& config)
-    : deadline_(Clock::now() + config.retry_timeout),
+Pool::RetryBudget::RetryBudget(const PoolConfig& config, const std::atomic<bool>& stopped)
+    : stopped_(stopped),
+      deadline_(Clock::now() + config.retry_timeout),
       backoff_(config.reconnect_backoff_min, config.reconnect_backoff_max,
                config.reconnect_jitter) {}
 
 bool Pool::RetryBudget::pause() {
   const auto now = Clock::now();
-  if (now >= deadline_) return false;
+  if (now >= deadline_ || stopped_.load()) return false;
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now);
   std::this_thread::sleep_for(std::min(backoff_.next(), left));
-  return true;
+  return !stopped_.load();  // stopped while we slept: no further attempt
 }
 
 }  // namespace tickstream::pg

@@ -350,6 +350,61 @@ TEST_CASE("PostgreSQL restarts under load: the service recovers by itself and lo
   REQUIRE(testing::waitUntil([&] { return count(e.url, "SELECT count(*) FROM outbox") == 0; }, 30s));
 }
 
+TEST_CASE("SIGTERM while PostgreSQL is down: the service exits within seconds and loses nothing "
+          "acknowledged") {
+  auto& e = env();
+  const auto service_token = token("loadgen", true);
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> acked;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 2; ++t) {
+    clients.emplace_back([&, t] {
+      while (!stop) {
+        v1::SubmitOrderResponse r;
+        auto c = ServiceEnv::ctx(service_token);
+        c->set_deadline(std::chrono::system_clock::now() + 2s);
+        if (e.stub->SubmitOrder(c.get(), restingLimitBuy("bob", cid("down" + std::to_string(t))), &r).ok()) {
+          std::lock_guard lock(mu);
+          acked.push_back(r.order().order_id());
+        } else {
+          std::this_thread::sleep_for(50ms);
+        }
+      }
+    });
+  }
+  REQUIRE(testing::waitUntil([&] { std::lock_guard lock(mu); return acked.size() >= 50; }, 30s));
+  REQUIRE(testing::controlService("postgres.sh", "stop", "postgres") == 0);
+  struct Restart {  // PostgreSQL comes back whatever happens below: later tests need it
+    ~Restart() { testing::controlService("postgres.sh", "start", "postgres"); }
+  } restart;
+  // Submits, routing, reports and the relay now all meet a database that refuses connections.
+  std::this_thread::sleep_for(1s);
+  const auto term_at = std::chrono::steady_clock::now();
+  e.service->signal(SIGTERM);
+  const auto status = e.service->waitExit(60s);
+  const auto took = std::chrono::steady_clock::now() - term_at;
+  stop = true;
+  for (auto& t : clients) t.join();
+  REQUIRE(status.has_value());
+  // The gRPC grace (5 s) plus one pause of the pool's backoff per stopping part; before the
+  // pool stopped retrying at shutdown, each queued batch waited out its 30 s retry timeout.
+  CHECK(took < 15s);
+  INFO("shutdown took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(*status == 0);
+
+  REQUIRE(testing::controlService("postgres.sh", "start", "postgres") == 0);
+  INFO("acknowledged before PostgreSQL stopped: " << acked.size());
+  for (const auto& id : acked) {
+    CHECK(count(e.url, "SELECT count(*) FROM orders WHERE order_id = '" + id + "'") == 1);
+  }
+  e.start();
+  for (const auto& id : acked) {
+    REQUIRE(testing::waitUntil([&] { return e.get("bob", id).status() != v1::ORDER_STATUS_ACCEPTED; }, 30s));
+  }
+  REQUIRE(testing::waitUntil([&] { return count(e.url, "SELECT count(*) FROM outbox") == 0; }, 30s));
+}
+
 TEST_CASE("kill -9 under load: every acknowledged order is in PostgreSQL and in Kafka exactly once") {
   auto& e = env();
   const auto service_token = token("loadgen", true);

@@ -250,6 +250,33 @@ TEST_CASE("work that is not idempotent runs once and the lost connection reaches
   CHECK(pool.stats().discarded >= 1);
 }
 
+TEST_CASE("a pool that stopped retrying (shutdown) hands a lost connection to the caller at once") {
+  const auto table = createTable("it_stopped");
+  Pool pool(testConfig(2));  // retry_timeout 40 s: waiting it out would show in the elapsed time
+  const auto url = t::pgUrl();
+  pool.stopRetrying();
+  int calls = 0;
+  const auto started = std::chrono::steady_clock::now();
+  // Idempotent work would be re-run on a fresh connection (the case above); now it is not.
+  CHECK_THROWS_AS(pool.run(
+                      [&](pqxx::work& w) {
+                        ++calls;
+                        w.exec("INSERT INTO " + table + " (id, worker) VALUES (1, 0)");
+                        t::terminateBackend(url, w.conn().backendpid());
+                        w.exec("INSERT INTO " + table + " (id, worker) VALUES (2, 0)");
+                      },
+                      Retry::Idempotent),
+                  pqxx::broken_connection);
+  CHECK(calls == 1);
+  CHECK(pool.stats().retries == 0);
+  CHECK(std::chrono::steady_clock::now() - started < seconds(5));
+  // Work that meets no failure still runs: stopping retries is not stopping the pool.
+  const int ok = pool.run(
+      [](pqxx::connection& c) { return pqxx::nontransaction(c).exec("SELECT 7")[0][0].as<int>(); },
+      Retry::Idempotent);
+  CHECK(ok == 7);
+}
+
 TEST_CASE("acquire times out when every connection is leased, and a returned one wakes a waiter") {
   auto config = testConfig(2);
   config.acquire_timeout = milliseconds(200);

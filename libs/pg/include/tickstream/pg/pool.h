@@ -170,6 +170,12 @@ class Pool {
   template <class F>
   decltype(auto) run(F&& fn, Retry retry);
 
+  // From now on run() does not wait for the server: the first lost or refused connection goes
+  // to the caller, in run() calls already waiting too (at their next pause). For shutdown: work
+  // that fails then is redone by the next start, whereas waiting out retry_timeout for every
+  // queued piece of work made a shutdown with the database away take minutes. Irreversible.
+  void stopRetrying() noexcept { stop_retrying_.store(true); }
+
   PoolStats stats() const;
   const PoolConfig& config() const noexcept { return config_; }
 
@@ -184,11 +190,13 @@ class Pool {
   // The retry budget of one run() call.
   class RetryBudget {
    public:
-    explicit RetryBudget(const PoolConfig& config);
-    // Pauses before the next attempt; false when the budget is spent (the caller rethrows).
+    RetryBudget(const PoolConfig& config, const std::atomic<bool>& stopped);
+    // Pauses before the next attempt; false when the budget is spent or the pool stopped
+    // retrying (the caller rethrows).
     bool pause();
 
    private:
+    const std::atomic<bool>& stopped_;
     Clock::time_point deadline_;
     Backoff backoff_;
   };
@@ -215,11 +223,12 @@ class Pool {
   std::atomic<std::uint64_t> connect_failures_{0};
   std::atomic<std::uint64_t> discarded_{0};
   std::atomic<std::uint64_t> retries_{0};
+  std::atomic<bool> stop_retrying_{false};
 };
 
 template <class F>
 decltype(auto) Pool::run(F&& fn, Retry retry) {
-  RetryBudget budget(config_);
+  RetryBudget budget(config_, stop_retrying_);
   for (;;) {
     Lease lease;
     std::optional<pqxx::work> tx;  // declared after the lease: ends before it goes back
