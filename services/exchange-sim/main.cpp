@@ -47,6 +47,15 @@ struct LiveOptions {
 // The gRPC Venue API over the live market: its engine trades against the publisher's simulator
 // under the publisher's market lock.
 struct Venue {
+  static rpc::GrpcServerConfig serverConfig(const std::string& listen) {
+    rpc::GrpcServerConfig c;
+    c.listen = listen;
+    // The order service pings its venue (keepalive, at least every 1 s in its tests): allow
+    // that with margin, or gRPC's default policy would close it with GOAWAY.
+    c.min_client_ping_interval = std::chrono::milliseconds(500);
+    return c;
+  }
+
   Venue(exchange_sim::FeedPublisher& publisher, exchange_sim::MatchingConfig matching,
         exchange_sim::VenueServiceConfig service_config, const std::string& listen)
       : engine(std::move(matching), publisher.market(),
@@ -55,7 +64,8 @@ struct Venue {
                             std::chrono::system_clock::now().time_since_epoch())
                      .count();
                }),
-        service(service_config, publisher.marketMutex(), engine), server({listen}) {
+        service(service_config, publisher.marketMutex(), engine),
+        server(serverConfig(listen)) {
     publisher.setListener(&service);
     server.addService<venue::v1::Venue>(&service);
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <thread>
+#include <utility>
 
 namespace tickstream::pg {
 
@@ -111,13 +112,18 @@ Pool::~Pool() {
 }
 
 std::unique_ptr<detail::PooledConnection> Pool::openConnection() {
+  if (stop_retrying_.load() && connect_failed_.load()) {
+    throw pqxx::broken_connection("PostgreSQL unreachable and the pool stopped retrying (shutdown)");
+  }
   auto slot = std::make_unique<detail::PooledConnection>();
   try {
     slot->conn = std::make_unique<pqxx::connection>(conninfo_);
   } catch (const pqxx::broken_connection&) {
     connect_failures_.fetch_add(1, std::memory_order_relaxed);
+    connect_failed_.store(true);
     throw;
   }
+  connect_failed_.store(false);
   inhibitReactivation(*slot->conn);
   if (started_.load()) reconnects_.fetch_add(1, std::memory_order_relaxed);
   return slot;
@@ -260,10 +266,15 @@ Pool::RetryBudget::RetryBudget(const PoolConfig& config, const std::atomic<bool>
 
 bool Pool::RetryBudget::pause() {
   const auto now = Clock::now();
-  if (now >= deadline_ || stopped_.load()) return false;
+  if (now >= deadline_) return false;
+  if (stopped_.load()) {
+    // One more attempt, at once: it resolves an in-doubt COMMIT while the server is up, and
+    // fails fast while it is away.
+    return !std::exchange(last_try_used_, true);
+  }
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now);
   std::this_thread::sleep_for(std::min(backoff_.next(), left));
-  return !stopped_.load();  // stopped while we slept: no further attempt
+  return true;
 }
 
 }  // namespace tickstream::pg

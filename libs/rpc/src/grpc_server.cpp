@@ -34,11 +34,13 @@ void GrpcServer::start() {
   // gRPC sets SO_REUSEPORT by default, so a second instance on a taken port would start and
   // silently share it; a misconfigured deploy must fail loudly instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // Internal clients (the order service's venue stream) detect a vanished peer by pinging; a
-  // server that allows pings only every 5 minutes (the default) would close them instead.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                             static_cast<int>(config_.min_client_ping_interval.count()));
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  if (config_.min_client_ping_interval.count() > 0) {
+    // Clients that detect a vanished peer by pinging (the order service's venue stream) would
+    // otherwise be closed by gRPC's default policy, which allows one ping per 5 minutes.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                               static_cast<int>(config_.min_client_ping_interval.count()));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  }
   if (config_.max_idle_threads > 0) {
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, config_.max_idle_threads);
   }

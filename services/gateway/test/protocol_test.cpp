@@ -110,6 +110,7 @@ mdv1::MarketDataUpdate fullUpdate() {
   u.set_publish_ts_ns(1'704'200'000'123'600'000LL);
   u.set_conflated(3);
   u.set_raw_next_offset(987'654'321'012LL);
+  u.set_rate_cap_hold_ns(12'000'000);
   mdv1::Trade* t = u.mutable_trade();
   t->set_price(1'234'500);
   t->set_size(100);
@@ -545,7 +546,7 @@ TEST_CASE("maskOf treats empty as all and modesOf lists a mask's modes") {
   }
 }
 
-TEST_CASE("filtering keeps the parts a mask selects, status always, raw_next_offset never") {
+TEST_CASE("filtering keeps the parts a mask selects, status always, the internal fields never") {
   const mdv1::MarketDataUpdate u = fullUpdate();
   for (unsigned m = 0; m < 16; ++m) {
     const auto mask = static_cast<ModeMask>(m);
@@ -559,6 +560,7 @@ TEST_CASE("filtering keeps the parts a mask selects, status always, raw_next_off
     CHECK(f.publish_ts_ns() == u.publish_ts_ns());
     CHECK(f.conflated() == 3);
     CHECK(f.raw_next_offset() == 0);
+    CHECK(f.rate_cap_hold_ns() == 0);
     CHECK(f.has_trade() == ((mask & kTrades) != 0));
     CHECK(f.trade_breaks_size() == ((mask & kTrades) != 0 ? 1 : 0));
     CHECK(f.has_quote() == ((mask & kQuote) != 0));
@@ -569,18 +571,19 @@ TEST_CASE("filtering keeps the parts a mask selects, status always, raw_next_off
       CHECK(MessageDifferencer::Equals(f.depth(), u.depth()));
     }
   }
-  // All modes: everything but raw_next_offset.
+  // All modes: everything but the internal raw_next_offset and rate_cap_hold_ns.
   mdv1::MarketDataUpdate all;
   filterUpdate(u, kAllModes, all);
   mdv1::MarketDataUpdate want = u;
   want.clear_raw_next_offset();
+  want.clear_rate_cap_hold_ns();
   CHECK(MessageDifferencer::Equals(all, want));
 }
 
 TEST_CASE("filterUpdate and filterSnapshot know every field of the contract") {
   // A field added to MarketDataUpdate or SymbolSnapshot is not forwarded until filterUpdate /
   // filterSnapshot copy it: when this fails, decide whether clients get the new field.
-  CHECK(mdv1::MarketDataUpdate::descriptor()->field_count() == 13);
+  CHECK(mdv1::MarketDataUpdate::descriptor()->field_count() == 14);
   CHECK(mdv1::SymbolSnapshot::descriptor()->field_count() == 19);
 }
 

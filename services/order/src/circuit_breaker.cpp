@@ -72,6 +72,11 @@ BreakerState CircuitBreaker::state() {
   return state_;
 }
 
+bool CircuitBreaker::closed() {
+  std::lock_guard lock(mu_);
+  return state_ == BreakerState::Closed;
+}
+
 void CircuitBreaker::settle(Permit& permit, Verdict verdict) {
   permit.breaker_ = nullptr;  // settled once, whatever happens below
   std::lock_guard lock(mu_);

@@ -74,6 +74,10 @@ class CircuitBreaker {
 
   // The state now (an open circuit whose cool-down has passed reads as half-open).
   BreakerState state();
+  // Whether the circuit is closed, without the time-based open → half-open step state() takes
+  // (that step never closes it): a read with no side effect (no listener call), for hot paths
+  // that hold locks of their own.
+  bool closed();
   const CircuitBreakerConfig& config() const { return config_; }
 
   static Clock defaultClock();

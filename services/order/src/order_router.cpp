@@ -51,8 +51,8 @@ void OrderRouter::stop() {
   applier_.waitIdle();
 }
 
-std::size_t newOrderBatchSize(BreakerState circuit, int configured_batch) noexcept {
-  return circuit == BreakerState::Closed ? static_cast<std::size_t>(configured_batch) : 1;
+std::size_t newOrderBatchSize(bool circuit_closed, int configured_batch) noexcept {
+  return circuit_closed ? static_cast<std::size_t>(configured_batch) : 1;
 }
 
 void OrderRouter::worker() {
@@ -69,7 +69,7 @@ void OrderRouter::worker() {
         queue_.pop_front();
       } else {
         const auto n = std::min(new_orders_.size(),
-                                newOrderBatchSize(venue_.circuitState(), config_.new_order_batch));
+                                newOrderBatchSize(venue_.circuitClosed(), config_.new_order_batch));
         for (std::size_t i = 0; i < n; ++i) {
           batch.push_back(std::move(new_orders_.front()));
           new_orders_.pop_front();

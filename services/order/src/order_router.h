@@ -37,7 +37,7 @@ struct OrderRouterConfig {
 // circuit is closed; one while it is not: the call that finds the circuit half-open is its
 // probe, and a probe to a venue that is still failing leaves its orders in doubt (Unknown,
 // settled later by the stream or a resend), so it should put one order at risk, not hundreds.
-std::size_t newOrderBatchSize(BreakerState circuit, int configured_batch) noexcept;
+std::size_t newOrderBatchSize(bool circuit_closed, int configured_batch) noexcept;
 
 // Counters the service exports; called on router threads.
 struct RouterHooks {

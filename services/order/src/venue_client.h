@@ -35,7 +35,7 @@ struct VenueClientConfig {
   // connection is dropped if its answer takes longer than keepalive_timeout. Without it a venue
   // host that vanishes without closing TCP leaves the report stream waiting until the kernel
   // gives up (many minutes); with it the stream reconnects within about the sum of the two.
-  // The venue's server must permit pings this often (libs/rpc's servers permit every 0.5 s).
+  // The venue's server must permit pings this often (exchange-sim's venue permits every 0.5 s).
   std::chrono::milliseconds keepalive_time{10'000};
   std::chrono::milliseconds keepalive_timeout{5'000};
 
@@ -90,8 +90,8 @@ class VenueClient {
   VenueClient(std::shared_ptr<grpc::Channel> channel, VenueClientConfig config,
               CircuitBreaker& breaker);
 
-  // The circuit breaker's state now (an open circuit whose pause is over reads half-open).
-  BreakerState circuitState() { return breaker_.state(); }
+  // Whether the circuit breaker is closed (CircuitBreaker::closed: no side effect).
+  bool circuitClosed() { return breaker_.closed(); }
 
   // Idempotent at the venue by order_id: retried on UNAVAILABLE / DEADLINE_EXCEEDED.
   VenueResult<venue::NewOrderResponse> newOrder(const venue::NewOrderRequest& request);

@@ -1,15 +1,34 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
+#include "circuit_breaker.h"
 #include "order_router.h"
 
 using tickstream::order::BreakerState;
+using tickstream::order::CircuitBreaker;
+using tickstream::order::CircuitBreakerConfig;
 using tickstream::order::newOrderBatchSize;
+using namespace std::chrono_literals;
 
 TEST_CASE("a NewOrders call carries the whole batch only while the venue's circuit is closed") {
-  CHECK(newOrderBatchSize(BreakerState::Closed, 256) == 256);
-  // Not closed: the call may be the half-open probe (an open circuit whose pause is over reads
-  // half-open on the next call), so it risks one order, not the batch.
-  CHECK(newOrderBatchSize(BreakerState::HalfOpen, 256) == 1);
-  CHECK(newOrderBatchSize(BreakerState::Open, 256) == 1);
-  CHECK(newOrderBatchSize(BreakerState::Closed, 1) == 1);
+  CHECK(newOrderBatchSize(true, 256) == 256);
+  CHECK(newOrderBatchSize(true, 1) == 1);
+  // Not closed: the call may be the half-open probe, so it risks one order, not the batch.
+  CHECK(newOrderBatchSize(false, 256) == 1);
+
+  // What the router asks: closed() follows the breaker through open and half-open.
+  auto now = std::chrono::steady_clock::time_point{};
+  CircuitBreakerConfig config;
+  config.failure_threshold = 1;
+  config.open_duration = 100ms;
+  CircuitBreaker breaker(config, [&] { return now; });
+  CHECK(breaker.closed());
+  breaker.failure(*breaker.tryAcquire());
+  CHECK_FALSE(breaker.closed());
+  now += 200ms;  // the pause is over: the next call is the probe
+  CHECK(breaker.state() == BreakerState::HalfOpen);
+  CHECK_FALSE(breaker.closed());
+  breaker.success(*breaker.tryAcquire());
+  CHECK(breaker.closed());
 }

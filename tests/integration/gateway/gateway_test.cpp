@@ -32,6 +32,7 @@
 #include "tickstream/sharding/ring.h"
 #include "tickstream/testing/child.h"
 #include "tickstream/testing/infra.h"
+#include "tickstream/testing/topic_cleanup.h"
 
 using namespace std::chrono_literals;
 namespace testing = tickstream::testing;
@@ -196,6 +197,7 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
   const std::string brokers = testing::kafkaBootstrap();
   const std::string ticks_topic = testing::uniqueName("it.gw.ticks");
   const std::string snapshot_topic = testing::uniqueName("it.gw.snapshot");
+  const testing::TopicCleanup cleanup(brokers, {ticks_topic, snapshot_topic});  // passed or failed
   kafka::Admin admin(brokers);
   admin.ensureTopics({{ticks_topic, kPartitions, 1, {}},
                       {snapshot_topic, kPartitions, 1, {{"cleanup.policy", "compact"}}}});
@@ -511,6 +513,5 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
 
   gw1.signal(SIGTERM);
   CHECK(gw1.waitExit(20s) == std::optional<int>(0));
-  admin.deleteTopics({ticks_topic, snapshot_topic});
   std::filesystem::remove_all(dir);
 }

@@ -26,6 +26,7 @@
 #include "tickstream/sharding/ring.h"
 #include "tickstream/testing/child.h"
 #include "tickstream/testing/infra.h"
+#include "tickstream/testing/topic_cleanup.h"
 
 using namespace std::chrono_literals;
 namespace testing = tickstream::testing;
@@ -87,6 +88,7 @@ TEST_CASE("a gateway shard serves MarketData over gRPC to internal clients") {
   const std::string brokers = testing::kafkaBootstrap();
   const std::string ticks_topic = testing::uniqueName("it.gwrpc.ticks");
   const std::string snapshot_topic = testing::uniqueName("it.gwrpc.snapshot");
+  const testing::TopicCleanup cleanup(brokers, {ticks_topic, snapshot_topic});  // passed or failed
   kafka::Admin admin(brokers);
   admin.ensureTopics({{ticks_topic, kPartitions, 1, {}},
                       {snapshot_topic, kPartitions, 1, {{"cleanup.policy", "compact"}}}});
@@ -277,6 +279,5 @@ TEST_CASE("a gateway shard serves MarketData over gRPC to internal clients") {
 
   stop = true;
   feed.join();
-  admin.deleteTopics({ticks_topic, snapshot_topic});
   std::filesystem::remove_all(dir);
 }

@@ -574,7 +574,8 @@ TEST_CASE("keepalive notices a venue that stops answering without closing its co
   VenueProcess sim("S1", 0);
   auto cfg = clientConfig(200ms, 700ms);
   cfg.keepalive_time = 1000ms;
-  cfg.keepalive_timeout = 1000ms;
+  // Not shorter: a venue thread held up for a moment on a loaded machine must not count as gone.
+  cfg.keepalive_timeout = 3000ms;
   auto channel = tickstream::order::makeVenueChannel(sim.address(), cfg);
   CircuitBreaker breaker(breakerConfig(3, 300ms), CircuitBreaker::defaultClock());
   VenueClient client(channel, cfg, breaker);
@@ -594,9 +595,9 @@ TEST_CASE("keepalive notices a venue that stops answering without closing its co
   sim.child().signal(SIGSTOP);
   REQUIRE(waitUntil([&] { return processState(sim.child().pid()) == 'T'; }, 10s));
   const auto stopped_at = std::chrono::steady_clock::now();
-  REQUIRE(waitUntil([&] { return !stream.live(); }, 10s));
+  REQUIRE(waitUntil([&] { return !stream.live(); }, 15s));
   // keepalive_time + keepalive_timeout, plus scheduling slack; TCP alone takes many minutes.
-  CHECK(std::chrono::steady_clock::now() - stopped_at < 5s);
+  CHECK(std::chrono::steady_clock::now() - stopped_at < 8s);
 
   sim.child().signal(SIGCONT);
   REQUIRE(waitUntil([&] { return stream.live(); }, 30s));

@@ -27,6 +27,7 @@
 #include "tickstream/marketdata/v1/raw.pb.h"
 #include "tickstream/sharding/partitioner.h"
 #include "tickstream/testing/infra.h"
+#include "tickstream/testing/topic_cleanup.h"
 
 using namespace std::chrono_literals;
 namespace testing = tickstream::testing;
@@ -40,6 +41,7 @@ TEST_CASE("exchange-sim -> ingestion -> Kafka: every message once, keyed by symb
   const std::string truth = dir + "/truth.json";
   const std::string brokers = testing::kafkaBootstrap();
   const std::string topic = testing::uniqueName("it.pipeline.raw");
+  const testing::TopicCleanup cleanup(brokers, {topic});  // passed or failed
 
   Child sim({TICKSTREAM_EXCHANGE_SIM_BIN, "--listen", "127.0.0.1:0", "--symbols",
              std::to_string(kSymbols), "--seed", std::to_string(kSeed), "--messages",
@@ -173,6 +175,5 @@ TEST_CASE("exchange-sim -> ingestion -> Kafka: every message once, keyed by symb
   sim.signal(SIGTERM);
   CHECK(sim.waitExit(20s) == std::optional<int>(0));
 
-  admin.deleteTopics({topic});
   std::filesystem::remove_all(dir);
 }

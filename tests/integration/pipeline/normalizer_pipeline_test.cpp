@@ -22,6 +22,7 @@
 #include "tickstream/kafka/read_to_end.h"
 #include "tickstream/marketdata/v1/marketdata.pb.h"
 #include "tickstream/testing/infra.h"
+#include "tickstream/testing/topic_cleanup.h"
 
 using namespace std::chrono_literals;
 namespace testing = tickstream::testing;
@@ -80,6 +81,7 @@ void runPipeline(bool kill_midway) {
   const std::string raw_topic = testing::uniqueName("it.norm.raw");
   const std::string ticks_topic = testing::uniqueName("it.norm.ticks");
   const std::string snapshot_topic = testing::uniqueName("it.norm.snapshot");
+  const testing::TopicCleanup cleanup(brokers, {raw_topic, ticks_topic, snapshot_topic});  // passed or failed
 
   // The kill needs a feed that lasts a few seconds; the plain run keeps the fast one.
   const uint64_t messages = kill_midway ? 150'000 : kMessages;
@@ -272,7 +274,6 @@ void runPipeline(bool kill_midway) {
   normalizer->signal(SIGTERM);
   CHECK(normalizer->waitExit(20s) == std::optional<int>(0));
 
-  admin.deleteTopics({raw_topic, ticks_topic, snapshot_topic});
   std::filesystem::remove_all(dir);
 }
 

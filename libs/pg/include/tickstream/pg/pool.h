@@ -170,10 +170,12 @@ class Pool {
   template <class F>
   decltype(auto) run(F&& fn, Retry retry);
 
-  // From now on run() does not wait for the server: the first lost or refused connection goes
-  // to the caller, in run() calls already waiting too (at their next pause). For shutdown: work
-  // that fails then is redone by the next start, whereas waiting out retry_timeout for every
-  // queued piece of work made a shutdown with the database away take minutes. Irreversible.
+  // From now on run() does not wait for the server. A run() that meets a lost or refused
+  // connection still gets one more attempt at once (so an in-doubt COMMIT is still resolved
+  // while the server is up), but no pause; after a failed connect, no new connection is tried
+  // (an unreachable host would cost connect_timeout per call). For shutdown: work that fails
+  // then is redone by the next start, whereas waiting out retry_timeout for every queued piece
+  // of work made a shutdown with the database away take minutes. Irreversible.
   void stopRetrying() noexcept { stop_retrying_.store(true); }
 
   PoolStats stats() const;
@@ -197,6 +199,7 @@ class Pool {
 
    private:
     const std::atomic<bool>& stopped_;
+    bool last_try_used_ = false;  // stopped: the one immediate re-attempt was made
     Clock::time_point deadline_;
     Backoff backoff_;
   };
@@ -224,6 +227,7 @@ class Pool {
   std::atomic<std::uint64_t> discarded_{0};
   std::atomic<std::uint64_t> retries_{0};
   std::atomic<bool> stop_retrying_{false};
+  std::atomic<bool> connect_failed_{false};  // the last new connection failed to open
 };
 
 template <class F>

@@ -18,10 +18,11 @@ struct GrpcServerConfig {
   // once; a service whose calls block (the order service waits for a commit) would otherwise
   // start and end a thread for nearly every call.
   int max_idle_threads = 0;
-  // Clients may send keepalive pings this often (gRPC's default, 5 minutes, answers a client
-  // that pings more often with GOAWAY, which made keepalive unusable for detecting a dead peer).
-  // Half of the shortest client interval we configure (1 s), so timer jitter is never a strike.
-  std::chrono::milliseconds min_client_ping_interval{500};
+  // Clients may send keepalive pings this often, also with no call open; 0 keeps gRPC's policy
+  // (one ping per 5 minutes, GOAWAY for a client that pings more often: a guard against ping
+  // floods, kept for public-facing services). Servers whose clients detect a dead peer by
+  // pinging (exchange-sim's venue) set it below the clients' shortest keepalive.
+  std::chrono::milliseconds min_client_ping_interval{0};
 };
 
 // A gRPC server with the standard grpc.health.v1 health checking and server reflection
