@@ -7,7 +7,6 @@
 //     --grpc-listen 127.0.0.1:50061 --metrics-listen 127.0.0.1:9465
 #include <pqxx/pqxx>
 
-#include <atomic>
 #include <chrono>
 #include <exception>
 #include <fstream>
@@ -63,10 +62,6 @@ struct Options {
 
 int main(int argc, char** argv) {
   runtime::ShutdownSignal shutdown;  // first: every later thread inherits the blocked signals
-  std::atomic<pg::Pool*> stop_retrying_pool{nullptr};  // see where the pool is made
-  shutdown.onRequest([&stop_retrying_pool] {
-    if (pg::Pool* pool = stop_retrying_pool.load()) pool->stopRetrying();
-  });
 
   Options opts;
   order::OrderStoreConfig store_config;
@@ -164,17 +159,13 @@ int main(int argc, char** argv) {
     // (docs/order.md, "Query plans").
     pool_config.options = "-c plan_cache_mode=force_custom_plan";
     pg::Pool pool(pool_config);
-    // On SIGTERM, at once: no more waiting out the pool's 30 s retry timeout. With the database
-    // away, the main loop's periodic work, each queued lane batch and each report did, in turn,
-    // and a shutdown took minutes. What fails from here is redone by the next start (reports
-    // come again from the stored stream position, ACCEPTED orders are re-sent, outbox rows stay),
-    // and nothing that failed was answered OK. The callbacks run before waitFor() returns true,
-    // so before the drain below; the pointer is cleared if main leaves early by an exception.
-    stop_retrying_pool.store(&pool);
-    struct ClearPool {
-      std::atomic<pg::Pool*>& p;
-      ~ClearPool() { p.store(nullptr); }
-    } clear_pool{stop_retrying_pool};
+    // On SIGTERM, at once (onRequest runs it now if the signal came already): no more waiting
+    // out the pool's 30 s retry timeout. With the database away, the main loop's periodic work,
+    // each queued lane batch and each report did, in turn, and a shutdown took minutes. What
+    // fails from here is redone by the next start (reports come again from the stored stream
+    // position, ACCEPTED orders are re-sent, outbox rows stay), and nothing that failed was
+    // answered OK. Callbacks run before waitFor() returns true, so before the drain below.
+    shutdown.onRequest([&pool] { pool.stopRetrying(); });
     order::OrderStore store(pool, store_config);
 
     order::SymbolDirectory symbols;
@@ -256,7 +247,6 @@ int main(int argc, char** argv) {
     // calls finish within the grace, then the background parts stop. Orders accepted but not yet
     // routed stay ACCEPTED and are sent by the next start; outbox rows wait for the next relay.
     logging::info("order service draining");
-    pool.stopRetrying();  // done by the signal already, unless it came before the pool existed
     follower.stop();  // first: its "caught up" must not mark the server SERVING again
     grpc.setAllServing(false);
     health->setReady("symbols", false, "draining");

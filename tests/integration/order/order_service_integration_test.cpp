@@ -31,6 +31,67 @@ ServiceEnv& env() {
 std::atomic<int> next_id{0};
 std::string cid(const std::string& tag) { return tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(++next_id); }
 
+// Clients that submit resting limit buys in a loop until stop(), each thread for the account
+// accounts[thread % size], recording what was acknowledged. The threads are joined however a
+// test leaves (a joinable thread at destruction would abort the run).
+class SubmitLoad {
+ public:
+  SubmitLoad(ServiceEnv& e, int threads, std::vector<std::string> accounts, const std::string& tag,
+             std::chrono::milliseconds deadline)
+      : accounts_(std::move(accounts)) {
+    const std::string service_token = token("loadgen", true);
+    for (int t = 0; t < threads; ++t) {
+      threads_.emplace_back([this, &e, service_token, t, tag, deadline] {
+        const std::string& account = accounts_[static_cast<std::size_t>(t) % accounts_.size()];
+        while (!stop_) {
+          v1::SubmitOrderResponse r;
+          auto c = ServiceEnv::ctx(service_token);
+          c->set_deadline(std::chrono::system_clock::now() + deadline);
+          if (e.stub->SubmitOrder(c.get(), restingLimitBuy(account, cid(tag + std::to_string(t))), &r).ok()) {
+            std::lock_guard lock(mu_);
+            acked_.emplace_back(account, r.order().order_id());
+          } else {
+            ++failed_;
+            std::this_thread::sleep_for(50ms);
+          }
+        }
+      });
+    }
+  }
+  SubmitLoad(const SubmitLoad&) = delete;
+  SubmitLoad& operator=(const SubmitLoad&) = delete;
+  ~SubmitLoad() { stop(); }
+
+  void stop() {
+    stop_ = true;
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+  // Waits until at least n submits were acknowledged since the start.
+  bool waitAcked(std::size_t n, std::chrono::milliseconds timeout) {
+    return testing::waitUntil([&] { return ackedCount() >= n; }, timeout);
+  }
+  std::size_t ackedCount() {
+    std::lock_guard lock(mu_);
+    return acked_.size();
+  }
+  // (account, order id) of every acknowledged submit; complete once stopped.
+  std::vector<std::pair<std::string, std::string>> acked() {
+    std::lock_guard lock(mu_);
+    return acked_;
+  }
+  int failed() const { return failed_.load(); }
+
+ private:
+  const std::vector<std::string> accounts_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> failed_{0};
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::string>> acked_;
+  std::vector<std::thread> threads_;
+};
+
 // Every record of the events topic, as OrderEvents, once `expected` have arrived (or 60 s).
 std::vector<v1::OrderEvent> readEvents(const std::string& topic, std::size_t expected) {
   kafka::ConsumerConfig cc;
@@ -306,46 +367,21 @@ TEST_CASE("the venue restarts: orders it lost are canceled by reconciliation, ne
 
 TEST_CASE("PostgreSQL restarts under load: the service recovers by itself and loses nothing acknowledged") {
   auto& e = env();
-  const auto service_token = token("loadgen", true);
-  std::atomic<bool> stop{false};
-  std::atomic<int> failed{0};
-  std::mutex mu;
-  std::vector<std::string> acked;
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 2; ++t) {
-    clients.emplace_back([&, t] {
-      while (!stop) {
-        v1::SubmitOrderResponse r;
-        auto c = ServiceEnv::ctx(service_token);
-        c->set_deadline(std::chrono::system_clock::now() + 3s);
-        if (e.stub->SubmitOrder(c.get(), restingLimitBuy("bob", cid("pgr" + std::to_string(t))), &r).ok()) {
-          std::lock_guard lock(mu);
-          acked.push_back(r.order().order_id());
-        } else {
-          ++failed;
-          std::this_thread::sleep_for(50ms);
-        }
-      }
-    });
-  }
-  REQUIRE(testing::waitUntil([&] { std::lock_guard lock(mu); return acked.size() >= 50; }, 30s));
+  SubmitLoad load(e, 2, {"bob"}, "pgr", 3s);
+  REQUIRE(load.waitAcked(50, 30s));
   REQUIRE(testing::controlService("postgres.sh", "restart", "postgres") == 0);
   // Submits succeed again without anyone touching the service.
-  std::size_t after_restart = 0;
-  {
-    std::lock_guard lock(mu);
-    after_restart = acked.size();
-  }
-  REQUIRE(testing::waitUntil([&] { std::lock_guard lock(mu); return acked.size() >= after_restart + 50; }, 60s));
-  stop = true;
-  for (auto& t : clients) t.join();
-  INFO("acknowledged: " << acked.size() << ", failed during the restart: " << failed.load());
-  for (const auto& id : acked) {
+  const std::size_t after_restart = load.ackedCount();
+  REQUIRE(load.waitAcked(after_restart + 50, 60s));
+  load.stop();
+  const auto acked = load.acked();
+  INFO("acknowledged: " << acked.size() << ", failed during the restart: " << load.failed());
+  for (const auto& [account, id] : acked) {
     CHECK(count(e.url, "SELECT count(*) FROM orders WHERE order_id = '" + id + "'") == 1);
   }
   // Routing and the relay recovered too: every order leaves ACCEPTED, the outbox empties.
-  for (const auto& id : acked) {
-    REQUIRE(testing::waitUntil([&] { return e.get("bob", id).status() != v1::ORDER_STATUS_ACCEPTED; }, 30s));
+  for (const auto& [account, id] : acked) {
+    REQUIRE(testing::waitUntil([&, &id = id] { return e.get("bob", id).status() != v1::ORDER_STATUS_ACCEPTED; }, 30s));
   }
   REQUIRE(testing::waitUntil([&] { return count(e.url, "SELECT count(*) FROM outbox") == 0; }, 30s));
 }
@@ -353,35 +389,8 @@ TEST_CASE("PostgreSQL restarts under load: the service recovers by itself and lo
 TEST_CASE("SIGTERM while PostgreSQL is down: the service exits within seconds and loses nothing "
           "acknowledged") {
   auto& e = env();
-  const auto service_token = token("loadgen", true);
-  std::atomic<bool> stop{false};
-  std::mutex mu;
-  std::vector<std::string> acked;
-  std::vector<std::thread> clients;
-  struct Joiner {  // the clients stop and join however the test leaves (a thread left joinable aborts)
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~Joiner() {
-      stop = true;
-      for (auto& t : threads) if (t.joinable()) t.join();
-    }
-  } joiner{stop, clients};
-  for (int t = 0; t < 2; ++t) {
-    clients.emplace_back([&, t] {
-      while (!stop) {
-        v1::SubmitOrderResponse r;
-        auto c = ServiceEnv::ctx(service_token);
-        c->set_deadline(std::chrono::system_clock::now() + 2s);
-        if (e.stub->SubmitOrder(c.get(), restingLimitBuy("bob", cid("down" + std::to_string(t))), &r).ok()) {
-          std::lock_guard lock(mu);
-          acked.push_back(r.order().order_id());
-        } else {
-          std::this_thread::sleep_for(50ms);
-        }
-      }
-    });
-  }
-  REQUIRE(testing::waitUntil([&] { std::lock_guard lock(mu); return acked.size() >= 50; }, 30s));
+  SubmitLoad load(e, 2, {"bob"}, "down", 2s);
+  REQUIRE(load.waitAcked(50, 30s));
   struct Restart {  // PostgreSQL comes back whatever happens below: later tests need it
     ~Restart() { testing::controlService("postgres.sh", "start", "postgres"); }
   } restart;
@@ -392,8 +401,7 @@ TEST_CASE("SIGTERM while PostgreSQL is down: the service exits within seconds an
   e.service->signal(SIGTERM);
   const auto status = e.service->waitExit(60s);
   const auto took = std::chrono::steady_clock::now() - term_at;
-  stop = true;
-  for (auto& t : clients) t.join();
+  load.stop();
   if (!status) {
     e.service->signal(SIGKILL);  // so that the next start (below, and later tests) has its port
     e.service->waitExit(10s);
@@ -407,43 +415,26 @@ TEST_CASE("SIGTERM while PostgreSQL is down: the service exits within seconds an
   CHECK(status == std::optional<int>(0));
 
   REQUIRE(testing::controlService("postgres.sh", "start", "postgres") == 0);
+  const auto acked = load.acked();
   INFO("acknowledged before PostgreSQL stopped: " << acked.size());
-  for (const auto& id : acked) {
+  for (const auto& [account, id] : acked) {
     CHECK(count(e.url, "SELECT count(*) FROM orders WHERE order_id = '" + id + "'") == 1);
   }
   e.start();
-  for (const auto& id : acked) {
-    REQUIRE(testing::waitUntil([&] { return e.get("bob", id).status() != v1::ORDER_STATUS_ACCEPTED; }, 30s));
+  for (const auto& [account, id] : acked) {
+    REQUIRE(testing::waitUntil([&, &id = id] { return e.get("bob", id).status() != v1::ORDER_STATUS_ACCEPTED; }, 30s));
   }
   REQUIRE(testing::waitUntil([&] { return count(e.url, "SELECT count(*) FROM outbox") == 0; }, 30s));
 }
 
 TEST_CASE("kill -9 under load: every acknowledged order is in PostgreSQL and in Kafka exactly once") {
   auto& e = env();
-  const auto service_token = token("loadgen", true);
-  std::atomic<bool> stop{false};
-  std::mutex mu;
-  std::vector<std::pair<std::string, std::string>> acked;  // account, order id
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 4; ++t) {
-    clients.emplace_back([&, t] {
-      const std::string account = t % 2 ? "alice" : "bob";
-      for (int i = 0; !stop; ++i) {
-        v1::SubmitOrderResponse r;
-        auto c = ServiceEnv::ctx(service_token);
-        c->set_deadline(std::chrono::system_clock::now() + 2s);
-        if (e.stub->SubmitOrder(c.get(), restingLimitBuy(account, cid("kill" + std::to_string(t))), &r).ok()) {
-          std::lock_guard lock(mu);
-          acked.emplace_back(account, r.order().order_id());
-        }
-      }
-    });
-  }
-  REQUIRE(testing::waitUntil([&] { std::lock_guard lock(mu); return acked.size() >= 200; }, 30s));
+  SubmitLoad load(e, 4, {"bob", "alice"}, "kill", 2s);
+  REQUIRE(load.waitAcked(200, 30s));
   e.service->signal(SIGKILL);
   REQUIRE(e.service->waitExit(10s).has_value());
-  stop = true;
-  for (auto& t : clients) t.join();
+  load.stop();
+  const auto acked = load.acked();
   INFO("acknowledged before the kill: " << acked.size());
   for (const auto& [account, id] : acked) {
     CHECK(count(e.url, "SELECT count(*) FROM orders WHERE order_id = '" + id + "'") == 1);

@@ -21,6 +21,7 @@
 #include "tickstream/kafka/topics.h"
 #include "tickstream/marketdata/v1/marketdata.pb.h"
 #include "tickstream/order/v1/order_service.grpc.pb.h"
+#include "tickstream/testing/topic_cleanup.h"
 #include "venue_process.h"
 
 namespace tickstream::order::test {
@@ -45,6 +46,8 @@ struct ServiceEnv {
   std::string snapshot_topic = testing::uniqueName("it.md.snapshot");
   std::string events_topic = testing::uniqueName("it.orders.events");
   std::string fills_topic = testing::uniqueName("it.orders.fills");
+  // Declared before the service and the venue, so it deletes the topics after they are gone.
+  testing::TopicCleanup topics{testing::kafkaBootstrap(), {snapshot_topic, events_topic, fills_topic}};
   std::string url;
   std::int64_t lock_key = (static_cast<std::int64_t>(::getpid()) << 20) + 77;
   std::unique_ptr<VenueProcess> venue;
@@ -66,18 +69,6 @@ struct ServiceEnv {
     venue = std::make_unique<VenueProcess>("svc-it-1", 0);
     start();
   }
-
-  // The test's topics go with it: a long-lived local broker otherwise collects thousands of
-  // partitions, and its start-up outgrows the fixture's wait. Best effort (a destructor).
-  ~ServiceEnv() {
-    service.reset();
-    try {
-      kafka::Admin(testing::kafkaBootstrap()).deleteTopics({snapshot_topic, events_topic, fills_topic});
-    } catch (const std::exception&) {
-    }
-  }
-  ServiceEnv(const ServiceEnv&) = delete;
-  ServiceEnv& operator=(const ServiceEnv&) = delete;
 
   void seedSnapshots() {
     kafka::ProducerConfig pc;

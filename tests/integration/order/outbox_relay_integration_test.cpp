@@ -15,6 +15,7 @@
 #include "tickstream/kafka/admin.h"
 #include "tickstream/kafka/consumer.h"
 #include "tickstream/kafka/topics.h"
+#include "tickstream/testing/topic_cleanup.h"
 
 using namespace tickstream;
 using namespace tickstream::order;
@@ -27,6 +28,7 @@ namespace {
 struct RelayEnv {
   std::string events_topic = testing::uniqueName("it.orders.events");
   std::string fills_topic = testing::uniqueName("it.orders.fills");
+  testing::TopicCleanup topics{testing::kafkaBootstrap(), {events_topic, fills_topic}};  // after the store
   std::string channel;
   std::unique_ptr<StoreEnv> env;
   std::int64_t lock_key;
@@ -44,16 +46,6 @@ struct RelayEnv {
     config.notify_channel = channel;
     env = std::make_unique<StoreEnv>(config, "order_relay");
   }
-
-  // The topics go with the test (see ServiceEnv's destructor). Best effort.
-  ~RelayEnv() {
-    try {
-      kafka::Admin(testing::kafkaBootstrap()).deleteTopics({events_topic, fills_topic});
-    } catch (const std::exception&) {
-    }
-  }
-  RelayEnv(const RelayEnv&) = delete;
-  RelayEnv& operator=(const RelayEnv&) = delete;
 
   OutboxRelayConfig relayConfig() const {
     OutboxRelayConfig c;
