@@ -153,11 +153,7 @@ int main(int argc, char** argv) {
     pg::PoolConfig pool_config;
     pool_config.url = opts.pg_url;
     pool_config.size = opts.pg_pool_size;
-    // A custom plan per execution: the store's statements take arrays of any length, and a
-    // generic plan made while the tables were small (a fresh database, before autovacuum's first
-    // ANALYZE) scans them whole for every batch: 120 ms instead of 2 ms per batch read, measured
-    // (docs/order.md, "Query plans").
-    pool_config.options = "-c plan_cache_mode=force_custom_plan";
+    pool_config.options = order::kStoreSessionOptions;
     pg::Pool pool(pool_config);
     // On SIGTERM, at once (onRequest runs it now if the signal came already): no more waiting
     // out the pool's 30 s retry timeout. With the database away, the main loop's periodic work,

@@ -47,8 +47,8 @@ struct ExposureDelta {
   void add(const v1::Order& order, int sign);
 };
 
-// Statuses an order still works in; the SQL mirror is rows::kWorkingStatuses (a unit test keeps
-// the two equal).
+// Statuses an order still works in; the SQL mirror is the generated column orders.working
+// (migration 0007; a unit test keeps the two equal).
 [[nodiscard]] bool isWorking(v1::OrderStatus status) noexcept;
 
 class ExposureCache {

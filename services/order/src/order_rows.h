@@ -18,9 +18,6 @@ inline constexpr const char* kOrderColumns =
     "filled_quantity, avg_fill_price, status, reject_reason, reject_text, coalesce(venue_order_id, ''), "
     "created_ts_ns, updated_ts_ns, version, coalesce(replaces_order_id, ''), coalesce(replaced_by_order_id, '')";
 
-// Statuses an order still works in (the partial index orders_working and risk's exposure).
-inline constexpr const char* kWorkingStatuses = "(1, 2, 3, 4, 6, 8)";
-
 // Reads kOrderColumns starting at column `first`.
 v1::Order rowToOrder(const pqxx::row& row, int first = 0);
 

@@ -26,7 +26,7 @@ const std::string kSeqUndo = "UPDATE account_sequences SET last_seq = last_seq -
 // Idempotency key, limits and exposure in one read. Separate from kSeqNext on purpose: in READ
 // COMMITTED a statement sees what committed before it started, so a read issued after the lock
 // was granted sees every earlier transaction of the account (one CTE with the lock would not).
-const std::string kSubmitRead = std::string(
+const std::string kSubmitRead =
     "SELECT k.order_id, k.request_fingerprint, "
     "       l.max_order_notional, l.max_open_orders, l.max_position, l.orders_per_second, l.order_burst, "
     "       l.allow_short, w.open_orders, w.open_buy, w.open_sell, "
@@ -37,7 +37,7 @@ const std::string kSubmitRead = std::string(
     "CROSS JOIN (SELECT count(*) AS open_orders, "
     "   coalesce(sum(quantity - filled_quantity) FILTER (WHERE symbol = $3 AND side = 1), 0)::bigint AS open_buy, "
     "   coalesce(sum(quantity - filled_quantity) FILTER (WHERE symbol = $3 AND side = 2), 0)::bigint AS open_sell "
-    "   FROM orders WHERE account = $1 AND status IN ") + rows::kWorkingStatuses + ") AS w";
+    "   FROM orders WHERE account = $1 AND working) AS w";
 
 // The new order, its first event (from UNSPECIFIED) and the event's outbox row. The outbox id
 // is drawn here, after the sequence lock: an account's outbox ids follow its account_seq. A

@@ -33,6 +33,12 @@
 // no two lanes ever wait on each other's account locks.
 namespace tickstream::order {
 
+// Session options (PoolConfig::options) for the pool an OrderStore uses: a custom plan per
+// execution. The store's statements take arrays of any length, and a generic plan made while the
+// tables were small (a fresh database, before autovacuum's first ANALYZE) scans them whole for
+// every batch: 120 ms instead of 2 ms per batch read, measured (docs/order.md, "Query plans").
+inline constexpr const char* kStoreSessionOptions = "-c plan_cache_mode=force_custom_plan";
+
 struct OrderStoreConfig {
   // Submits go through writer lanes, several per transaction (group commit). false: each
   // submit is its own transaction on the caller's thread (the benchmark's baseline).

@@ -36,10 +36,9 @@ const std::string kReadLimits =
     "FROM unnest($1::text[], $2::text[]) AS p(account, symbol) LEFT JOIN risk_limits l ON l.account = p.account";
 
 // The working orders of the accounts whose cached exposure is not current, per symbol and side.
-const std::string kReadWorking = std::string(
+const std::string kReadWorking =
     "SELECT account, symbol, side, count(*), coalesce(sum(quantity - filled_quantity), 0)::bigint "
-    "FROM orders WHERE account = ANY($1::text[]) AND status IN ") + rows::kWorkingStatuses +
-    " GROUP BY account, symbol, side";
+    "FROM orders WHERE account = ANY($1::text[]) AND working GROUP BY account, symbol, side";
 
 // Every new order, its event, the accounts' new last_seq and the outbox rows, in batch order (the
 // outbox ids follow each account's account_seq).

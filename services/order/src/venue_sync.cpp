@@ -217,8 +217,8 @@ void VenueSync::repair(const Reconciliation& r) {
   const auto ours = pool_.run(
       [](pqxx::work& tx) {
         std::vector<v1::Order> out;
-        for (const auto& row : tx.exec(std::string("SELECT ") + rows::kOrderColumns + " FROM orders WHERE status IN " +
-                                       rows::kWorkingStatuses + " AND status <> 1")) {
+        for (const auto& row :
+             tx.exec(std::string("SELECT ") + rows::kOrderColumns + " FROM orders WHERE working AND status <> 1")) {
           out.push_back(rows::rowToOrder(row));
         }
         return out;

@@ -24,12 +24,3 @@ TEST_CASE("generated ids carry the prefix and 128 random bits") {
   CHECK(ids.begin()->size() == 4 + 32);
 }
 
-TEST_CASE("the SQL list of working statuses is the one the exposure cache uses") {
-  std::string expected = "(";
-  for (int s = 0; s <= 11; ++s) {
-    if (!isWorking(static_cast<v1::OrderStatus>(s))) continue;
-    expected += (expected.size() > 1 ? ", " : "") + std::to_string(s);
-  }
-  expected += ")";
-  CHECK(std::string(rows::kWorkingStatuses) == expected);
-}

@@ -52,8 +52,33 @@ long long nextSeq(pqxx::work& tx, const std::string& account) {
 TEST_CASE("the order migrations apply to PostgreSQL 15 once, and again is a no-op") {
   auto conn = migratedSchema("order_schema");
   const auto migrations = tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR);
-  CHECK(tickstream::pg::applyMigrations(*conn, migrations) == std::vector<int>{1, 2, 3, 4, 5, 6});
+  CHECK(tickstream::pg::applyMigrations(*conn, migrations) == std::vector<int>{1, 2, 3, 4, 5, 6, 7});
   CHECK(tickstream::pg::applyMigrations(*conn, migrations).empty());
+}
+
+// Migration 0007: the partial index orders_working reads the generated column `working`, so a
+// change between working statuses is a heap-only (HOT) update that writes no index entry.
+TEST_CASE("orders.working follows the status, and a change between working statuses touches no index") {
+  auto conn = migratedSchema("order_working");
+  tickstream::pg::applyMigrations(*conn, tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR));
+  pqxx::work tx(*conn);
+  insertOrder(tx, "ord-1", "c-1");  // NEW
+  const auto hotUpdates = [&] {
+    return tx.exec("SELECT pg_stat_get_xact_tuples_hot_updated('orders'::regclass)")[0][0].as<long long>();
+  };
+  const auto working = [&] { return tx.exec("SELECT working FROM orders WHERE order_id = 'ord-1'")[0][0].as<bool>(); };
+  CHECK(working());
+  const auto hot_before = hotUpdates();
+  for (const int status : {2, 3, 4, 6}) {  // ACCEPTED, ROUTED, PARTIALLY_FILLED, PENDING_CANCEL
+    INFO("status " << status);
+    tx.exec("UPDATE orders SET status = " + std::to_string(status) + " WHERE order_id = 'ord-1'");
+    CHECK(working());
+  }
+  CHECK(hotUpdates() - hot_before == 4);
+  tx.exec("UPDATE orders SET status = 7 WHERE order_id = 'ord-1'");  // CANCELED: it ends
+  CHECK_FALSE(working());
+  CHECK(hotUpdates() - hot_before == 4);  // the end changes `working`, so that one is not HOT
+  CHECK(tx.exec("SELECT count(*) FROM orders WHERE account = 'acct-1' AND working")[0][0].as<int>() == 0);
 }
 
 TEST_CASE("one order per (account, client_order_id), and the price must match the type") {

@@ -134,6 +134,14 @@ void checkKafkaMatchesPostgres(ServiceEnv& e) {
     CHECK(count(e.url, "SELECT count(*) FROM order_events WHERE event_id = '" + ev.event_id() + "' AND to_status = " +
                            std::to_string(ev.to_status())) == 1);
   }
+  // Every event and fill belongs to a stored order of its account, and an event's fill exists:
+  // the store's statements keep these links since migration 0007 dropped the foreign keys.
+  CHECK(count(e.url, "SELECT count(*) FROM order_events ev LEFT JOIN orders o ON o.order_id = ev.order_id "
+                     "WHERE o.order_id IS NULL OR o.account <> ev.account") == 0);
+  CHECK(count(e.url, "SELECT count(*) FROM order_events ev LEFT JOIN fills f ON f.fill_id = ev.fill_id "
+                     "WHERE ev.fill_id IS NOT NULL AND (f.fill_id IS NULL OR f.order_id <> ev.order_id)") == 0);
+  CHECK(count(e.url, "SELECT count(*) FROM fills f LEFT JOIN orders o ON o.order_id = f.order_id "
+                     "WHERE o.order_id IS NULL OR o.account <> f.account") == 0);
 }
 
 }  // namespace
