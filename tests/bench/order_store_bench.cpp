@@ -108,10 +108,10 @@ std::string freshSchema(const Options& o, const std::string& name) {
     tx.exec("CREATE SCHEMA " + tx.quote_name(schema));
   }
   // The URL's options replace the pool's (PoolConfig::options), so the store's own go here too.
-  std::string options = "-c search_path=" + schema + " " + kStoreSessionOptions;
-  std::string encoded;
-  for (const char c : options) encoded += c == ' ' ? "%20" : c == '=' ? "%3D" : std::string(1, c);
-  const std::string url = o.pg_url + (o.pg_url.find('?') == std::string::npos ? "?" : "&") + "options=" + encoded;
+  pg::PoolConfig session;
+  session.url = o.pg_url;
+  session.options = "-c search_path=" + schema + " " + kStoreSessionOptions;
+  const std::string url = pg::connectionString(session);
   pqxx::connection conn(url);
   pg::applyMigrations(conn, pg::loadMigrations(o.migrations));
   pqxx::work tx(conn);

@@ -17,6 +17,7 @@
 
 using namespace tickstream::order;
 using namespace tickstream::order::test;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -491,6 +492,52 @@ TEST_CASE("concurrent transitions and fills are group-committed in batches: each
   // The positions the fills trigger keeps: 20 orders of 100 bought shares per account.
   CHECK(count(env.url, "SELECT count(*) FROM positions WHERE quantity = 2000") == 3);
   CHECK(env.store->submitTransactions() > 0);
+}
+
+// kStoreSessionOptions: the statements' plans are made early, on empty tables (a prepared
+// statement switches to a generic plan after five runs), and must still find rows by index once
+// the tables have grown, instead of reading them whole for every batch.
+TEST_CASE("plans made on empty tables still find rows by index once the tables have grown") {
+  StoreEnv env;
+  constexpr int kThreads = 16, kPerThread = 100, kOrders = kThreads * kPerThread;
+  for (int a = 0; a < 20; ++a) allowAccount(env.url, "acct-" + std::to_string(a));
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const auto o = env.store->submit(limitBuy("acct-" + std::to_string((t + i) % 20), "g-" + std::to_string(t) + "-" +
+                                                  std::to_string(i)), acceptAll()).order;
+        const bool ok = env.store->applyTransition(o.order_id(), Trigger::VenueAck, venueId("V-" + o.order_id())).outcome ==
+                            ChangeOutcome::Applied &&
+                        env.store->applyFill(fill("x-" + o.order_id(), o.order_id(), 100, 1'000'000)).outcome ==
+                            ChangeOutcome::Applied;
+        if (ok) ++done;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE(done == kOrders);
+  // A session reports its table statistics when it ends (or idle, within ~10 s): end them.
+  env.store.reset();
+  env.pool.reset();
+  const std::string stats = "SELECT coalesce(sum(%s), 0) FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                            "AND relname IN ('orders', 'fills', 'account_sequences', 'positions', 'risk_limits')";
+  const auto stat = [&](const std::string& column) {
+    std::string sql = stats;
+    sql.replace(sql.find("%s"), 2, column);
+    return count(env.url, sql);
+  };
+  REQUIRE(tickstream::testing::waitUntil(
+      [&] { return count(env.url, "SELECT n_tup_upd FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                                  "AND relname = 'orders'") == 2 * kOrders; },
+      30s));
+  INFO("seq_scan " << stat("seq_scan") << ", seq_tup_read " << stat("seq_tup_read") << ", idx_scan "
+                    << stat("idx_scan") << ", idx_tup_fetch " << stat("idx_tup_fetch"));
+  // With plans that scan: ~250k rows read by sequential scans here (each batch reads the tables
+  // whole), or as many rows fetched by full index scans. Found by key: a few per order.
+  CHECK(stat("seq_tup_read") < kOrders);
+  CHECK(stat("idx_tup_fetch") < 20 * kOrders);
 }
 
 TEST_CASE("submitAsync completes each submit once after COMMIT, refuses past the queue bound, survives a throwing completion") {

@@ -26,9 +26,12 @@ inline std::string freshSchemaUrl(const std::string& prefix) {
     pqxx::connection admin(base);
     pqxx::nontransaction(admin).exec("CREATE SCHEMA " + admin.quote_name(schema));
   }
-  // libpq's `options`: every session of this URL (pool, relay) starts with this search_path.
-  const std::string url =
-      base + (base.find('?') == std::string::npos ? "?" : "&") + "options=-c%20search_path%3D" + schema;
+  // libpq's `options`: every session of this URL (pool, relay) starts with this search_path and
+  // the settings the service gives its store's sessions.
+  pg::PoolConfig session;
+  session.url = base;
+  session.options = "-c search_path=" + schema + " " + kStoreSessionOptions;
+  const std::string url = pg::connectionString(session);
   pqxx::connection conn(url);
   pg::applyMigrations(conn, pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR));
   return url;
