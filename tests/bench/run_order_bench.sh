@@ -13,11 +13,14 @@
 #   tests/bench/run_order_bench.sh [--build DIR] [--no-build] [--runs 3] [--duration 20]
 #       [--warmup 5] [--rate 10000] [--accounts 100] [--symbols 20] [--in-flight 128]
 #       [--threads 2] [--settle 300] [--service-args "--router-threads 16 ..."]
-#       [--order-service BIN --order-service BIN2 ...] [--feed-rate 2000]
+#       [--order-service BIN --order-service BIN2 ...] [--feed-rate 2000] [--pg-stats]
 # --feed-rate: exchange-sim's ITCH messages/s. The order path needs only prices from the market
 # data, but at 2000 msgs/s the feed, the normalizer and the broker's share for them take ~0.8 of
 # the two cores (the order_bench_idle line); a lower rate shows what the order path does with
 # the machine to itself.
+# --pg-stats: PostgreSQL runs with pg_stat_statements, and the end adds one order_bench_pg_statement
+# line per statement (the 15 that took longest over all runs: calls, rows, execution and planning
+# time); where PostgreSQL's time goes, for a diagnosis.
 # --order-service given more than once: an A/B on the same servers. Each run of each kind is
 # measured with every binary in turn (the order rotating every run), the service restarted for
 # each, and the summary lines are per binary ("service"). A binary must be named order-service*
@@ -28,10 +31,11 @@ LOG_TAG=order-bench
 . "$root/deploy/local/common.sh"
 build=$root/build/dev do_build=1 runs=3 duration=20 warmup=5 rate=10000 accounts=100 nsymbols=20
 in_flight=128 threads=2 settle=300 service_args=""
-services=() feed_rate=2000
+services=() feed_rate=2000 pg_stats=0
 while [ $# -gt 0 ]; do
   case $1 in
     --no-build) do_build=0; shift; continue ;;
+    --pg-stats) pg_stats=1; shift; continue ;;
     --build) build=$2 ;; --runs) runs=$2 ;; --duration) duration=$2 ;; --warmup) warmup=$2 ;;
     --rate) rate=$2 ;; --accounts) accounts=$2 ;; --symbols) nsymbols=$2 ;;
     --in-flight) in_flight=$2 ;; --threads) threads=$2 ;; --settle) settle=$2 ;; --service-args) service_args=$2 ;;
@@ -80,8 +84,13 @@ logged() { pid_alive "$state/$1.pid" || return 2; grep -q "\"$2\"" "$state/$1.lo
 fail() { tail -20 "$state/$1.log" >&2; die "$2 (log: $state/$1.log)"; }
 
 brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
+if [ "$pg_stats" = 1 ]; then
+  export TICKSTREAM_PG_EXTRA_CONF="shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track_planning = on"
+fi
 pg_url=$("$root/deploy/local/postgres.sh" start --dir "$state/postgres")
 psql_q() { "$PGBIN/psql" "$pg_url" -v ON_ERROR_STOP=1 -qtAc "$1"; }
+[ "$pg_stats" = 0 ] || psql_q "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 "$tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
 
 # The market, as deploy/local/up.sh starts it, with the venue on a port of its choosing.
@@ -299,5 +308,11 @@ for kind in ["max_throughput", "open_loop"]:
         out["median_" + k] = round(statistics.median(vals), 3) if vals else None
     print(json.dumps(out))'
 idle_cores
+if [ "$pg_stats" = 1 ]; then
+  psql_q "SELECT json_build_object('bench', 'order_bench_pg_statement', 'calls', calls, 'rows', rows,
+            'exec_ms', round(total_exec_time::numeric, 1), 'plan_ms', round(total_plan_time::numeric, 1),
+            'query', left(regexp_replace(query, '\s+', ' ', 'g'), 160))
+          FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 15"
+fi
 pid_alive "$state/order-service.pid" || { tail -20 "$state/order-service.log" >&2; die "the order service died"; }
 exit "$failed"

@@ -33,17 +33,15 @@
 // no two lanes ever wait on each other's account locks.
 namespace tickstream::order {
 
-// Session options (PoolConfig::options) for the pool an OrderStore uses (docs/order.md, "Query
-// plans"). Every statement of the service finds its rows through an index, by key; but a
-// prepared statement gets a generic plan after five executions, and one made while the tables
-// were small (a fresh database, before autovacuum's first ANALYZE) scanned them whole for every
-// batch from then on: 120 ms instead of 2 ms per batch read, measured. Planning each execution
-// anew cost ~17 % of PostgreSQL's CPU per order, so instead the planner is kept from the plans
-// that read a whole table (sequential scans, hash and merge joins): the generic plans are index
-// lookups and nested loops at any table size. A statement with no index to use still runs, by
-// a sequential scan.
-inline constexpr const char* kStoreSessionOptions =
-    "-c enable_seqscan=off -c enable_hashjoin=off -c enable_mergejoin=off";
+// Session options (PoolConfig::options) for the pool an OrderStore uses and the outbox relay
+// (docs/order.md, "Query plans"). A custom plan per execution: a prepared statement otherwise
+// gets a generic plan after five executions, and one made while the tables were small (a fresh
+// database, before autovacuum's first ANALYZE) kept reading them whole, or through the wrong
+// index, for every batch from then on (120 ms instead of 2 ms per batch read; 10 ms instead of
+// 0.1 ms per idempotency-key read, measured). Planning costs ~17 % of PostgreSQL's CPU per order;
+// that is the price of plans that stay right as the tables grow. No JIT: no statement here runs
+// long enough to gain from it, and compiling one took ~100 ms, measured.
+inline constexpr const char* kStoreSessionOptions = "-c plan_cache_mode=force_custom_plan -c jit=off";
 
 struct OrderStoreConfig {
   // Submits go through writer lanes, several per transaction (group commit). false: each
