@@ -41,6 +41,7 @@
 #include "outbox_relay.h"
 #include "risk_check.h"
 #include "tickstream/kafka/admin.h"
+#include "tickstream/kafka/topics.h"
 #include "tickstream/pg/migrations.h"
 #include "tickstream/pg/pool.h"
 
@@ -125,7 +126,8 @@ std::string freshSchema(const Options& o, const std::string& name) {
 }
 
 // CPU time (user + system, µs) of every process on this machine whose name is "postgres": the
-// server's backends, the WAL writer, checkpointer and the rest.
+// server's backends, the WAL writer, checkpointer and the rest, plus what their children that
+// ended used (the postmaster's cutime/cstime: backends and autovacuum workers that exited).
 std::int64_t postgresCpuMicros() {
   const double tick_us = 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
   std::int64_t ticks = 0;
@@ -139,11 +141,11 @@ std::int64_t postgresCpuMicros() {
     }
     std::istringstream rest(line.substr(close + 2));
     std::string field;
-    // After the name: state is field 3; utime and stime are fields 14 and 15.
+    // After the name: state is field 3; utime, stime, cutime and cstime are fields 14 to 17.
     for (int i = 3; i < 14 && rest >> field; ++i) {
     }
-    std::int64_t utime = 0, stime = 0;
-    if (rest >> utime >> stime) ticks += utime + stime;
+    std::int64_t utime = 0, stime = 0, cutime = 0, cstime = 0;
+    if (rest >> utime >> stime >> cutime >> cstime) ticks += utime + stime + cutime + cstime;
   }
   return static_cast<std::int64_t>(static_cast<double>(ticks) * tick_us);
 }
@@ -204,8 +206,9 @@ void runMode(const Options& o, bool group_commit) {
 
   std::optional<OutboxRelay> relay;
   if (!o.kafka.empty()) {
-    // The broker here creates no topic by itself; 16 partitions as docs/topics.md has them.
-    kafka::Admin(o.kafka).ensureTopics({{sc.events_topic, 16, 1, {}}, {sc.fills_topic, 16, 1, {}}});
+    // The broker here creates no topic by itself: the platform's layout of the two topics.
+    kafka::Admin(o.kafka).ensureTopics({kafka::topics::platformTopic(kafka::topics::kOrdersEvents, sc.events_topic),
+                                        kafka::topics::platformTopic(kafka::topics::kOrdersFills, sc.fills_topic)});
     OutboxRelayConfig rc;
     rc.pg_url = url;
     rc.producer.brokers = o.kafka;

@@ -175,7 +175,8 @@ log "trading $symbols with $accounts accounts against $target"
 # After each run, wait until every order is final (IOC orders end FILLED, CANCELED or REJECTED
 # once the venue's reports are applied), so the next run does not pay for this run's backlog;
 # how long that took is the run's settle_s (null: not within --settle seconds).
-# (The working statuses, as the partial index orders_working has them: a cheap count.)
+# (The working statuses by number, so that it also works before migration 0007, when A/B builds
+# predate it; a pass over orders at each poll while settling.)
 settled() { [ "$(psql_q "SELECT count(*) FROM orders WHERE status IN (1, 2, 3, 4, 6, 8)")" = 0 ]; }
 by_status() { psql_q "SELECT string_agg(status || ':' || n, ' ') FROM (SELECT status, count(*) AS n FROM orders GROUP BY status ORDER BY status) s"; }
 # CPU ticks used so far (user + system) per group of processes, by process name, as JSON: where
@@ -196,7 +197,9 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
     if name.startswith("order-service"):  # an A/B's copies too (named order-service*)
         name = "order-service"
     if name in groups:
-        out[groups[name]] += int(rest[11]) + int(rest[12])
+        # utime + stime, and cutime + cstime: what its children that ended used (PostgreSQL's
+        # postmaster reaps backends and autovacuum workers that exit within a run).
+        out[groups[name]] += int(rest[11]) + int(rest[12]) + int(rest[13]) + int(rest[14])
 print(json.dumps(out))
 PY
 }

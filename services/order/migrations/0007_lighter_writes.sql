@@ -10,12 +10,13 @@
 -- life, when it ends; the transitions in between (ACCEPTED -> ROUTED -> PARTIALLY_FILLED, the
 -- pending states) touch no index. The list is the working statuses of
 -- services/order/src/exposure_cache.h (isWorking); a unit test keeps the two equal.
+-- A HOT update needs room on the row's own page: leave a fifth of each page free (set first, so
+-- the rewrite that adding the column causes already leaves it).
+ALTER TABLE orders SET (fillfactor = 80);
 ALTER TABLE orders ADD COLUMN working boolean NOT NULL
   GENERATED ALWAYS AS (status IN (1, 2, 3, 4, 6, 8)) STORED;
 DROP INDEX orders_working;
 CREATE INDEX orders_working ON orders (account, symbol) WHERE working;
--- A HOT update needs room on the row's own page: leave a fifth of each new page free.
-ALTER TABLE orders SET (fillfactor = 80);
 
 -- 2. Indexes no statement reads, each written on every insert. Risk reads positions (0006), not
 -- the sum of fills; nothing looks fills or events up by order.
@@ -26,8 +27,9 @@ DROP INDEX order_events_order;
 -- 3. The foreign keys of the two append-only tables. Each event and fill row ran a referential
 -- check per row: a query of its own that also locks the referenced row (a WAL record), about an
 -- eighth of PostgreSQL's CPU per order, measured. The store writes an event or fill only in the
--- statement that writes or updates its order (order_store_batch.cpp, order_store_changes.cpp),
--- and orders are never deleted, so the check could only ever catch a bug in those statements;
+-- transaction that inserts its order or has just read it FOR UPDATE (order_store.cpp,
+-- order_store_batch.cpp, order_store_changes.cpp), and orders are never deleted, so the check
+-- could only ever catch a bug in those statements;
 -- tests/integration/order checks that no event or fill points at a missing row instead. The
 -- replacement links inside orders keep their keys (written only by a replace, and checked only
 -- when they change).

@@ -38,7 +38,7 @@ namespace tickstream::order {
 // gets a generic plan after five executions, and one made while the tables were small (a fresh
 // database, before autovacuum's first ANALYZE) kept reading them whole, or through the wrong
 // index, for every batch from then on (120 ms instead of 2 ms per batch read; 10 ms instead of
-// 0.1 ms per idempotency-key read, measured). Planning costs ~17 % of PostgreSQL's CPU per order;
+// 0.4 ms per idempotency-key read, measured). Planning costs ~17 % of PostgreSQL's CPU per order;
 // that is the price of plans that stay right as the tables grow. No JIT: no statement here runs
 // long enough to gain from it, and compiling one took ~100 ms, measured.
 inline constexpr const char* kStoreSessionOptions = "-c plan_cache_mode=force_custom_plan -c jit=off";

@@ -38,7 +38,7 @@ TEST_CASE("the order schema loads as dense versions 1..7 that the runner can app
 TEST_CASE("orders.working names exactly the statuses the exposure cache counts as working") {
   std::string expected = "status IN (";
   bool first = true;
-  for (int s = 0; s <= 11; ++s) {
+  for (int s = tickstream::order::v1::OrderStatus_MIN; s <= tickstream::order::v1::OrderStatus_MAX; ++s) {
     if (!tickstream::order::isWorking(static_cast<tickstream::order::v1::OrderStatus>(s))) continue;
     expected += (first ? "" : ", ") + std::to_string(s);
     first = false;

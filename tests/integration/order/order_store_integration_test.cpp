@@ -500,6 +500,13 @@ TEST_CASE("concurrent transitions and fills are group-committed in batches: each
 TEST_CASE("plans made on empty tables still find rows by index once the tables have grown") {
   StoreEnv env;
   for (int a = 0; a < 20; ++a) allowAccount(env.url, "acct-" + std::to_string(a));
+  {
+    // No ANALYZE by autovacuum during the test: it would make the sessions plan again with the
+    // grown tables' statistics, and a plan made on the empty tables would go unnoticed.
+    pqxx::connection conn(env.url);
+    pqxx::nontransaction(conn).exec("ALTER TABLE orders SET (autovacuum_enabled = off); "
+                                    "ALTER TABLE fills SET (autovacuum_enabled = off)");
+  }
   constexpr int kThreads = 16, kPerThread = 50, kOrdersPerPhase = kThreads * kPerThread, kFiller = 30'000;
   const auto lifecycles = [&](const std::string& phase) {
     std::atomic<int> done{0};
@@ -521,7 +528,8 @@ TEST_CASE("plans made on empty tables still find rows by index once the tables h
     for (auto& t : threads) t.join();
     return done.load();
   };
-  // Rows read by sequential scans and fetched by index scans of the tables the statements read.
+  // Rows read by sequential scans and fetched by index scans of the two tables that grew (the
+  // 20-row account tables may well be read whole, by a right plan).
   struct Reads {
     long long seq = 0, idx = 0;
   };
@@ -529,14 +537,14 @@ TEST_CASE("plans made on empty tables still find rows by index once the tables h
     pqxx::connection conn(env.url);
     const auto row = pqxx::nontransaction(conn).exec1(
         "SELECT coalesce(sum(seq_tup_read), 0), coalesce(sum(idx_tup_fetch), 0) FROM pg_stat_user_tables "
-        "WHERE schemaname = current_schema() AND relname IN ('orders', 'fills', 'account_sequences', 'positions')");
+        "WHERE schemaname = current_schema() AND relname IN ('orders', 'fills')");
     return Reads{row[0].as<long long>(), row[1].as<long long>()};
   };
   // A session reports its table statistics when idle (within ~10 s) or when it ends.
   const auto inserted = [&](long long n) {
     return tickstream::testing::waitUntil(
         [&] { return count(env.url, "SELECT n_tup_ins FROM pg_stat_user_tables WHERE schemaname = current_schema() "
-                                    "AND relname = 'orders'") == n; },
+                                    "AND relname = 'orders'") >= n; },
         30s);
   };
 
