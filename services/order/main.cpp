@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
 
     // The store's session options too: the relay's read of the outbox's head is then an index
     // scan however the table looked when its plan was made.
-    relay_config.pg_url = pg::connectionString(pool_config);
+    relay_config.pg_url = order::storeSessionUrl(opts.pg_url);
     relay_config.producer.brokers = opts.kafka_brokers;
     relay_config.producer.client_id = "order-outbox-relay";
     relay_config.notify_channel = store_config.notify_channel;

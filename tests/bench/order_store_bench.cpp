@@ -109,10 +109,7 @@ std::string freshSchema(const Options& o, const std::string& name) {
     tx.exec("CREATE SCHEMA " + tx.quote_name(schema));
   }
   // The URL's options replace the pool's (PoolConfig::options), so the store's own go here too.
-  pg::PoolConfig session;
-  session.url = o.pg_url;
-  session.options = "-c search_path=" + schema + " " + kStoreSessionOptions;
-  const std::string url = pg::connectionString(session);
+  const std::string url = storeSessionUrl(o.pg_url, schema);
   pqxx::connection conn(url);
   pg::applyMigrations(conn, pg::loadMigrations(o.migrations));
   pqxx::work tx(conn);

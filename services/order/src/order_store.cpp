@@ -11,6 +11,13 @@
 #include "tickstream/runtime/logging.h"
 
 namespace tickstream::order {
+
+std::string storeSessionUrl(const std::string& url, const std::string& search_path) {
+  pg::PoolConfig session;
+  session.url = url;
+  session.options = (search_path.empty() ? "" : "-c search_path=" + search_path + " ") + kStoreSessionOptions;
+  return pg::connectionString(session);
+}
 namespace {
 
 // The statements of the single-order transactions. Each write is one statement (CTEs), so a

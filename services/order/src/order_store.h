@@ -43,6 +43,11 @@ namespace tickstream::order {
 // long enough to gain from it, and compiling one took ~100 ms, measured.
 inline constexpr const char* kStoreSessionOptions = "-c plan_cache_mode=force_custom_plan -c jit=off";
 
+// `url` with kStoreSessionOptions for every session it opens, and a search_path when one is given
+// (tests and benchmarks work in a schema of their own). An operator's own `options` in the URL
+// win, as for PoolConfig::options.
+std::string storeSessionUrl(const std::string& url, const std::string& search_path = {});
+
 struct OrderStoreConfig {
   // Submits go through writer lanes, several per transaction (group commit). false: each
   // submit is its own transaction on the caller's thread (the benchmark's baseline).

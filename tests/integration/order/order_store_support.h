@@ -28,10 +28,7 @@ inline std::string freshSchemaUrl(const std::string& prefix) {
   }
   // libpq's `options`: every session of this URL (pool, relay) starts with this search_path and
   // the settings the service gives its store's sessions.
-  pg::PoolConfig session;
-  session.url = base;
-  session.options = "-c search_path=" + schema + " " + kStoreSessionOptions;
-  const std::string url = pg::connectionString(session);
+  const std::string url = storeSessionUrl(base, schema);
   pqxx::connection conn(url);
   pg::applyMigrations(conn, pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR));
   return url;
