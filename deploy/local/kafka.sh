@@ -9,7 +9,8 @@
 #   kafka.sh restart --dir DIR     stop and start again on the same port and data
 #   kafka.sh status --dir DIR      exit 0 when it is running
 #
-# Environment: KAFKA_HEAP (default 512m), TICKSTREAM_CACHE (jar cache).
+# Environment: KAFKA_HEAP (default 512m), TICKSTREAM_CACHE (jar cache), KAFKA_EXTRA_PROPERTIES
+# (lines appended to server.properties, after the defaults, so they override them).
 set -euo pipefail
 LOG_TAG=kafka
 # shellcheck source=common.sh
@@ -57,6 +58,7 @@ group.initial.rebalance.delay.ms=0
 # A test broker: short segments so compaction can be observed, no waiting on shutdown.
 log.segment.bytes=67108864
 controlled.shutdown.enable=true
+${KAFKA_EXTRA_PROPERTIES:-}
 PROPS
   cat > "$DIR/log4j2.properties" <<PROPS
 rootLogger.level=INFO
