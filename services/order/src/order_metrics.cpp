@@ -53,7 +53,7 @@ OrderMetrics::OrderMetrics(prometheus::Registry& r)
       outbox_lag_seconds(gauge(r, "order_outbox_lag_seconds", "age of the oldest outbox row at the relay's last read")),
       outbox_relay_active(gauge(r, "order_outbox_relay_active", "1 when this process holds the relay lock")),
       outbox_published(observability::registerCounter(r, "order_outbox_published_total",
-                                                      "outbox rows published to Kafka and deleted")),
+                                                      "outbox records published to Kafka (their rows deleted)")),
       outbox_failures(observability::registerCounter(r, "order_outbox_failures_total",
                                                      "relay rounds that failed (database or broker)")),
       execution_stream_live(gauge(r, "order_execution_stream_live", "1 when the venue's report stream is open")),

@@ -6,6 +6,7 @@
 
 #include "idempotency.h"
 #include "order_rows.h"
+#include "outbox_records.h"
 #include "page_token.h"
 #include "tickstream/runtime/clock.h"
 #include "tickstream/runtime/logging.h"
@@ -46,9 +47,10 @@ const std::string kSubmitRead =
     "   coalesce(sum(quantity - filled_quantity) FILTER (WHERE symbol = $3 AND side = 2), 0)::bigint AS open_sell "
     "   FROM orders WHERE account = $1 AND working) AS w";
 
-// The new order, its first event (from UNSPECIFIED) and the event's outbox row. The outbox id
-// is drawn here, after the sequence lock: an account's outbox ids follow its account_seq. A
-// replacement also carries the original's fills and id ($19-$21; 0, 0, '' for a submit).
+// The new order, its first event (from UNSPECIFIED) and the outbox row announcing it ($18,
+// outbox_records.h). The outbox id is drawn here, after the sequence lock: an account's outbox
+// ids follow its account_seq. A replacement also carries the original's fills and id ($19-$21;
+// 0, 0, '' for a submit).
 const std::string kInsertOrder =
     "WITH o AS (INSERT INTO orders (order_id, account, client_order_id, request_fingerprint, symbol, side, type, "
     "   time_in_force, quantity, limit_price, status, reject_reason, reject_text, created_ts_ns, updated_ts_ns, "
@@ -56,21 +58,18 @@ const std::string kInsertOrder =
     "   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $19, $20, nullif($21, '')) "
     "   RETURNING order_id, account), "
     "e AS (INSERT INTO order_events (account, account_seq, event_id, order_id, from_status, to_status, "
-    "   event_ts_ns, payload) SELECT account, $15, $16, order_id, 0, $11, $14, $17 FROM o "
-    "   RETURNING account, payload) "
-    "INSERT INTO outbox (topic, key, payload) SELECT $18, account, payload FROM e";
+    "   event_ts_ns, payload) SELECT account, $15, $16, order_id, 0, $11, $14, $17 FROM o) "
+    "INSERT INTO outbox (records) VALUES ($18)";
 
-// A lifecycle change: the order's new state, the event, its orders.events outbox row and, for a
-// fill ($17 not empty), the orders.fills outbox row.
+// A lifecycle change: the order's new state, the event, and the outbox row ($16) with the event
+// and, for a fill, the fill.
 const std::string kChangeOrder =
     "WITH u AS (UPDATE orders SET status = $2, filled_quantity = $3, avg_fill_price = $4, reject_reason = $5, "
     "   reject_text = $6, venue_order_id = nullif($7, ''), replaced_by_order_id = nullif($8, ''), "
     "   updated_ts_ns = $9, version = $10 WHERE order_id = $1 RETURNING account, order_id), "
     "e AS (INSERT INTO order_events (account, account_seq, event_id, order_id, from_status, to_status, fill_id, "
-    "   event_ts_ns, payload) SELECT account, $11, $12, order_id, $13, $2, nullif($14, ''), $9, $15 FROM u "
-    "   RETURNING account, payload), "
-    "ev AS (INSERT INTO outbox (topic, key, payload) SELECT $16, account, payload FROM e RETURNING key) "
-    "INSERT INTO outbox (topic, key, payload) SELECT $17, key, $18 FROM ev WHERE $17 <> ''";
+    "   event_ts_ns, payload) SELECT account, $11, $12, order_id, $13, $2, nullif($14, ''), $9, $15 FROM u) "
+    "INSERT INTO outbox (records) VALUES ($16)";
 
 const std::string kInsertFill =
     "INSERT INTO fills (fill_id, venue_execution_id, order_id, account, symbol, side, quantity, price, fill_ts_ns, "
@@ -92,6 +91,13 @@ const std::string kListOrders = std::string("SELECT ") + rows::kOrderColumns +
 const std::string kNotify = "SELECT pg_notify($1, '')";
 
 pqxx::binarystring bytes(const std::string& s) { return pqxx::binarystring(s.data(), s.size()); }
+
+// The outbox row of a transaction that announces one event.
+pqxx::binarystring outboxRow(const std::string& topic, const std::string& key, const std::string& payload) {
+  OutboxRecordsWriter records;
+  records.add(topic, key, payload);
+  return bytes(records.bytes());
+}
 
 Fills fillsOf(const v1::Order& order) { return order.filled_quantity() > 0 ? Fills::Some : Fills::None; }
 
@@ -370,12 +376,14 @@ SubmitResult OrderStore::submitOne(pqxx::work& tx, PendingSubmit& p) {
   const std::optional<Rejection> rejection = (*p.decide)(rows::riskInputsFrom(row, 2));
   auto event = rows::newOrderEvent(r, p.order_id, p.now_ns, rejection, seq);
   const v1::Order& o = event.order();
+  const auto payload = event.SerializeAsString();
   tx.exec_prepared("order_insert", p.order_id, r.account(), r.client_order_id(),
                    pqxx::binarystring(p.fingerprint.data(), p.fingerprint.size()), r.symbol(),
                    static_cast<int>(r.side()), static_cast<int>(r.type()), static_cast<int>(r.time_in_force()),
                    r.quantity(), r.limit_price(), static_cast<int>(o.status()), static_cast<int>(o.reject_reason()),
-                   o.reject_text(), p.now_ns, seq, event.event_id(), bytes(event.SerializeAsString()),
-                   config_.events_topic, std::int64_t{0}, std::int64_t{0}, std::string());
+                   o.reject_text(), p.now_ns, seq, event.event_id(), bytes(payload),
+                   outboxRow(config_.events_topic, r.account(), payload), std::int64_t{0}, std::int64_t{0},
+                   std::string());
   return {SubmitOutcome::Created, o};
 }
 
@@ -386,14 +394,18 @@ void OrderStore::notifyOutbox(pqxx::transaction_base& tx) {
 
 namespace {
 
-// What kChangeOrder writes, from the order after the change.
+// What kChangeOrder writes, from the order after the change: the event and, with a fill
+// (`fills_topic` not empty), the fill, in one outbox row.
 void execChange(pqxx::transaction_base& tx, const v1::Order& o, std::int64_t seq, v1::OrderStatus from, const std::string& payload,
                 const std::string& events_topic, const std::string& fill_id = {}, const std::string& fills_topic = {},
                 const std::string& fill_payload = {}) {
+  OutboxRecordsWriter records;
+  records.add(events_topic, o.account(), payload);
+  if (!fills_topic.empty()) records.add(fills_topic, o.account(), fill_payload);
   tx.exec_prepared("order_change", o.order_id(), static_cast<int>(o.status()), o.filled_quantity(), o.avg_fill_price(),
                    static_cast<int>(o.reject_reason()), o.reject_text(), o.venue_order_id(), o.replaced_by_order_id(),
                    o.updated_ts_ns(), static_cast<std::int64_t>(o.version()), seq, rows::eventId(o.account(), seq),
-                   static_cast<int>(from), fill_id, bytes(payload), events_topic, fills_topic, bytes(fill_payload));
+                   static_cast<int>(from), fill_id, bytes(payload), bytes(records.bytes()));
 }
 
 }  // namespace
@@ -584,12 +596,13 @@ ReplaceResult OrderStore::replace(const v1::ReplaceOrderRequest& request, RiskDe
         r.set_filled_quantity(original.filled_quantity());
         r.set_avg_fill_price(original.avg_fill_price());
         r.set_replaces_order_id(original.order_id());
+        const auto payload = event.SerializeAsString();
         tx.exec_prepared("order_insert", r.order_id(), account, r.client_order_id(),
                          pqxx::binarystring(fingerprint.data(), fingerprint.size()), r.symbol(),
                          static_cast<int>(r.side()), static_cast<int>(r.type()), static_cast<int>(r.time_in_force()),
                          r.quantity(), r.limit_price(), static_cast<int>(r.status()),
                          static_cast<int>(r.reject_reason()), r.reject_text(), now_ns, first_seq, event.event_id(),
-                         bytes(event.SerializeAsString()), config_.events_topic, r.filled_quantity(),
+                         bytes(payload), outboxRow(config_.events_topic, account, payload), r.filled_quantity(),
                          r.avg_fill_price(), r.replaces_order_id());
         if (r.status() == v1::ORDER_STATUS_ACCEPTED) {
           const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "order_rows.h"
+#include "outbox_records.h"
 #include "pg_array.h"
 #include "order_store.h"
 
@@ -40,8 +41,8 @@ const std::string kReadWorking =
     "SELECT account, symbol, side, count(*), coalesce(sum(quantity - filled_quantity), 0)::bigint "
     "FROM orders WHERE account = ANY($1::text[]) AND working GROUP BY account, symbol, side";
 
-// Every new order, its event, the accounts' new last_seq and the outbox rows, in batch order (the
-// outbox ids follow each account's account_seq).
+// Every new order, its event, the accounts' new last_seq and the batch's outbox row: its events in
+// batch order ($20, outbox_records.h), so each account's follow its account_seq.
 const std::string kWriteBatch =
     "WITH o AS (INSERT INTO orders (order_id, account, client_order_id, request_fingerprint, symbol, side, type, "
     "   time_in_force, quantity, limit_price, status, reject_reason, reject_text, created_ts_ns, updated_ts_ns) "
@@ -57,9 +58,7 @@ const std::string kWriteBatch =
     "   $17::bytea[]) AS t(account, seq, event_id, id, status, ts, payload)), "
     "s AS (UPDATE account_sequences AS a SET last_seq = u.seq "
     " FROM unnest($18::text[], $19::bigint[]) AS u(account, seq) WHERE a.account = u.account) "
-    "INSERT INTO outbox (topic, key, payload) "
-    "SELECT $20, t.account, t.payload FROM unnest($2::text[], $17::bytea[]) WITH ORDINALITY AS t(account, payload, n) "
-    "ORDER BY t.n";
+    "INSERT INTO outbox (records) VALUES ($20)";
 
 
 }  // namespace
@@ -140,6 +139,7 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
 
   ArrayLiteral ids, accts, cids, fps, symbols, sides, types, tifs, qtys, prices, statuses, reasons, texts, tss, seqs,
       event_ids, payloads;
+  OutboxRecordsWriter outbox;
   bool wrote = false;
   for (auto* p : ordered) {
     const auto& r = *p->request;
@@ -183,7 +183,9 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
     tss.number(p->now_ns);
     seqs.number(seq);
     event_ids.text(event.event_id());
-    payloads.bytes(event.SerializeAsString());
+    const auto serialized = event.SerializeAsString();
+    payloads.bytes(serialized);
+    outbox.add(config_.events_topic, r.account(), serialized);
     stored.emplace(key, std::make_pair(std::optional<Fingerprint>(p->fingerprint), o));
     p->result = {SubmitOutcome::Created, o};
     wrote = true;
@@ -206,7 +208,7 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
                    std::move(statuses).take(), std::move(reasons).take(), std::move(texts).take(),
                    std::move(tss).take(), std::move(seqs).take(), std::move(event_ids).take(),
                    std::move(payloads).take(), std::move(seq_accounts).take(), std::move(seq_values).take(),
-                   config_.events_topic);
+                   pqxx::binarystring(outbox.bytes().data(), outbox.bytes().size()));
 }
 
 }  // namespace tickstream::order

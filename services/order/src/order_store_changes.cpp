@@ -9,6 +9,7 @@
 
 #include "order_rows.h"
 #include "order_store.h"
+#include "outbox_records.h"
 #include "pg_array.h"
 #include "tickstream/runtime/logging.h"
 
@@ -21,7 +22,8 @@ const std::string kReadOrders = std::string("SELECT ") + rows::kOrderColumns +
 const std::string kReadFills = "SELECT venue_execution_id FROM fills WHERE venue_execution_id = ANY($1::text[])";
 
 // Every changed order's final state, the fills, the events, the accounts' new last_seq and the
-// outbox rows in change order (an account's outbox ids follow its account_seq).
+// batch's outbox row: its records in change order ($33, outbox_records.h), so each account's
+// follow its account_seq.
 const std::string kWriteChanges =
     "WITH u AS (UPDATE orders AS o SET status = t.status, filled_quantity = t.filled, avg_fill_price = t.avg, "
     "   reject_reason = t.reason, reject_text = t.text, venue_order_id = nullif(t.venue_id, ''), "
@@ -41,9 +43,7 @@ const std::string kWriteChanges =
     "   AS t(account, seq, event_id, id, from_status, to_status, fill_id, ts, payload)), "
     "s AS (UPDATE account_sequences AS a SET last_seq = q.seq "
     " FROM unnest($31::text[], $32::bigint[]) AS q(account, seq) WHERE a.account = q.account) "
-    "INSERT INTO outbox (topic, key, payload) "
-    "SELECT t.topic, t.key, t.payload FROM unnest($33::text[], $34::text[], $35::bytea[]) WITH ORDINALITY "
-    "   AS t(topic, key, payload, n) ORDER BY t.n";
+    "INSERT INTO outbox (records) VALUES ($33)";
 
 Fills fillsOf(const v1::Order& order) { return order.filled_quantity() > 0 ? Fills::Some : Fills::None; }
 
@@ -88,7 +88,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
 
   ArrayLiteral f_ids, f_exec, f_orders, f_accounts, f_symbols, f_sides, f_qtys, f_prices, f_ts, f_liq, f_fees;
   ArrayLiteral e_accounts, e_seqs, e_ids, e_orders, e_from, e_to, e_fills, e_ts, e_payloads;
-  ArrayLiteral o_topics, o_keys, o_payloads;
+  OutboxRecordsWriter outbox;
   std::set<std::string> changed;  // orders to write back (their final state)
   for (auto* c : changes) {
     const auto it = orders.find(c->order_id);
@@ -132,7 +132,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     const auto seq = ++last_seq.at(o.account());
     auto event = rows::changeEvent(o, seq, from);
     if (!f.fill_id().empty()) *event.mutable_fill() = f;
-    const auto payload = ArrayLiteral::hexOf(event.SerializeAsString());  // for the event row and its outbox row
+    const auto serialized = event.SerializeAsString();
     e_accounts.text(o.account());
     e_seqs.number(seq);
     e_ids.text(event.event_id());
@@ -141,10 +141,8 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     e_to.number(o.status());
     e_fills.text(f.fill_id());
     e_ts.number(c->now_ns);
-    e_payloads.hexBytes(payload);
-    o_topics.text(config_.events_topic);
-    o_keys.text(o.account());
-    o_payloads.hexBytes(payload);
+    e_payloads.bytes(serialized);
+    outbox.add(config_.events_topic, o.account(), serialized);
     if (!f.fill_id().empty()) {
       f_ids.text(f.fill_id());
       f_exec.text(f.venue_execution_id());
@@ -157,9 +155,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
       f_ts.number(f.fill_ts_ns());
       f_liq.number(f.liquidity());
       f_fees.number(f.fee());
-      o_topics.text(config_.fills_topic);
-      o_keys.text(o.account());
-      o_payloads.bytes(f.SerializeAsString());
+      outbox.add(config_.fills_topic, o.account(), f.SerializeAsString());
     }
     changed.insert(o.order_id());
     c->result = {ChangeOutcome::Applied, o};
@@ -203,7 +199,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
                    std::move(e_ids).take(), std::move(e_orders).take(), std::move(e_from).take(),
                    std::move(e_to).take(), std::move(e_fills).take(), std::move(e_ts).take(),
                    std::move(e_payloads).take(), std::move(s_accounts).take(), std::move(s_values).take(),
-                   std::move(o_topics).take(), std::move(o_keys).take(), std::move(o_payloads).take());
+                   pqxx::binarystring(outbox.bytes().data(), outbox.bytes().size()));
   return true;
 }
 

@@ -1,5 +1,6 @@
 #include "outbox_dedupe.h"
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 #include <unordered_map>
@@ -8,20 +9,37 @@
 #include "tickstream/kafka/admin.h"
 #include "tickstream/kafka/consumer.h"
 #include "tickstream/kafka/read_to_end.h"
+#include "outbox_records.h"
 
 namespace tickstream::order {
 
 std::vector<std::int64_t> publishedOutboxRows(pqxx::connection& conn, const std::string& brokers,
                                               std::chrono::milliseconds margin) {
-  std::map<std::string, std::int64_t> oldest_ms;  // topic → oldest row's created_at
+  struct Row {
+    std::int64_t id;
+    std::string bytes;
+    std::vector<OutboxRecord> records;  // views into `bytes`
+  };
+  std::vector<Row> rows;
+  std::map<std::string, std::int64_t> oldest_ms;  // topic → created_at of the oldest row naming it
   {
     pqxx::nontransaction tx(conn);
-    for (const auto& row : tx.exec("SELECT topic, (extract(epoch FROM min(created_at)) * 1000)::bigint "
-                                   "FROM outbox GROUP BY topic")) {
-      oldest_ms.emplace(row[0].as<std::string>(), row[1].as<std::int64_t>());
+    const auto r = tx.exec("SELECT id, records, (extract(epoch FROM created_at) * 1000)::bigint FROM outbox ORDER BY id");
+    rows.reserve(r.size());  // no reallocation: the records view into each row's bytes
+    for (const auto& row : r) {
+      auto& out = rows.emplace_back(Row{row[0].as<std::int64_t>(), pqxx::binarystring(row[1]).str(), {}});
+      std::string error;
+      if (!decodeOutboxRecords(out.bytes, out.records, error)) {
+        throw std::runtime_error("outbox row " + std::to_string(out.id) + " cannot be read: " + error);
+      }
+      const auto created_ms = row[2].as<std::int64_t>();
+      for (const auto& rec : out.records) {
+        const auto [it, fresh] = oldest_ms.emplace(std::string(rec.topic), created_ms);
+        if (!fresh) it->second = std::min(it->second, created_ms);
+      }
     }
   }
-  if (oldest_ms.empty()) return {};
+  if (rows.empty()) return {};
 
   std::unordered_map<std::string, std::unordered_set<std::string>> in_kafka;  // topic → payloads
   kafka::ConsumerConfig cc;
@@ -43,13 +61,15 @@ std::vector<std::int64_t> publishedOutboxRows(pqxx::connection& conn, const std:
                      std::chrono::minutes(2));
   }
 
+  // A row counts as published only with every one of its records in Kafka; a row only partly
+  // there is published again whole, its other records duplicates the consumers drop.
   std::vector<std::int64_t> published;
-  pqxx::nontransaction tx(conn);
-  for (const auto& row : tx.exec("SELECT id, topic, payload FROM outbox ORDER BY id")) {
-    const auto it = in_kafka.find(row[1].as<std::string>());
-    if (it != in_kafka.end() && it->second.count(pqxx::binarystring(row[2]).str()) != 0) {
-      published.push_back(row[0].as<std::int64_t>());
-    }
+  for (const auto& row : rows) {
+    const bool all = std::all_of(row.records.begin(), row.records.end(), [&](const OutboxRecord& rec) {
+      const auto it = in_kafka.find(std::string(rec.topic));
+      return it != in_kafka.end() && it->second.count(std::string(rec.payload)) != 0;
+    });
+    if (all) published.push_back(row.id);
   }
   return published;
 }

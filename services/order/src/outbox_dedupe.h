@@ -11,11 +11,12 @@
 // Kafka. A relay that stopped between the broker's acknowledgement and its DELETE (kill -9, a
 // lost database connection, a stop in mid-round) left rows that were published; sending them
 // again would put a second copy in the topic. So before its first round a relay reads each
-// topic back from a little before the oldest row's created_at to the end and drops the rows whose
-// exact payload is there. Payloads identify rows: each holds a unique event_id or fill_id.
+// topic back from a little before the oldest row's created_at to the end and drops the rows each
+// of whose records' exact payload is there. Payloads identify records: each holds a unique
+// event_id or fill_id.
 namespace tickstream::order {
 
-// Ids of outbox rows whose (topic, payload) is already in Kafka. `margin`: how far before the
+// Ids of outbox rows whose every record's (topic, payload) is already in Kafka. `margin`: how far before the
 // oldest row's created_at to start reading (covers the clock difference between the database
 // and the broker's record timestamps). Throws on database or broker errors.
 std::vector<std::int64_t> publishedOutboxRows(pqxx::connection& conn, const std::string& brokers,

@@ -1,6 +1,7 @@
 #include "outbox_relay.h"
 
 #include "outbox_dedupe.h"
+#include "outbox_records.h"
 
 #include <pqxx/pqxx>
 
@@ -17,14 +18,13 @@
 namespace tickstream::order {
 namespace {
 
+// A row of the current round: one transaction's records (outbox_records.h).
 struct OutboxRow {
   std::int64_t id = 0;
-  std::string topic;
-  std::string key;
-  std::string payload;
+  std::string records;
 };
 
-// Delivery outcome per row of the current round, written by the producer's poll thread.
+// Delivery outcome per record of the current round, written by the producer's poll thread.
 struct Deliveries {
   enum State : std::uint8_t { Pending, Delivered, Failed };
   std::mutex mu;
@@ -135,8 +135,7 @@ void OutboxRelay::session() {
   // The oldest row's age is the lag: ids are drawn in commit order per account, and nearly so
   // overall.
   conn.prepare("outbox_read",
-               "SELECT id, topic, key, payload, "
-               "       (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint "
+               "SELECT id, records, (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint "
                "FROM outbox ORDER BY id LIMIT $1");
   conn.prepare("outbox_delete", "DELETE FROM outbox WHERE id = ANY($1::bigint[])");
   // The lag is measured before Kafka is reached, and again if that fails: while the broker is
@@ -144,7 +143,7 @@ void OutboxRelay::session() {
   const auto measureLag = [&] {
     pqxx::nontransaction tx(conn);
     const auto r = tx.exec_prepared("outbox_read", 1);
-    lag_ms_.store(r.empty() ? 0 : r[0][4].as<std::int64_t>(), std::memory_order_relaxed);
+    lag_ms_.store(r.empty() ? 0 : r[0][2].as<std::int64_t>(), std::memory_order_relaxed);
   };
   measureLag();
   // A previous relay may have stopped after Kafka acknowledged rows but before deleting them:
@@ -165,16 +164,15 @@ void OutboxRelay::session() {
   auto producer = makeProducer(config_.producer, deliveries);
   pg::Backoff broker_backoff(config_.retry_backoff_min, config_.retry_backoff_max, 0.5);
   std::vector<OutboxRow> rows;
+  std::vector<OutboxRecord> records;  // every record of the round, in publishing order
+  std::vector<std::size_t> row_of;    // per record: its row in `rows`
   while (!stopping()) {
     rows.clear();
     {
       pqxx::nontransaction tx(conn);
       const auto r = tx.exec_prepared("outbox_read", config_.batch_size);
-      for (const auto& row : r) {
-        rows.push_back({row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                        pqxx::binarystring(row[3]).str()});
-      }
-      lag_ms_.store(r.empty() ? 0 : r[0][4].as<std::int64_t>(), std::memory_order_relaxed);
+      for (const auto& row : r) rows.push_back({row[0].as<std::int64_t>(), pqxx::binarystring(row[1]).str()});
+      lag_ms_.store(r.empty() ? 0 : r[0][2].as<std::int64_t>(), std::memory_order_relaxed);
     }
     if (rows.empty()) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(config_.poll_interval).count();
@@ -186,19 +184,32 @@ void OutboxRelay::session() {
       continue;
     }
 
-    deliveries.reset(rows.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      auto result = producer->produce(rows[i].topic, rows[i].key, rows[i].payload, kafka::Producer::kAnyPartition,
+    records.clear();
+    row_of.clear();
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      std::string error;
+      if (!decodeOutboxRecords(rows[r].records, records, error)) {
+        // Written only by the store, so a bug or a damaged row: never skip it (its records would
+        // be lost) nor publish past it (they would be reordered). The session fails and retries
+        // after its backoff, and the growing outbox lag is the alert.
+        throw std::runtime_error("outbox row " + std::to_string(rows[r].id) + " cannot be read: " + error);
+      }
+      row_of.resize(records.size(), r);
+    }
+    deliveries.reset(records.size());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const auto& rec = records[i];
+      auto result = producer->produce(rec.topic, rec.key, rec.payload, kafka::Producer::kAnyPartition,
                                       reinterpret_cast<void*>(static_cast<std::uintptr_t>(i)));
       while (result == kafka::ProduceResult::QueueFull && !stopping()) {
-        result = producer->produce(rows[i].topic, rows[i].key, rows[i].payload, kafka::Producer::kAnyPartition,
+        result = producer->produce(rec.topic, rec.key, rec.payload, kafka::Producer::kAnyPartition,
                                    reinterpret_cast<void*>(static_cast<std::uintptr_t>(i)));
       }
       if (result == kafka::ProduceResult::QueueFull) break;  // stopping: the round is abandoned below
       if (result != kafka::ProduceResult::Ok) {
-        // Stop here: producing later rows would put them ahead of this one.
+        // Stop here: producing later records would put them ahead of this one.
         logging::error("outbox relay cannot produce",
-                       {{"outbox_id", static_cast<long long>(rows[i].id)}, {"topic", rows[i].topic},
+                       {{"outbox_id", static_cast<long long>(rows[row_of[i]].id)}, {"topic", std::string(rec.topic)},
                         {"result", static_cast<int>(result)}, {"fatal", producer->fatalError()}});
         break;
       }
@@ -210,24 +221,32 @@ void OutboxRelay::session() {
     }
 
     std::vector<std::int64_t> done;
+    std::size_t done_records = 0;
     {
-      // Deleted: rows Kafka acknowledged, except any that follow a failed row of the same key
-      // (gapless delivery should make that impossible; if not, republishing them is a duplicate
-      // the consumer drops, skipping the failed one would be a reordering it cannot undo).
+      // Deleted: rows whose every record Kafka acknowledged, except any with a record that
+      // follows a failed record of the same key (gapless delivery should make that impossible;
+      // if not, republishing is a duplicate the consumer drops, skipping the failed record would
+      // be a reordering it cannot undo). A row kept is published again whole, later: its
+      // delivered records are duplicates the consumers drop.
       std::lock_guard lock(deliveries.mu);
-      std::unordered_set<std::string> blocked;
-      for (std::size_t i = 0; i < rows.size(); ++i) {
-        if (deliveries.state[i] == Deliveries::Delivered && !blocked.count(rows[i].key)) {
-          done.push_back(rows[i].id);
-        } else {
-          blocked.insert(rows[i].key);
+      std::unordered_set<std::string_view> blocked;
+      std::vector<bool> keep(rows.size(), false);
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        if (deliveries.state[i] != Deliveries::Delivered || blocked.count(records[i].key)) {
+          blocked.insert(records[i].key);
+          keep[row_of[i]] = true;
         }
+      }
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        if (keep[row_of[i]]) continue;
+        ++done_records;
+        if (done.empty() || done.back() != rows[row_of[i]].id) done.push_back(rows[row_of[i]].id);
       }
     }
     if (!done.empty()) {
       pqxx::nontransaction tx(conn);
       tx.exec_prepared("outbox_delete", idArray(done));
-      published_.fetch_add(done.size(), std::memory_order_relaxed);
+      published_.fetch_add(done_records, std::memory_order_relaxed);
     }
     if (done.size() == rows.size()) {
       broker_backoff.reset();

@@ -11,8 +11,9 @@
 #include "tickstream/kafka/producer.h"
 
 // Publishes the order service's transactional outbox to Kafka (docs/order.md, "Outbox relay").
-// One thread: read the oldest rows in id order, produce them with the idempotent producer in
-// that order, wait for the broker's acknowledgements, delete exactly the acknowledged ids, again.
+// One thread: read the oldest rows in id order (each a transaction's records, outbox_records.h),
+// produce their records with the idempotent producer in that order, wait for the broker's
+// acknowledgements, delete exactly the rows whose every record was acknowledged, again.
 // Rows leave the table only after Kafka has them, so nothing is lost across a crash, a
 // PostgreSQL restart or a Kafka outage; a crash between the acknowledgement and the DELETE
 // publishes those rows again, which consumers drop by (account, account_seq).
@@ -24,8 +25,9 @@ struct OutboxRelayConfig {
   std::string pg_url;
   // The producer (brokers, ...). The relay forces idempotence and gapless delivery on it.
   kafka::ProducerConfig producer;
-  // Most rows read, produced and deleted per round.
-  int batch_size = 1000;
+  // Most rows read, produced and deleted per round (each holds one transaction's records: up to
+  // a few hundred under load).
+  int batch_size = 200;
   // Longest sleep between rounds without a NOTIFY; also how often a standby relay tries the lock.
   std::chrono::milliseconds poll_interval{200};
   // NOTIFY channel the store signals on commit (OrderStoreConfig::notify_channel); empty: poll only.
@@ -55,7 +57,7 @@ class OutboxRelay {
 
   // Whether this relay holds the lock (false: standby, or reconnecting).
   bool active() const { return active_.load(std::memory_order_relaxed); }
-  // Rows published and deleted, since start.
+  // Records published whose rows were deleted, since start.
   std::uint64_t published() const { return published_.load(std::memory_order_relaxed); }
   // Age of the oldest row at the last read (0 when the outbox was empty): the outbox lag metric.
   std::int64_t lagMs() const { return lag_ms_.load(std::memory_order_relaxed); }

@@ -23,16 +23,11 @@ class ArrayLiteral {
   }
   // Raw bytes, as bytea's hex format, encoded straight into the literal.
   void bytes(std::string_view b) {
-    openBytes();
+    open();
+    out_ += "\"\\\\x";  // "\\x...": an escaped backslash, then bytea's hex format
     const std::size_t at = out_.size();
     out_.resize(at + 2 * b.size());
     writeHex(b, out_.data() + at);
-    out_ += '"';
-  }
-  // Bytes already hex-encoded (hexOf): one payload that goes into two arrays is encoded once.
-  void hexBytes(std::string_view hex) {
-    openBytes();
-    out_ += hex;
     out_ += '"';
   }
   void number(std::int64_t v) {
@@ -48,18 +43,8 @@ class ArrayLiteral {
     return std::move(out_);
   }
 
-  static std::string hexOf(std::string_view b) {
-    std::string hex(b.size() * 2, '\0');
-    writeHex(b, hex.data());
-    return hex;
-  }
-
  private:
   void open() { out_ += out_.empty() ? '{' : ','; }
-  void openBytes() {
-    open();
-    out_ += "\"\\\\x";  // "\\x...": an escaped backslash, then bytea's hex format
-  }
   static void writeHex(std::string_view b, char* p) {
     static constexpr char kHex[] = "0123456789abcdef";
     for (unsigned char c : b) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "outbox_records.h"
 #include "tickstream/pg/migrations.h"
 #include "tickstream/testing/infra.h"
 
@@ -52,7 +53,7 @@ long long nextSeq(pqxx::work& tx, const std::string& account) {
 TEST_CASE("the order migrations apply to PostgreSQL 15 once, and again is a no-op") {
   auto conn = migratedSchema("order_schema");
   const auto migrations = tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR);
-  CHECK(tickstream::pg::applyMigrations(*conn, migrations) == std::vector<int>{1, 2, 3, 4, 5, 6, 7});
+  CHECK(tickstream::pg::applyMigrations(*conn, migrations) == std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8});
   CHECK(tickstream::pg::applyMigrations(*conn, migrations).empty());
 }
 
@@ -141,21 +142,46 @@ TEST_CASE("account_seq is dense per account: a rolled-back transaction does not 
   CHECK(nextSeq(tx, "acct-1") == 3);
 }
 
-TEST_CASE("outbox rows come back in insertion order with their topic, key and bytes") {
+// Migration 0008 turns each row waiting at the upgrade (one record each, in the old columns)
+// into a row of the new framing, in the same order, which the relay's decoder reads back.
+TEST_CASE("outbox rows waiting at the upgrade to one row per transaction keep their order and bytes") {
   auto conn = migratedSchema("order_outbox");
-  tickstream::pg::applyMigrations(*conn, tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR));
+  auto migrations = tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR);
+  auto before = migrations;
+  std::erase_if(before, [](const auto& m) { return m.version >= 8; });
+  REQUIRE(before.size() == migrations.size() - 1);
+  tickstream::pg::applyMigrations(*conn, before);
+  {
+    pqxx::work tx(*conn);
+    tx.exec("INSERT INTO outbox (topic, key, payload) VALUES ('orders.events', 'acct-1', '\\x0001ff'::bytea)");
+    tx.exec("INSERT INTO outbox (topic, key, payload) VALUES ('orders.fills', 'acct-é', '\\x02'::bytea)");
+    tx.commit();
+  }
+  tickstream::pg::applyMigrations(*conn, migrations);
+
   pqxx::work tx(*conn);
-  tx.exec("INSERT INTO outbox (topic, key, payload) VALUES ('orders.events', 'acct-1', '\\x0001ff'::bytea)");
-  tx.exec("INSERT INTO outbox (topic, key, payload) VALUES ('orders.fills', 'acct-1', '\\x02'::bytea)");
-  const auto rows = tx.exec("SELECT topic, key, encode(payload, 'hex'), created_at IS NOT NULL FROM outbox ORDER BY id");
+  const auto rows = tx.exec("SELECT id, records, created_at IS NOT NULL FROM outbox ORDER BY id");
   REQUIRE(rows.size() == 2);
-  CHECK(rows[0][0].as<std::string>() == "orders.events");
-  CHECK(rows[0][1].as<std::string>() == "acct-1");
-  CHECK(rows[0][2].as<std::string>() == "0001ff");
-  CHECK(rows[0][3].as<bool>());
-  CHECK(rows[1][0].as<std::string>() == "orders.fills");
-  CHECK_THROWS_AS(tx.exec("INSERT INTO outbox (topic, key, payload) VALUES ('', 'a', ''::bytea)"),
-                  pqxx::check_violation);
+  std::vector<std::string> bytes;
+  for (const auto& row : rows) bytes.push_back(pqxx::binarystring(row[1]).str());
+  std::vector<tickstream::order::OutboxRecord> records;
+  std::string error;
+  REQUIRE(tickstream::order::decodeOutboxRecords(bytes[0], records, error));
+  REQUIRE(tickstream::order::decodeOutboxRecords(bytes[1], records, error));
+  REQUIRE(records.size() == 2);
+  CHECK(rows[0][0].as<long long>() < rows[1][0].as<long long>());
+  CHECK(records[0].topic == "orders.events");
+  CHECK(records[0].key == "acct-1");
+  CHECK(records[0].payload == std::string("\x00\x01\xff", 3));
+  CHECK(rows[0][2].as<bool>());
+  CHECK(records[1].topic == "orders.fills");
+  CHECK(records[1].key == "acct-é");  // lengths in bytes, not characters
+  CHECK(records[1].payload == "\x02");
+  // What the store writes from now on, and a row with nothing in it is refused.
+  tickstream::order::OutboxRecordsWriter w;
+  w.add("orders.events", "acct-2", "p");
+  tx.exec_params("INSERT INTO outbox (records) VALUES ($1)", pqxx::binarystring(w.bytes().data(), w.bytes().size()));
+  CHECK_THROWS_AS(tx.exec("INSERT INTO outbox (records) VALUES (''::bytea)"), pqxx::check_violation);
 }
 
 TEST_CASE("risk limits outside what RiskLimits accepts are refused by the table") {

@@ -10,8 +10,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "order_store.h"
+#include "outbox_records.h"
 #include "tickstream/pg/migrations.h"
 #include "tickstream/pg/pool.h"
 #include "tickstream/testing/infra.h"
@@ -48,6 +50,27 @@ inline void allowAccount(const std::string& url, const std::string& account, lon
 inline long long count(const std::string& url, const std::string& sql) {
   pqxx::connection conn(url);
   return pqxx::nontransaction(conn).exec(sql)[0][0].as<long long>();
+}
+
+// One Kafka record of the outbox, owned.
+struct StoredRecord {
+  std::string topic, key, payload;
+};
+
+// Every record in the outbox, in the order the relay publishes them (rows by id, then each row's
+// records in order); a row the decoder refuses fails the test.
+inline std::vector<StoredRecord> outboxRecords(const std::string& url) {
+  pqxx::connection conn(url);
+  std::vector<StoredRecord> out;
+  for (const auto& row : pqxx::nontransaction(conn).exec("SELECT id, records FROM outbox ORDER BY id")) {
+    const auto bytes = pqxx::binarystring(row[1]).str();
+    std::vector<OutboxRecord> records;
+    std::string error;
+    INFO("outbox row " << row[0].c_str());
+    REQUIRE(decodeOutboxRecords(bytes, records, error));
+    for (const auto& r : records) out.push_back({std::string(r.topic), std::string(r.key), std::string(r.payload)});
+  }
+  return out;
 }
 
 inline v1::SubmitOrderRequest limitBuy(const std::string& account, const std::string& client_order_id,

@@ -212,7 +212,7 @@ TEST_CASE("while Kafka is down the rows wait in the outbox, and they are publish
   relay.start();
   r.submitSome({"acct-a", "acct-b"}, 20, "down-");
   const auto written = r.outboxRows();
-  CHECK(written == 2 * (20 + 2 * 2 + 2));
+  CHECK(outboxRecords(r.env->url).size() == 2 * (20 + 2 * 2 + 2));  // events and fills
   REQUIRE(testing::waitUntil([&] { return relay.failures() >= 1; }, 60s));
   CHECK(r.outboxRows() == written);  // nothing deleted without the broker's acknowledgement
   CHECK(relay.lagMs() > 0);

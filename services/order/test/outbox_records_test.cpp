@@ -1,0 +1,62 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "outbox_records.h"
+
+using tickstream::order::decodeOutboxRecords;
+using tickstream::order::OutboxRecord;
+using tickstream::order::OutboxRecordsWriter;
+
+TEST_CASE("outbox records come back in the order they were added, bytes intact") {
+  OutboxRecordsWriter w;
+  const std::string binary("\x00\x01\xff\x00", 4);
+  w.add("orders.events", "acct-1", binary);
+  w.add("orders.fills", "acct-1", "");
+  w.add("orders.events", "", std::string(70'000, 'x'));  // a payload longer than 16 bits
+  CHECK(w.count() == 3);
+
+  std::vector<OutboxRecord> out;
+  std::string error;
+  REQUIRE(decodeOutboxRecords(w.bytes(), out, error));
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].topic == "orders.events");
+  CHECK(out[0].key == "acct-1");
+  CHECK(out[0].payload == binary);
+  CHECK(out[1].topic == "orders.fills");
+  CHECK(out[1].payload.empty());
+  CHECK(out[2].key.empty());
+  CHECK(out[2].payload.size() == 70'000);
+}
+
+TEST_CASE("the framing is the big-endian layout migration 0008 writes with int2send and int4send") {
+  OutboxRecordsWriter w;
+  w.add("t", "ab", "\x07");
+  // SELECT int2send(1::int2) || 't' || int2send(2::int2) || 'ab' || int4send(1) || '\x07'
+  CHECK(w.bytes() == std::string("\x00\x01t\x00\x02" "ab\x00\x00\x00\x01\x07", 12));
+}
+
+TEST_CASE("a malformed outbox row is refused with its reason and adds no record") {
+  OutboxRecordsWriter w;
+  w.add("orders.events", "acct-1", "payload");
+  const std::string good = w.bytes();
+  std::vector<OutboxRecord> out{{"kept", "", ""}};
+  std::string error;
+
+  CHECK_FALSE(decodeOutboxRecords(good.substr(0, good.size() - 1), out, error));
+  CHECK(error.find("truncated") != std::string::npos);
+  CHECK_FALSE(decodeOutboxRecords(good + std::string("\x00", 1), out, error));  // half a length
+  CHECK_FALSE(decodeOutboxRecords(std::string("\x00\x00\x00\x00\x00\x00\x00\x00", 8), out, error));
+  CHECK(error.find("empty topic") != std::string::npos);
+  CHECK_FALSE(decodeOutboxRecords("", out, error));
+  CHECK(error.find("no record") != std::string::npos);
+  CHECK(out.size() == 1);  // untouched by every refusal
+}
+
+TEST_CASE("an outbox record the relay could not read is refused when written") {
+  OutboxRecordsWriter w;
+  CHECK_THROWS_AS(w.add("", "acct", "p"), std::invalid_argument);
+  CHECK_THROWS_AS(w.add("t", std::string(65'536, 'k'), "p"), std::invalid_argument);
+  CHECK(w.empty());
+}
