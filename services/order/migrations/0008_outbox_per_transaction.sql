@@ -9,9 +9,11 @@
 -- their order) kept. Replicas of an older build fail to write from here on (their INSERT names
 -- the dropped columns), so they acknowledge nothing they could lose: stop them before upgrading.
 ALTER TABLE outbox ADD COLUMN records bytea;
+-- (Lengths of the UTF-8 bytes written, whatever the database's encoding; topics are at most 249
+-- characters and keys are account ids, far below smallint's 32,767.)
 UPDATE outbox SET records =
-  int2send(octet_length(topic)::smallint) || convert_to(topic, 'UTF8') ||
-  int2send(octet_length(key)::smallint) || convert_to(key, 'UTF8') ||
+  int2send(octet_length(convert_to(topic, 'UTF8'))::smallint) || convert_to(topic, 'UTF8') ||
+  int2send(octet_length(convert_to(key, 'UTF8'))::smallint) || convert_to(key, 'UTF8') ||
   int4send(octet_length(payload)) || payload;
 ALTER TABLE outbox
   DROP COLUMN topic,

@@ -38,7 +38,7 @@ RiskInputs riskInputsFrom(const pqxx::row& row, int first);
 std::optional<RiskLimits> limitsFrom(const pqxx::row& row, int first);
 
 // The first event of a submitted order, with the order (ACCEPTED or, with `rejection`, REJECTED;
-// version 1) inside: what order_events.payload and the outbox row hold.
+// version 1) inside: what order_events.payload and its outbox record hold.
 v1::OrderEvent newOrderEvent(const v1::SubmitOrderRequest& request, const std::string& order_id, std::int64_t now_ns,
                              const std::optional<Rejection>& rejection, std::int64_t account_seq);
 

@@ -26,7 +26,7 @@
 
 // The order service's PostgreSQL persistence (docs/order.md, "Store"): every change of an order
 // is one transaction that takes the account's sequence row lock first, writes the order, its
-// order_events row (dense account_seq) and its outbox rows, and commits. Nothing is
+// order_events row (dense account_seq) and its outbox row (outbox_records.h), and commits. Nothing is
 // acknowledged before COMMIT returned. Every write of an account goes through the lane its
 // account hashes to (submits, transitions, fills; replace() excepted), and each lane's writer
 // thread runs what queued behind the previous COMMIT in the next transaction: group commit, and
@@ -61,10 +61,10 @@ struct OrderStoreConfig {
   int max_batch = 128;
   // Submits waiting per lane before submit() throws Overloaded (back-pressure, not buffering).
   std::size_t max_queued_per_lane = 20'000;
-  // NOTIFY channel sent with every transaction that writes outbox rows (the relay LISTENs on
+  // NOTIFY channel sent with every transaction that writes an outbox row (the relay LISTENs on
   // it); empty: no NOTIFY, the relay polls.
   std::string notify_channel = "tickstream_outbox";
-  // Kafka topics written into outbox rows; tests use their own names.
+  // Kafka topics named in the outbox rows' records; tests use their own names.
   std::string events_topic = "orders.events";
   std::string fills_topic = "orders.fills";
   // listOrders page size when the request says 0, and the most it may ask for.
@@ -102,7 +102,7 @@ struct SubmitResult {
 };
 
 enum class ChangeOutcome {
-  Applied,    // stored with its event and outbox rows
+  Applied,    // stored with its event and its outbox record(s)
   Refused,    // illegal for the order's status (or an overfill): logged, nothing stored
   NotFound,   // no such order
   Duplicate,  // applyFill only: the venue execution id was applied before
@@ -197,8 +197,8 @@ class OrderStore {
   ReplaceResult replace(const v1::ReplaceOrderRequest& request, RiskDecider decide);
 
   // An execution: stored once per venue_execution_id, with the order's filled quantity, average
-  // price, status (partial_fill / full_fill), the event, and outbox rows for orders.events and
-  // orders.fills.
+  // price, status (partial_fill / full_fill), the event, and one outbox row with its records for
+  // orders.events and orders.fills.
   ChangeResult applyFill(const FillReport& fill);
 
   // applyTransition and applyFill without waiting: `done` is called exactly once, with the result

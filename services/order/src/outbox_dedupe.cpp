@@ -1,6 +1,7 @@
 #include "outbox_dedupe.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <map>
 #include <stdexcept>
 #include <unordered_map>
@@ -13,33 +14,34 @@
 
 namespace tickstream::order {
 
-std::vector<std::int64_t> publishedOutboxRows(pqxx::connection& conn, const std::string& brokers,
-                                              std::chrono::milliseconds margin) {
-  struct Row {
-    std::int64_t id;
-    std::string bytes;
-    std::vector<OutboxRecord> records;  // views into `bytes`
-  };
-  std::vector<Row> rows;
+OutboxSettlement publishedOutboxRecords(pqxx::connection& conn, const std::string& brokers,
+                                        std::chrono::milliseconds margin) {
+  std::vector<std::int64_t> ids;
+  std::vector<std::string> bytes;
+  std::vector<OutboxRecord> records;  // views into `bytes`
+  std::vector<std::size_t> row_of;
   std::map<std::string, std::int64_t> oldest_ms;  // topic → created_at of the oldest row naming it
   {
     pqxx::nontransaction tx(conn);
     const auto r = tx.exec("SELECT id, records, (extract(epoch FROM created_at) * 1000)::bigint FROM outbox ORDER BY id");
-    rows.reserve(r.size());  // no reallocation: the records view into each row's bytes
+    bytes.reserve(r.size());  // no reallocation: the records view into each row's bytes
     for (const auto& row : r) {
-      auto& out = rows.emplace_back(Row{row[0].as<std::int64_t>(), pqxx::binarystring(row[1]).str(), {}});
+      ids.push_back(row[0].as<std::int64_t>());
+      const auto& b = bytes.emplace_back(pqxx::binarystring(row[1]).str());
+      const auto first = records.size();
       std::string error;
-      if (!decodeOutboxRecords(out.bytes, out.records, error)) {
-        throw std::runtime_error("outbox row " + std::to_string(out.id) + " cannot be read: " + error);
+      if (!decodeOutboxRecords(b, records, error)) {
+        throw std::runtime_error("outbox row " + std::to_string(ids.back()) + " cannot be read: " + error);
       }
+      row_of.resize(records.size(), ids.size() - 1);
       const auto created_ms = row[2].as<std::int64_t>();
-      for (const auto& rec : out.records) {
-        const auto [it, fresh] = oldest_ms.emplace(std::string(rec.topic), created_ms);
+      for (auto i = first; i < records.size(); ++i) {
+        const auto [it, fresh] = oldest_ms.emplace(std::string(records[i].topic), created_ms);
         if (!fresh) it->second = std::min(it->second, created_ms);
       }
     }
   }
-  if (rows.empty()) return {};
+  if (ids.empty()) return {};
 
   std::unordered_map<std::string, std::unordered_set<std::string>> in_kafka;  // topic → payloads
   kafka::ConsumerConfig cc;
@@ -61,17 +63,12 @@ std::vector<std::int64_t> publishedOutboxRows(pqxx::connection& conn, const std:
                      std::chrono::minutes(2));
   }
 
-  // A row counts as published only with every one of its records in Kafka; a row only partly
-  // there is published again whole, its other records duplicates the consumers drop.
-  std::vector<std::int64_t> published;
-  for (const auto& row : rows) {
-    const bool all = std::all_of(row.records.begin(), row.records.end(), [&](const OutboxRecord& rec) {
-      const auto it = in_kafka.find(std::string(rec.topic));
-      return it != in_kafka.end() && it->second.count(std::string(rec.payload)) != 0;
-    });
-    if (all) published.push_back(row.id);
+  std::vector<bool> published(records.size(), false);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto it = in_kafka.find(std::string(records[i].topic));
+    published[i] = it != in_kafka.end() && it->second.count(std::string(records[i].payload)) != 0;
   }
-  return published;
+  return settleOutboxRows(ids, records, row_of, published);
 }
 
 }  // namespace tickstream::order

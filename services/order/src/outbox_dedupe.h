@@ -7,19 +7,22 @@
 
 #include <pqxx/pqxx>
 
+#include "outbox_records.h"
+
 // The relay's start-up check (docs/order.md, "Outbox relay"): which outbox rows are already in
 // Kafka. A relay that stopped between the broker's acknowledgement and its DELETE (kill -9, a
 // lost database connection, a stop in mid-round) left rows that were published; sending them
 // again would put a second copy in the topic. So before its first round a relay reads each
-// topic back from a little before the oldest row's created_at to the end and drops the rows each
-// of whose records' exact payload is there. Payloads identify records: each holds a unique
-// event_id or fill_id.
+// topic back from a little before the oldest row's created_at to the end and drops the records
+// whose exact payload is there: rows left with none are deleted, rows left with some keep only
+// those. Payloads identify records: each holds a unique event_id or fill_id.
 namespace tickstream::order {
 
-// Ids of outbox rows whose every record's (topic, payload) is already in Kafka. `margin`: how far before the
-// oldest row's created_at to start reading (covers the clock difference between the database
-// and the broker's record timestamps). Throws on database or broker errors.
-std::vector<std::int64_t> publishedOutboxRows(pqxx::connection& conn, const std::string& brokers,
-                                              std::chrono::milliseconds margin = std::chrono::minutes(1));
+// What to drop from the outbox because its (topic, payload) is already in Kafka. `margin`: how
+// far before the oldest row's created_at to start reading (covers the clock difference between
+// the database and the broker's record timestamps). Throws on database or broker errors, and on
+// a row it cannot decode.
+OutboxSettlement publishedOutboxRecords(pqxx::connection& conn, const std::string& brokers,
+                                        std::chrono::milliseconds margin = std::chrono::minutes(1));
 
 }  // namespace tickstream::order

@@ -65,4 +65,27 @@ bool decodeOutboxRecords(std::string_view bytes, std::vector<OutboxRecord>& out,
   return true;
 }
 
+OutboxSettlement settleOutboxRows(const std::vector<std::int64_t>& row_ids, const std::vector<OutboxRecord>& records,
+                                  const std::vector<std::size_t>& row_of, const std::vector<bool>& done) {
+  OutboxSettlement s;
+  std::size_t i = 0;
+  for (std::size_t row = 0; row < row_ids.size(); ++row) {
+    OutboxRecordsWriter rest;
+    std::size_t in_row = 0;
+    for (; i < records.size() && row_of[i] == row; ++i, ++in_row) {
+      if (done[i]) {
+        ++s.done_records;
+      } else {
+        rest.add(records[i].topic, records[i].key, records[i].payload);
+      }
+    }
+    if (rest.empty()) {
+      s.deleted.push_back(row_ids[row]);
+    } else if (rest.count() < in_row) {
+      s.trimmed.emplace_back(row_ids[row], rest.bytes());
+    }
+  }
+  return s;
+}
+
 }  // namespace tickstream::order

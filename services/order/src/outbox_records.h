@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 // One outbox row per transaction (docs/order.md, "Per-account sequence and the outbox"): the
@@ -40,5 +41,20 @@ class OutboxRecordsWriter {
 // past the end, an empty topic, no record at all) returns false, leaves `out` as it was and says
 // why in `error`.
 [[nodiscard]] bool decodeOutboxRecords(std::string_view bytes, std::vector<OutboxRecord>& out, std::string& error);
+
+// What becomes of a round's rows once it is known which of their records are in Kafka: a row all
+// of whose records are there is deleted; a row with only some there keeps its id and the rest of
+// its records, in order (so none is published twice, and nothing moves ahead of what it followed).
+struct OutboxSettlement {
+  std::vector<std::int64_t> deleted;
+  std::vector<std::pair<std::int64_t, std::string>> trimmed;  // id, the records still to publish
+  std::size_t done_records = 0;                               // records now gone from the outbox
+};
+
+// `row_ids` per row; `records`, `row_of` (its row's index) and `done` per record, rows in order
+// and each row's records together.
+[[nodiscard]] OutboxSettlement settleOutboxRows(const std::vector<std::int64_t>& row_ids,
+                                                const std::vector<OutboxRecord>& records,
+                                                const std::vector<std::size_t>& row_of, const std::vector<bool>& done);
 
 }  // namespace tickstream::order

@@ -68,6 +68,18 @@ std::string idArray(const std::vector<std::int64_t>& ids) {
   return s + "}";
 }
 
+// Deletes the rows whose records are all in Kafka and leaves the others only what is not, in one
+// transaction: a crash in between cannot leave a row that still holds a published record.
+void applySettlement(pqxx::connection& conn, const OutboxSettlement& s) {
+  if (s.deleted.empty() && s.trimmed.empty()) return;
+  pqxx::work tx(conn);
+  if (!s.deleted.empty()) tx.exec_prepared("outbox_delete", idArray(s.deleted));
+  for (const auto& [id, rest] : s.trimmed) {
+    tx.exec_prepared("outbox_trim", id, pqxx::binarystring(rest.data(), rest.size()));
+  }
+  tx.commit();
+}
+
 }  // namespace
 
 void OutboxRelayConfig::validate() const {
@@ -138,6 +150,7 @@ void OutboxRelay::session() {
                "SELECT id, records, (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint "
                "FROM outbox ORDER BY id LIMIT $1");
   conn.prepare("outbox_delete", "DELETE FROM outbox WHERE id = ANY($1::bigint[])");
+  conn.prepare("outbox_trim", "UPDATE outbox SET records = $2 WHERE id = $1");
   // The lag is measured before Kafka is reached, and again if that fails: while the broker is
   // down, the growing lag is what shows it.
   const auto measureLag = [&] {
@@ -148,16 +161,19 @@ void OutboxRelay::session() {
   measureLag();
   // A previous relay may have stopped after Kafka acknowledged rows but before deleting them:
   // drop those instead of publishing them twice.
-  std::vector<std::int64_t> published;
+  OutboxSettlement published;
   try {
-    published = publishedOutboxRows(conn, config_.producer.brokers);
+    published = publishedOutboxRecords(conn, config_.producer.brokers);
   } catch (...) {
     measureLag();
     throw;
   }
-  if (!published.empty()) {
-    pqxx::nontransaction(conn).exec_prepared("outbox_delete", idArray(published));
-    logging::info("outbox rows already in Kafka dropped", {{"rows", static_cast<long long>(published.size())}});
+  if (published.done_records > 0) {
+    applySettlement(conn, published);
+    logging::info("outbox records already in Kafka dropped",
+                  {{"records", static_cast<unsigned long long>(published.done_records)},
+                   {"rows_deleted", static_cast<unsigned long long>(published.deleted.size())},
+                   {"rows_trimmed", static_cast<unsigned long long>(published.trimmed.size())}});
   }
 
   Deliveries deliveries;  // outlives the producer, whose poll thread reports into it
@@ -214,41 +230,33 @@ void OutboxRelay::session() {
         break;
       }
     }
-    // Every produced row gets a report within the producer's delivery timeout. On stop the
+    // Every produced record gets a report within the producer's delivery timeout. On stop the
     // round is abandoned: its rows stay in the outbox and are published again.
     while (!producer->flush(std::chrono::milliseconds(250))) {
       if (stopping()) return;
     }
 
-    std::vector<std::int64_t> done;
-    std::size_t done_records = 0;
+    std::vector<bool> done(records.size(), false);
     {
-      // Deleted: rows whose every record Kafka acknowledged, except any with a record that
-      // follows a failed record of the same key (gapless delivery should make that impossible;
-      // if not, republishing is a duplicate the consumer drops, skipping the failed record would
-      // be a reordering it cannot undo). A row kept is published again whole, later: its
-      // delivered records are duplicates the consumers drop.
+      // Done: records Kafka acknowledged, except any that follow a failed record of the same key
+      // (gapless delivery should make that impossible; if not, republishing them is a duplicate
+      // the consumer drops, skipping the failed one would be a reordering it cannot undo).
       std::lock_guard lock(deliveries.mu);
       std::unordered_set<std::string_view> blocked;
-      std::vector<bool> keep(rows.size(), false);
       for (std::size_t i = 0; i < records.size(); ++i) {
-        if (deliveries.state[i] != Deliveries::Delivered || blocked.count(records[i].key)) {
+        if (deliveries.state[i] == Deliveries::Delivered && !blocked.count(records[i].key)) {
+          done[i] = true;
+        } else {
           blocked.insert(records[i].key);
-          keep[row_of[i]] = true;
         }
       }
-      for (std::size_t i = 0; i < records.size(); ++i) {
-        if (keep[row_of[i]]) continue;
-        ++done_records;
-        if (done.empty() || done.back() != rows[row_of[i]].id) done.push_back(rows[row_of[i]].id);
-      }
     }
-    if (!done.empty()) {
-      pqxx::nontransaction tx(conn);
-      tx.exec_prepared("outbox_delete", idArray(done));
-      published_.fetch_add(done_records, std::memory_order_relaxed);
-    }
-    if (done.size() == rows.size()) {
+    std::vector<std::int64_t> ids;
+    for (const auto& row : rows) ids.push_back(row.id);
+    const auto settled = settleOutboxRows(ids, records, row_of, done);
+    applySettlement(conn, settled);
+    published_.fetch_add(settled.done_records, std::memory_order_relaxed);
+    if (settled.deleted.size() == rows.size()) {
       broker_backoff.reset();
       continue;
     }
@@ -257,7 +265,7 @@ void OutboxRelay::session() {
     failures_.fetch_add(1, std::memory_order_relaxed);
     logging::warn("outbox relay round incomplete",
                   {{"rows", static_cast<unsigned long long>(rows.size())},
-                   {"published", static_cast<unsigned long long>(done.size())},
+                   {"published_records", static_cast<unsigned long long>(settled.done_records)},
                    {"fatal", producer->fatalError()}});
     producer.reset();
     if (!pause(broker_backoff.next())) return;

@@ -60,3 +60,32 @@ TEST_CASE("an outbox record the relay could not read is refused when written") {
   CHECK_THROWS_AS(w.add("t", std::string(65'536, 'k'), "p"), std::invalid_argument);
   CHECK(w.empty());
 }
+
+TEST_CASE("a settled round deletes rows wholly in Kafka and leaves the others only their unpublished records") {
+  // Three rows: all published; the middle record missing; nothing published.
+  std::vector<std::string> rows;
+  for (int r = 0; r < 3; ++r) {
+    OutboxRecordsWriter w;
+    for (int i = 0; i < 3; ++i) w.add("orders.events", "acct-" + std::to_string(i), std::to_string(r) + "/" + std::to_string(i));
+    rows.push_back(w.bytes());
+  }
+  std::vector<OutboxRecord> records;
+  std::vector<std::size_t> row_of;
+  std::string error;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    REQUIRE(decodeOutboxRecords(rows[r], records, error));
+    row_of.resize(records.size(), r);
+  }
+  const std::vector<bool> done{true, true, true, true, false, true, false, false, false};
+
+  const auto s = tickstream::order::settleOutboxRows({10, 11, 12}, records, row_of, done);
+  CHECK(s.deleted == std::vector<std::int64_t>{10});
+  CHECK(s.done_records == 5);
+  REQUIRE(s.trimmed.size() == 1);  // row 12 published nothing: it stays as it is
+  CHECK(s.trimmed[0].first == 11);
+  std::vector<OutboxRecord> rest;
+  REQUIRE(decodeOutboxRecords(s.trimmed[0].second, rest, error));
+  REQUIRE(rest.size() == 1);
+  CHECK(rest[0].key == "acct-1");
+  CHECK(rest[0].payload == "1/1");
+}
