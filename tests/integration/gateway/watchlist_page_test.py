@@ -104,10 +104,13 @@ async def drive(cdp, url, symbols, out_dir):
             if not re.fullmatch(r"\d+\.\d\d", price):
                 fail(f"row {r}: price {price!r} is not a decimal with two places")
 
-    # Prices move: the updates column counts up and seq goes up for the rows.
+    # Prices move: the updates column counts up and seq goes up for every row. Waited for as
+    # such: a row may already have had its updates counted when `before` was read, so its seq
+    # moves only with a later update (on a loaded machine, after the updates count passed 2).
     before = {r[0]: int(r[6]) for r in rows}
-    await cdp.until("updates on every row",
-                    f"{ROWS}.every(r => Number(r[5]) >= 2)", timeout_s=20)
+    await cdp.until("updates on every row and seq past the first reading",
+                    f"(b => {ROWS}.every(r => Number(r[5]) >= 2 && Number(r[6]) > b[r[0]]))({json.dumps(before)})",
+                    timeout_s=20)
     after = {r[0]: int(r[6]) for r in await cdp.eval(ROWS)}
     for s, seq in before.items():
         if after[s] <= seq:
