@@ -1,6 +1,8 @@
 #include "order_updates.h"
 
+#include <chrono>
 #include <stdexcept>
+#include <vector>
 
 #include "tickstream/kafka/admin.h"
 #include "tickstream/kafka/consumer.h"
@@ -9,6 +11,15 @@
 namespace tickstream::order {
 
 using namespace std::chrono_literals;
+
+namespace {
+// How far back the follower starts when a first subscription opens (covers publishing that
+// raced the assignment, and clock differences between the relay's host and this one).
+constexpr auto kFollowLookback = std::chrono::seconds(5);
+// How long the follower keeps fetching after the last subscription closed: streams that come and
+// go do not make it re-assign each time.
+constexpr auto kFollowIdle = std::chrono::seconds(10);
+}  // namespace
 
 bool OrderUpdates::Subscription::take(std::chrono::milliseconds timeout, std::vector<v1::OrderEvent>& out,
                                       bool& overflowed) {
@@ -47,6 +58,7 @@ void OrderUpdates::stop() {
     }
   }
   stop_thread_ = true;
+  subscribed_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -55,6 +67,7 @@ std::shared_ptr<OrderUpdates::Subscription> OrderUpdates::subscribe(const std::s
   std::lock_guard lock(mu_);
   sub->closed_ = stopping_;
   subscribers_.emplace(account, sub);
+  subscribed_.notify_all();
   return sub;
 }
 
@@ -127,12 +140,41 @@ void OrderUpdates::run() {
     cc.brokers = config_.brokers;
     cc.client_id = "order-service-updates";
     kafka::Consumer consumer(cc);
-    std::vector<kafka::TopicPartitionOffset> assignment;
-    for (int32_t p = 0; p < partitions_; ++p) assignment.push_back({config_.topic, p, RdKafka::Topic::OFFSET_END});
-    consumer.assign(assignment);
     v1::OrderEvent event;
     std::string account;  // the record's key, in a buffer reused across records
+    bool following = false;
+    auto last_wanted = std::chrono::steady_clock::now();
     while (!stop_thread_) {
+      if (!following) {
+        {
+          std::unique_lock lock(mu_);
+          subscribed_.wait_for(lock, 1s, [&] { return stopping_ || !subscribers_.empty(); });
+          if (stopping_ || subscribers_.empty()) continue;
+        }
+        // From a few seconds back, not from the end: an event committed after the first
+        // subscribe() but published before this assignment takes effect is then still fed live
+        // (the streams drop what they already sent), instead of waiting for a stream's idle
+        // check of PostgreSQL.
+        const auto since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch() - kFollowLookback)
+                                  .count();
+        std::vector<kafka::TopicPartitionOffset> from;
+        for (int32_t p = 0; p < partitions_; ++p) {
+          from.push_back({config_.topic, p, consumer.offsetForTime(config_.topic, p, since_ms, 10s)});
+        }
+        consumer.assign(from);
+        following = true;
+        last_wanted = std::chrono::steady_clock::now();
+        logging::info("orders.events follower following", {{"subscriptions", static_cast<unsigned long long>(subscriptions())}});
+      }
+      if (subscriptions() > 0) {
+        last_wanted = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - last_wanted > kFollowIdle) {
+        // No stream open for a while: stop fetching (and parsing) every account's events.
+        consumer.native().unassign();
+        following = false;
+        continue;
+      }
       auto m = consumer.poll(100ms);
       if (!m || !m->ok()) continue;
       // Keyed by account: most events have no stream open for their account, and are not parsed.

@@ -53,7 +53,9 @@ class OrderUpdates {
   OrderUpdates(const OrderUpdates&) = delete;
   OrderUpdates& operator=(const OrderUpdates&) = delete;
 
-  // Starts following the topic from its end. Throws when it does not exist.
+  // Starts the follower. It reads the topic only while a subscription is open (from a few
+  // seconds before the first one), so a replica no client streams from fetches nothing. Throws
+  // when the topic does not exist.
   void start();
   // Ends every subscription's take() and the consumer thread.
   void stop();
@@ -78,6 +80,7 @@ class OrderUpdates {
   int partitions_ = 0;
   mutable std::mutex mu_;
   std::unordered_multimap<std::string, std::shared_ptr<Subscription>> subscribers_;
+  std::condition_variable subscribed_;  // wakes an idle follower: a first subscription, or stop
   bool stopping_ = false;
   std::atomic<bool> stop_thread_{false};
   std::thread thread_;
