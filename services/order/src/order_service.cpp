@@ -310,7 +310,7 @@ grpc::Status OrderServiceImpl::stream(grpc::ServerContext* ctx, const v1::Stream
       last = e.account_seq();
     }
     // No live event for a while: check PostgreSQL, in case the live feed missed the tail
-    // (its consumer restarted, or the relay is behind).
+    // (its consumer restarted or started a partition at its end, or the relay is behind).
     if (!live.empty()) {
       idle_since = Clock::now();
     } else if (Clock::now() - idle_since > 1s) {

@@ -19,6 +19,9 @@ constexpr auto kFollowLookback = std::chrono::seconds(5);
 // How long the follower keeps fetching after the last subscription closed: streams that come and
 // go do not make it re-assign each time.
 constexpr auto kFollowIdle = std::chrono::seconds(10);
+// Longest the offset lookups of one assignment may take in all, so a broker that is away delays
+// the live feed and a shutdown by at most about this much.
+constexpr auto kLookupBudget = std::chrono::seconds(2);
 }  // namespace
 
 bool OrderUpdates::Subscription::take(std::chrono::milliseconds timeout, std::vector<v1::OrderEvent>& out,
@@ -143,13 +146,15 @@ void OrderUpdates::run() {
     v1::OrderEvent event;
     std::string account;  // the record's key, in a buffer reused across records
     bool following = false;
-    auto last_wanted = std::chrono::steady_clock::now();
+    auto last_wanted = std::chrono::steady_clock::now();  // a subscription was last seen
+    auto last_checked = last_wanted;
     while (!stop_thread_) {
       if (!following) {
         {
           std::unique_lock lock(mu_);
           subscribed_.wait_for(lock, 1s, [&] { return stopping_ || !subscribers_.empty(); });
-          if (stopping_ || subscribers_.empty()) continue;
+          if (stopping_) break;
+          if (subscribers_.empty()) continue;
         }
         // From a few seconds back, not from the end: an event committed after the first
         // subscribe() but published before this assignment takes effect is then still fed live
@@ -158,18 +163,40 @@ void OrderUpdates::run() {
         const auto since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::system_clock::now().time_since_epoch() - kFollowLookback)
                                   .count();
+        // A partition whose offset cannot be looked up within the lookups' budget (the broker is
+        // away) starts at its end instead: the streams' own checks of PostgreSQL cover what that
+        // skips, and the follower must neither die nor hold up the live feed or a shutdown for it.
+        const auto lookup_deadline = std::chrono::steady_clock::now() + kLookupBudget;
         std::vector<kafka::TopicPartitionOffset> from;
-        for (int32_t p = 0; p < partitions_; ++p) {
-          from.push_back({config_.topic, p, consumer.offsetForTime(config_.topic, p, since_ms, 10s)});
+        for (int32_t p = 0; p < partitions_ && !stop_thread_; ++p) {
+          std::int64_t offset = RdKafka::Topic::OFFSET_END;
+          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(lookup_deadline -
+                                                                                  std::chrono::steady_clock::now());
+          try {
+            if (left.count() > 0) offset = consumer.offsetForTime(config_.topic, p, since_ms, left);
+          } catch (const std::exception& e) {
+            logging::warn("orders.events follower starts a partition at its end",
+                          {{"partition", p}, {"error", e.what()}});
+          }
+          from.push_back({config_.topic, p, offset});
         }
-        consumer.assign(from);
+        if (stop_thread_) break;
+        try {
+          consumer.assign(from);
+        } catch (const std::exception& e) {
+          logging::warn("orders.events follower could not assign; trying again", {{"error", e.what()}});
+          continue;
+        }
         following = true;
         last_wanted = std::chrono::steady_clock::now();
         logging::info("orders.events follower following", {{"subscriptions", static_cast<unsigned long long>(subscriptions())}});
       }
-      if (subscriptions() > 0) {
-        last_wanted = std::chrono::steady_clock::now();
-      } else if (std::chrono::steady_clock::now() - last_wanted > kFollowIdle) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_checked >= 100ms) {  // not per record: the hub's mutex is the streams' too
+        last_checked = now;
+        if (subscriptions() > 0) last_wanted = now;
+      }
+      if (now - last_wanted > kFollowIdle) {
         // No stream open for a while: stop fetching (and parsing) every account's events.
         consumer.native().unassign();
         following = false;
