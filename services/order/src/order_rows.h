@@ -21,6 +21,9 @@ inline constexpr const char* kOrderColumns =
 // Reads kOrderColumns starting at column `first`.
 v1::Order rowToOrder(const pqxx::row& row, int first = 0);
 
+// Bytes as a bytea statement parameter (a payload, an outbox row's records).
+inline pqxx::binarystring bytea(const std::string& bytes) { return pqxx::binarystring(bytes.data(), bytes.size()); }
+
 // A stored request_fingerprint (bytea); nothing if it is not 32 bytes (classify() then conflicts).
 std::optional<Fingerprint> fingerprintFrom(const pqxx::field& field);
 

@@ -90,13 +90,11 @@ const std::string kListOrders = std::string("SELECT ") + rows::kOrderColumns +
 
 const std::string kNotify = "SELECT pg_notify($1, '')";
 
-pqxx::binarystring bytes(const std::string& s) { return pqxx::binarystring(s.data(), s.size()); }
-
 // The outbox row of a transaction that announces one event.
 pqxx::binarystring outboxRow(const std::string& topic, const std::string& key, const std::string& payload) {
   OutboxRecordsWriter records;
   records.add(topic, key, payload);
-  return bytes(records.bytes());
+  return rows::bytea(records.bytes());
 }
 
 Fills fillsOf(const v1::Order& order) { return order.filled_quantity() > 0 ? Fills::Some : Fills::None; }
@@ -381,7 +379,7 @@ SubmitResult OrderStore::submitOne(pqxx::work& tx, PendingSubmit& p) {
                    pqxx::binarystring(p.fingerprint.data(), p.fingerprint.size()), r.symbol(),
                    static_cast<int>(r.side()), static_cast<int>(r.type()), static_cast<int>(r.time_in_force()),
                    r.quantity(), r.limit_price(), static_cast<int>(o.status()), static_cast<int>(o.reject_reason()),
-                   o.reject_text(), p.now_ns, seq, event.event_id(), bytes(payload),
+                   o.reject_text(), p.now_ns, seq, event.event_id(), rows::bytea(payload),
                    outboxRow(config_.events_topic, r.account(), payload), std::int64_t{0}, std::int64_t{0},
                    std::string());
   return {SubmitOutcome::Created, o};
@@ -405,7 +403,7 @@ void execChange(pqxx::transaction_base& tx, const v1::Order& o, std::int64_t seq
   tx.exec_prepared("order_change", o.order_id(), static_cast<int>(o.status()), o.filled_quantity(), o.avg_fill_price(),
                    static_cast<int>(o.reject_reason()), o.reject_text(), o.venue_order_id(), o.replaced_by_order_id(),
                    o.updated_ts_ns(), static_cast<std::int64_t>(o.version()), seq, rows::eventId(o.account(), seq),
-                   static_cast<int>(from), fill_id, bytes(payload), bytes(records.bytes()));
+                   static_cast<int>(from), fill_id, rows::bytea(payload), rows::bytea(records.bytes()));
 }
 
 }  // namespace
@@ -602,7 +600,7 @@ ReplaceResult OrderStore::replace(const v1::ReplaceOrderRequest& request, RiskDe
                          static_cast<int>(r.side()), static_cast<int>(r.type()), static_cast<int>(r.time_in_force()),
                          r.quantity(), r.limit_price(), static_cast<int>(r.status()),
                          static_cast<int>(r.reject_reason()), r.reject_text(), now_ns, first_seq, event.event_id(),
-                         bytes(payload), outboxRow(config_.events_topic, account, payload), r.filled_quantity(),
+                         rows::bytea(payload), outboxRow(config_.events_topic, account, payload), r.filled_quantity(),
                          r.avg_fill_price(), r.replaces_order_id());
         if (r.status() == v1::ORDER_STATUS_ACCEPTED) {
           const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();

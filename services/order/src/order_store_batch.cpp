@@ -208,7 +208,7 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
                    std::move(statuses).take(), std::move(reasons).take(), std::move(texts).take(),
                    std::move(tss).take(), std::move(seqs).take(), std::move(event_ids).take(),
                    std::move(payloads).take(), std::move(seq_accounts).take(), std::move(seq_values).take(),
-                   pqxx::binarystring(outbox.bytes().data(), outbox.bytes().size()));
+                   rows::bytea(outbox.bytes()));
 }
 
 }  // namespace tickstream::order

@@ -199,7 +199,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
                    std::move(e_ids).take(), std::move(e_orders).take(), std::move(e_from).take(),
                    std::move(e_to).take(), std::move(e_fills).take(), std::move(e_ts).take(),
                    std::move(e_payloads).take(), std::move(s_accounts).take(), std::move(s_values).take(),
-                   pqxx::binarystring(outbox.bytes().data(), outbox.bytes().size()));
+                   rows::bytea(outbox.bytes()));
   return true;
 }
 

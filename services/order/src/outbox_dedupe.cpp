@@ -16,32 +16,25 @@ namespace tickstream::order {
 
 OutboxSettlement publishedOutboxRecords(pqxx::connection& conn, const std::string& brokers,
                                         std::chrono::milliseconds margin) {
-  std::vector<std::int64_t> ids;
-  std::vector<std::string> bytes;
-  std::vector<OutboxRecord> records;  // views into `bytes`
-  std::vector<std::size_t> row_of;
-  std::map<std::string, std::int64_t> oldest_ms;  // topic → created_at of the oldest row naming it
+  OutboxBatch batch;
+  std::vector<std::int64_t> created_ms;  // per row
   {
     pqxx::nontransaction tx(conn);
-    const auto r = tx.exec("SELECT id, records, (extract(epoch FROM created_at) * 1000)::bigint FROM outbox ORDER BY id");
-    bytes.reserve(r.size());  // no reallocation: the records view into each row's bytes
-    for (const auto& row : r) {
-      ids.push_back(row[0].as<std::int64_t>());
-      const auto& b = bytes.emplace_back(pqxx::binarystring(row[1]).str());
-      const auto first = records.size();
-      std::string error;
-      if (!decodeOutboxRecords(b, records, error)) {
-        throw std::runtime_error("outbox row " + std::to_string(ids.back()) + " cannot be read: " + error);
-      }
-      row_of.resize(records.size(), ids.size() - 1);
-      const auto created_ms = row[2].as<std::int64_t>();
-      for (auto i = first; i < records.size(); ++i) {
-        const auto [it, fresh] = oldest_ms.emplace(std::string(records[i].topic), created_ms);
-        if (!fresh) it->second = std::min(it->second, created_ms);
-      }
+    for (const auto& row : tx.exec("SELECT id, records, (extract(epoch FROM created_at) * 1000)::bigint "
+                                   "FROM outbox ORDER BY id")) {
+      batch.add(row[0].as<std::int64_t>(), pqxx::binarystring(row[1]).str());
+      created_ms.push_back(row[2].as<std::int64_t>());
     }
   }
-  if (ids.empty()) return {};
+  if (batch.ids.empty()) return {};
+  batch.decode();
+  const auto& records = batch.records;
+  std::map<std::string, std::int64_t> oldest_ms;  // topic → created_at of the oldest row naming it
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto created = created_ms[batch.row_of[i]];
+    const auto [it, fresh] = oldest_ms.emplace(std::string(records[i].topic), created);
+    if (!fresh) it->second = std::min(it->second, created);
+  }
 
   std::unordered_map<std::string, std::unordered_set<std::string>> in_kafka;  // topic → payloads
   kafka::ConsumerConfig cc;
@@ -68,7 +61,7 @@ OutboxSettlement publishedOutboxRecords(pqxx::connection& conn, const std::strin
     const auto it = in_kafka.find(std::string(records[i].topic));
     published[i] = it != in_kafka.end() && it->second.count(std::string(records[i].payload)) != 0;
   }
-  return settleOutboxRows(ids, records, row_of, published);
+  return settleOutboxRows(batch, published);
 }
 
 }  // namespace tickstream::order

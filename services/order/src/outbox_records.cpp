@@ -65,11 +65,31 @@ bool decodeOutboxRecords(std::string_view bytes, std::vector<OutboxRecord>& out,
   return true;
 }
 
-OutboxSettlement settleOutboxRows(const std::vector<std::int64_t>& row_ids, const std::vector<OutboxRecord>& records,
-                                  const std::vector<std::size_t>& row_of, const std::vector<bool>& done) {
+void OutboxBatch::clear() {
+  ids.clear();
+  bytes.clear();
+  records.clear();
+  row_of.clear();
+}
+
+void OutboxBatch::decode() {
+  records.clear();
+  row_of.clear();
+  for (std::size_t r = 0; r < bytes.size(); ++r) {
+    std::string error;
+    if (!decodeOutboxRecords(bytes[r], records, error)) {
+      throw std::runtime_error("outbox row " + std::to_string(ids[r]) + " cannot be read: " + error);
+    }
+    row_of.resize(records.size(), r);
+  }
+}
+
+OutboxSettlement settleOutboxRows(const OutboxBatch& batch, const std::vector<bool>& done) {
+  const auto& records = batch.records;
+  const auto& row_of = batch.row_of;
   OutboxSettlement s;
   std::size_t i = 0;
-  for (std::size_t row = 0; row < row_ids.size(); ++row) {
+  for (std::size_t row = 0; row < batch.ids.size(); ++row) {
     OutboxRecordsWriter rest;
     std::size_t in_row = 0;
     for (; i < records.size() && row_of[i] == row; ++i, ++in_row) {
@@ -80,9 +100,9 @@ OutboxSettlement settleOutboxRows(const std::vector<std::int64_t>& row_ids, cons
       }
     }
     if (rest.empty()) {
-      s.deleted.push_back(row_ids[row]);
+      s.deleted.push_back(batch.ids[row]);
     } else if (rest.count() < in_row) {
-      s.trimmed.emplace_back(row_ids[row], rest.bytes());
+      s.trimmed.emplace_back(batch.ids[row], rest.bytes());
     }
   }
   return s;

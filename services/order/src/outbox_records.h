@@ -42,6 +42,25 @@ class OutboxRecordsWriter {
 // why in `error`.
 [[nodiscard]] bool decodeOutboxRecords(std::string_view bytes, std::vector<OutboxRecord>& out, std::string& error);
 
+// Outbox rows read together (a relay round, the start-up check) and their records decoded: the
+// one place that turns rows into records, for the relay and its dedupe alike.
+struct OutboxBatch {
+  std::vector<std::int64_t> ids;       // per row, in id order
+  std::vector<std::string> bytes;      // per row: its `records` column
+  std::vector<OutboxRecord> records;   // after decode(): every record, rows in order; views into `bytes`
+  std::vector<std::size_t> row_of;     // after decode(): per record, the index of its row
+
+  void clear();
+  void add(std::int64_t id, std::string row_bytes) {
+    ids.push_back(id);
+    bytes.push_back(std::move(row_bytes));
+  }
+  // Decodes every row added (add nothing after it). Throws std::runtime_error naming the first
+  // row that cannot be read: only the store writes rows, so that is a bug or damage, and the
+  // caller must neither skip the row (its records would be lost) nor go past it (reordered).
+  void decode();
+};
+
 // What becomes of a round's rows once it is known which of their records are in Kafka: a row all
 // of whose records are there is deleted; a row with only some there keeps its id and the rest of
 // its records, in order (so none is published twice, and nothing moves ahead of what it followed).
@@ -51,10 +70,7 @@ struct OutboxSettlement {
   std::size_t done_records = 0;                               // records now gone from the outbox
 };
 
-// `row_ids` per row; `records`, `row_of` (its row's index) and `done` per record, rows in order
-// and each row's records together.
-[[nodiscard]] OutboxSettlement settleOutboxRows(const std::vector<std::int64_t>& row_ids,
-                                                const std::vector<OutboxRecord>& records,
-                                                const std::vector<std::size_t>& row_of, const std::vector<bool>& done);
+// `done` per record of the decoded `batch`.
+[[nodiscard]] OutboxSettlement settleOutboxRows(const OutboxBatch& batch, const std::vector<bool>& done);
 
 }  // namespace tickstream::order

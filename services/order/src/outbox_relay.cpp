@@ -18,12 +18,6 @@
 namespace tickstream::order {
 namespace {
 
-// A row of the current round: one transaction's records (outbox_records.h).
-struct OutboxRow {
-  std::int64_t id = 0;
-  std::string records;
-};
-
 // Delivery outcome per record of the current round, written by the producer's poll thread.
 struct Deliveries {
   enum State : std::uint8_t { Pending, Delivered, Failed };
@@ -179,18 +173,17 @@ void OutboxRelay::session() {
   Deliveries deliveries;  // outlives the producer, whose poll thread reports into it
   auto producer = makeProducer(config_.producer, deliveries);
   pg::Backoff broker_backoff(config_.retry_backoff_min, config_.retry_backoff_max, 0.5);
-  std::vector<OutboxRow> rows;
-  std::vector<OutboxRecord> records;  // every record of the round, in publishing order
-  std::vector<std::size_t> row_of;    // per record: its row in `rows`
+  OutboxBatch batch;  // the round's rows and, decoded, their records in publishing order
+  const auto& records = batch.records;
   while (!stopping()) {
-    rows.clear();
+    batch.clear();
     {
       pqxx::nontransaction tx(conn);
       const auto r = tx.exec_prepared("outbox_read", config_.batch_size);
-      for (const auto& row : r) rows.push_back({row[0].as<std::int64_t>(), pqxx::binarystring(row[1]).str()});
+      for (const auto& row : r) batch.add(row[0].as<std::int64_t>(), pqxx::binarystring(row[1]).str());
       lag_ms_.store(r.empty() ? 0 : r[0][2].as<std::int64_t>(), std::memory_order_relaxed);
     }
-    if (rows.empty()) {
+    if (batch.ids.empty()) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(config_.poll_interval).count();
       if (wakeup) {
         conn.await_notification(us / 1'000'000, us % 1'000'000);
@@ -200,18 +193,9 @@ void OutboxRelay::session() {
       continue;
     }
 
-    records.clear();
-    row_of.clear();
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      std::string error;
-      if (!decodeOutboxRecords(rows[r].records, records, error)) {
-        // Written only by the store, so a bug or a damaged row: never skip it (its records would
-        // be lost) nor publish past it (they would be reordered). The session fails and retries
-        // after its backoff, and the growing outbox lag is the alert.
-        throw std::runtime_error("outbox row " + std::to_string(rows[r].id) + " cannot be read: " + error);
-      }
-      row_of.resize(records.size(), r);
-    }
+    // A row that cannot be read throws: the session fails and retries after its backoff, and
+    // the growing outbox lag is the alert.
+    batch.decode();
     deliveries.reset(records.size());
     for (std::size_t i = 0; i < records.size(); ++i) {
       const auto& rec = records[i];
@@ -225,7 +209,7 @@ void OutboxRelay::session() {
       if (result != kafka::ProduceResult::Ok) {
         // Stop here: producing later records would put them ahead of this one.
         logging::error("outbox relay cannot produce",
-                       {{"outbox_id", static_cast<long long>(rows[row_of[i]].id)}, {"topic", std::string(rec.topic)},
+                       {{"outbox_id", static_cast<long long>(batch.ids[batch.row_of[i]])}, {"topic", std::string(rec.topic)},
                         {"result", static_cast<int>(result)}, {"fatal", producer->fatalError()}});
         break;
       }
@@ -251,12 +235,10 @@ void OutboxRelay::session() {
         }
       }
     }
-    std::vector<std::int64_t> ids;
-    for (const auto& row : rows) ids.push_back(row.id);
-    const auto settled = settleOutboxRows(ids, records, row_of, done);
+    const auto settled = settleOutboxRows(batch, done);
     applySettlement(conn, settled);
     published_.fetch_add(settled.done_records, std::memory_order_relaxed);
-    if (settled.deleted.size() == rows.size()) {
+    if (settled.deleted.size() == batch.ids.size()) {
       broker_backoff.reset();
       continue;
     }
@@ -264,7 +246,7 @@ void OutboxRelay::session() {
     // fatal one cannot go on) after a pause, then those rows again, first.
     failures_.fetch_add(1, std::memory_order_relaxed);
     logging::warn("outbox relay round incomplete",
-                  {{"rows", static_cast<unsigned long long>(rows.size())},
+                  {{"rows", static_cast<unsigned long long>(batch.ids.size())},
                    {"published_records", static_cast<unsigned long long>(settled.done_records)},
                    {"fatal", producer->fatalError()}});
     producer.reset();

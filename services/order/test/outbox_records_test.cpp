@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,22 +64,19 @@ TEST_CASE("an outbox record the relay could not read is refused when written") {
 
 TEST_CASE("a settled round deletes rows wholly in Kafka and leaves the others only their unpublished records") {
   // Three rows: all published; the middle record missing; nothing published.
-  std::vector<std::string> rows;
+  tickstream::order::OutboxBatch batch;
   for (int r = 0; r < 3; ++r) {
     OutboxRecordsWriter w;
     for (int i = 0; i < 3; ++i) w.add("orders.events", "acct-" + std::to_string(i), std::to_string(r) + "/" + std::to_string(i));
-    rows.push_back(w.bytes());
+    batch.add(10 + r, w.bytes());
   }
-  std::vector<OutboxRecord> records;
-  std::vector<std::size_t> row_of;
-  std::string error;
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    REQUIRE(decodeOutboxRecords(rows[r], records, error));
-    row_of.resize(records.size(), r);
-  }
+  batch.decode();
+  REQUIRE(batch.records.size() == 9);
+  CHECK(batch.row_of == std::vector<std::size_t>{0, 0, 0, 1, 1, 1, 2, 2, 2});
   const std::vector<bool> done{true, true, true, true, false, true, false, false, false};
+  std::string error;
 
-  const auto s = tickstream::order::settleOutboxRows({10, 11, 12}, records, row_of, done);
+  const auto s = tickstream::order::settleOutboxRows(batch, done);
   CHECK(s.deleted == std::vector<std::int64_t>{10});
   CHECK(s.done_records == 5);
   REQUIRE(s.trimmed.size() == 1);  // row 12 published nothing: it stays as it is
@@ -88,4 +86,18 @@ TEST_CASE("a settled round deletes rows wholly in Kafka and leaves the others on
   REQUIRE(rest.size() == 1);
   CHECK(rest[0].key == "acct-1");
   CHECK(rest[0].payload == "1/1");
+}
+
+TEST_CASE("a batch with a row that cannot be read is refused, naming the row") {
+  tickstream::order::OutboxBatch batch;
+  OutboxRecordsWriter w;
+  w.add("orders.events", "acct-1", "payload");
+  batch.add(7, w.bytes());
+  batch.add(8, w.bytes().substr(0, 5));
+  try {
+    batch.decode();
+    FAIL("decode accepted a truncated row");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("outbox row 8") != std::string::npos);
+  }
 }

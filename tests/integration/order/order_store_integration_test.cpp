@@ -22,13 +22,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The OrderEvents in the outbox for one topic, in id order (what the relay would publish).
-std::vector<v1::OrderEvent> outboxEvents(const std::string& url, const std::string& topic = "orders.events") {
+// The payloads in the outbox for one topic, in the order the relay would publish them.
+std::vector<std::string> outboxPayloads(const std::string& url, const std::string& topic) {
+  std::vector<std::string> payloads;
+  for (auto& r : outboxRecords(url)) {
+    if (r.topic == topic) payloads.push_back(std::move(r.payload));
+  }
+  return payloads;
+}
+
+std::vector<v1::OrderEvent> outboxEvents(const std::string& url) {
   std::vector<v1::OrderEvent> events;
-  for (const auto& r : outboxRecords(url)) {
-    if (r.topic != topic) continue;
+  for (const auto& payload : outboxPayloads(url, "orders.events")) {
     v1::OrderEvent e;
-    REQUIRE(e.ParseFromString(r.payload));
+    REQUIRE(e.ParseFromString(payload));
     events.push_back(e);
   }
   return events;
@@ -241,10 +248,7 @@ TEST_CASE("a fill is applied once per venue execution id, with filled quantity a
   CHECK(count(env.url, "SELECT count(*) FROM fills") == 2);
   CHECK(count(env.url, "SELECT count(*) FROM order_events") == 4);  // accept, ack, two fills
   CHECK(count(env.url, "SELECT last_seq FROM account_sequences") == 4);
-  std::vector<std::string> fills;
-  for (const auto& r : outboxRecords(env.url)) {
-    if (r.topic == "orders.fills") fills.push_back(r.payload);
-  }
+  const auto fills = outboxPayloads(env.url, "orders.fills");
   REQUIRE(fills.size() == 2);
   v1::Fill f;
   REQUIRE(f.ParseFromString(fills[0]));

@@ -61,15 +61,13 @@ struct StoredRecord {
 // records in order); a row the decoder refuses fails the test.
 inline std::vector<StoredRecord> outboxRecords(const std::string& url) {
   pqxx::connection conn(url);
-  std::vector<StoredRecord> out;
+  OutboxBatch batch;
   for (const auto& row : pqxx::nontransaction(conn).exec("SELECT id, records FROM outbox ORDER BY id")) {
-    const auto bytes = pqxx::binarystring(row[1]).str();
-    std::vector<OutboxRecord> records;
-    std::string error;
-    INFO("outbox row " << row[0].c_str());
-    REQUIRE(decodeOutboxRecords(bytes, records, error));
-    for (const auto& r : records) out.push_back({std::string(r.topic), std::string(r.key), std::string(r.payload)});
+    batch.add(row[0].as<std::int64_t>(), pqxx::binarystring(row[1]).str());
   }
+  REQUIRE_NOTHROW(batch.decode());
+  std::vector<StoredRecord> out;
+  for (const auto& r : batch.records) out.push_back({std::string(r.topic), std::string(r.key), std::string(r.payload)});
   return out;
 }
 
