@@ -9,7 +9,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 with_kafka=0
 [ "${1:-}" = "--kafka" ] && { with_kafka=1; shift; }
-build=${1:-$root/build/dev}; shift || true
+# The build directory is optional: "--" right away (as in the example above) means the default.
+build=$root/build/dev
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then build=$1; shift; fi
 [ "${1:-}" = "--" ] && shift
 state=$(mktemp -d -t tickstream-bench-pg.XXXXXX)
 cleanup() {
