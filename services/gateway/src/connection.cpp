@@ -53,7 +53,7 @@ Connection::Connection(Server& server, tcp::socket socket, std::string peer, uin
   static uint64_t next_id = 0;
   id_ = ++next_id;
   index_ = index;
-  opened_ns_ = last_heard_ns_ = last_sent_ns_ = runtime::wallClockNs();
+  opened_ns_ = last_heard_ns_ = last_ping_ns_ = runtime::wallClockNs();
 }
 
 Connection::~Connection() = default;
@@ -336,6 +336,9 @@ void Connection::sendWelcome(uint32_t request_id) {
 void Connection::handleSubscribe(uint32_t request_id, const gv1::Subscribe& s) {
   const auto& c = server_.config();
   for (const auto& want : s.subscriptions()) {
+    if (state_ != State::Open) {
+      return;  // closed by one of this request's replies (over the backlog limit, or gone)
+    }
     const std::string& symbol = want.symbol();
     const sharding::Route route = server_.ring().route(symbol);
     if (!server_.ring().owns(c.shard_id, route.partition)) {
@@ -423,6 +426,9 @@ void Connection::handleUnsubscribe(uint32_t request_id, const gv1::Unsubscribe& 
 
 void Connection::handleResume(uint32_t request_id, const gv1::Resume& r) {
   for (const auto& pos : r.positions()) {
+    if (state_ != State::Open) {
+      return;  // closed by one of this request's replays
+    }
     auto it = findSub(pos.symbol());
     if (it == subs_.end()) {
       // Used by the next Subscribe for it; bounded like subscriptions are.
@@ -533,14 +539,21 @@ void Connection::sendMessage(const gv1::ServerMessage& m) {
 }
 
 void Connection::queueFrame(ws::Opcode opcode, std::string payload) {
+  if (state_ != State::Open) {
+    return;  // closing: nothing more goes to this client but the Close already queued
+  }
   control_bytes_ += payload.size() + ws::kMaxServerHeaderSize;
   control_.push_back(frame(opcode, payload));
-  if (control_bytes_ > kMaxControlBytes && state_ == State::Open) {
+  if (control_bytes_ > kMaxControlBytes) {
     // Replies, snapshots and replays are not conflated: a client that asks for more than it
-    // reads is cut off rather than allowed to grow the gateway's memory.
+    // reads is closed rather than allowed to grow the gateway's memory. What is queued and not
+    // yet in a write is dropped (the client is leaving), so the Close (4008) gets out behind
+    // at most the one write already started.
     if (server_.metrics()) server_.metrics()->slow_client_closes.Increment();
     logging::info("client backlog over the limit", {{"peer", peer_}, {"connection", connectionId()}});
-    abort("backlog over the limit");
+    control_.clear();
+    control_bytes_ = 0;
+    close(kCloseSlowConsumer, "backlog over the limit");
   }
 }
 
@@ -698,7 +711,6 @@ bool Connection::send(const WriteBatch& batch, int64_t now_ns) {
     return false;
   }
   const std::size_t sent = n < 0 ? 0 : static_cast<std::size_t>(n);
-  last_sent_ns_ = now_ns;
   if (server_.metrics() != nullptr) {
     DeliveryStats& stats = server_.deliveryStats();
     stats.wrote(batch.size, batch.messages, batch.skipped);
@@ -740,7 +752,6 @@ void Connection::waitForRoom() {
       return;
     }
     self->writing_ = false;
-    self->last_sent_ns_ = runtime::wallClockNs();
     self->flush();  // what came meanwhile, newest only
   });
 }
@@ -763,13 +774,21 @@ void Connection::housekeeping(int64_t now_ns) {
     abort("client did not close");
     return;
   }
-  if (writing_ && now_ns - write_started_ns_ > int64_t{c.slow_client_timeout_ms} * kMs) {
-    // The client stopped reading: its pending data stays bounded (one update per symbol), but
-    // it is behind for good. A Close frame could not get past the stuck write either.
-    if (server_.metrics()) server_.metrics()->slow_client_closes.Increment();
-    logging::info("slow client closed", {{"peer", peer_}, {"connection", connectionId()}});
-    abort("slow consumer");
-    return;
+  const int64_t slow_after = int64_t{c.slow_client_timeout_ms} * kMs;
+  if (writing_ && now_ns - write_started_ns_ > slow_after) {
+    if (state_ == State::Open) {
+      // The client stopped reading: its pending data stays bounded (one update per symbol),
+      // but it is behind for good. The Close (4008) waits behind the stuck write, so a client
+      // that reads again learns why it was closed; one that does not is cut off below.
+      if (server_.metrics()) server_.metrics()->slow_client_closes.Increment();
+      logging::info("slow client closed", {{"peer", peer_}, {"connection", connectionId()}});
+      close(kCloseSlowConsumer, "slow consumer");
+      return;
+    }
+    if (now_ns - write_started_ns_ > slow_after + kLingerNs) {
+      abort("slow consumer");  // closing, and still nothing read: the Close cannot get out
+      return;
+    }
   }
   if (state_ == State::Http && now_ns - opened_ns_ > int64_t{c.auth_timeout_ms} * kMs) {
     abort("no upgrade request in time");
@@ -792,11 +811,16 @@ void Connection::housekeeping(int64_t now_ns) {
     close(static_cast<uint16_t>(ws::CloseCode::GoingAway), "idle timeout");
     return;
   }
-  if (now_ns - std::max(last_heard_ns_, last_sent_ns_) > int64_t{c.ping_interval_ms} * kMs) {
+  // Pinged by what we hear, not by what we send: a client that only listens (a browser page
+  // sends nothing after subscribing) hears a steady stream from us and would never be pinged
+  // otherwise, so it would never send the pong that keeps it past the idle timeout. Browsers
+  // and WebSocket libraries answer pings by themselves.
+  const int64_t ping_every = int64_t{c.ping_interval_ms} * kMs;
+  if (now_ns - last_heard_ns_ > ping_every && now_ns - last_ping_ns_ > ping_every) {
     std::string ping(ws::kMaxControlFrameSize, '\0');
     ping.resize(ws::writePing(reinterpret_cast<uint8_t*>(ping.data()), {}));
     control_.push_back(std::move(ping));
-    last_sent_ns_ = now_ns;
+    last_ping_ns_ = now_ns;
     flush();
   }
 }
@@ -833,11 +857,17 @@ void Connection::finish() {
   boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  for (const Sub& sub : subs_) {
-    server_.unsubscribe(*sub.topic, index_);
-  }
-  subs_.clear();
-  server_.closed(shared_from_this());
+  // The rest once the current handler is done: finish() can run in the middle of a loop over
+  // subs_ (a send that fails during a Subscribe or a Resume replay), which must not see its
+  // subscriptions cleared under it. Meanwhile the connection is Closed, so nothing is sent and
+  // whatever that loop still subscribes is removed here too.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    for (const Sub& sub : self->subs_) {
+      self->server_.unsubscribe(*sub.topic, self->index_);
+    }
+    self->subs_.clear();
+    self->server_.closed(self);
+  });
 }
 
 } // namespace tickstream::gateway

@@ -143,8 +143,8 @@ private:
   auth::TokenBucket inbound_;
   uint32_t strikes_ = 0;             // RATE_LIMITED answers so far
   int64_t opened_ns_ = 0;
-  int64_t last_heard_ns_ = 0;
-  int64_t last_sent_ns_ = 0;
+  int64_t last_heard_ns_ = 0;        // anything from the client (a pong included)
+  int64_t last_ping_ns_ = 0;         // our last ping
   bool close_after_flush_ = false;
   bool lingering_ = false;           // our side is shut; waiting for the client's EOF
   int64_t linger_since_ns_ = 0;

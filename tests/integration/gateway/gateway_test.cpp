@@ -242,25 +242,32 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
   const uint16_t port1 = freePort();
   const std::string url0 = "ws://127.0.0.1:" + std::to_string(port0) + "/v1/stream";
   const std::string url1 = "ws://127.0.0.1:" + std::to_string(port1) + "/v1/stream";
-  const auto gatewayArgs = [&](int shard, uint16_t port) {
-    return std::vector<std::string>{
+  const auto gatewayArgs = [&](int shard, uint16_t port, std::vector<std::string> extra) {
+    std::vector<std::string> args{
         TICKSTREAM_GATEWAY_BIN, "--kafka-brokers", brokers, "--ticks-topic", ticks_topic,
         "--snapshot-topic", snapshot_topic, "--md-partitions", std::to_string(kPartitions),
         "--shard-id", std::to_string(shard), "--shard-count", "2", "--listen",
         "127.0.0.1:" + std::to_string(port), "--shard-endpoints", url0 + "," + url1,
         "--jwt-hs256-secret", kSecret, "--metrics-listen", "127.0.0.1:0", "--drain-grace-ms",
         "3000", "--slow-client-timeout-ms", "1500", "--socket-send-buffer-bytes", "4096"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
   };
-  Child gw0(gatewayArgs(0, port0), dir + "/gateway-0.log");
-  Child gw1(gatewayArgs(1, port1), dir + "/gateway-1.log");
+  Child gw0(gatewayArgs(0, port0, {}), dir + "/gateway-0.log");
+  // Shard 1 pings after 0.5 s of silence from a client and closes after 3 s of it, so a
+  // client that only listens is seen through several pings within one test.
+  Child gw1(gatewayArgs(1, port1, {"--ping-interval-ms", "500", "--idle-timeout-ms", "3000"}),
+            dir + "/gateway-1.log");
   INFO("gateway 0 log:\n" << gw0.log());
   REQUIRE(waitForPort(gw0) == port0);
   REQUIRE(waitForPort(gw1) == port1);
 
-  // Updates for `sym` keep flowing while the clients run: seq 6, 7, ...
+  // Updates for `sym` keep flowing while the clients run: seq 6, 7, ...; and for shard 1's
+  // theirs[0]: seq 2, 3, ...
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> produced{5};
   std::thread feed([&] {
+    uint64_t theirs_seq = 1;
     while (!stop) {
       mdv1::MarketDataUpdate u;
       u.set_symbol(sym);
@@ -270,6 +277,11 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
       u.set_receive_ts_ns(1);
       if (producer.produce(ticks_topic, sym, u.SerializeAsString()) == kafka::ProduceResult::Ok) {
         ++produced;
+      }
+      u.set_symbol(theirs[0]);
+      u.set_seq(theirs_seq + 1);
+      if (producer.produce(ticks_topic, theirs[0], u.SerializeAsString()) == kafka::ProduceResult::Ok) {
+        ++theirs_seq;
       }
       std::this_thread::sleep_for(20ms);
     }
@@ -426,31 +438,60 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
   }
 
   {
-    // A client that stops reading is closed once a write has waited 1.5 s; its backlog is at
-    // most one pending update per symbol, so the gateway's memory does not grow; a reading
-    // client on the same symbol keeps streaming meanwhile.
+    // A client that only listens (as a browser page does: nothing sent after its Subscribe)
+    // is pinged, its WebSocket library answers, and it stays past the idle timeout (3 s on
+    // shard 1) for as long as it reads: 250 updates take ~5 s.
+    const auto lines = runClient(dir, {url1, "--token", good, "--updates", "250", "--timeout", "30",
+                                       "--send",
+                                       R"({"subscribe":{"subscriptions":[{"symbol":")" + theirs[0] +
+                                           R"("}]}})"});
+    int updates = 0;
+    for (const auto& m : messages(lines)) updates += m.contains("update") ? 1 : 0;
+    INFO("closed: " << lines.back().dump());
+    CHECK(updates == 250);
+    CHECK(closeCode(lines) != std::optional<int>(1001));  // not closed as idle
+  }
+
+  {
+    // A client that stops reading is closed once a write has waited 1.5 s, with 4008 behind
+    // the write it did not take; its backlog is at most one pending update per symbol, so the
+    // gateway's memory does not grow; a reading client on the same symbol keeps streaming
+    // meanwhile.
     const long rss_before = rssKiB(gw0.pid());
     const int stalled = stalledClient(port0, good, sym);
+    // Reads again as soon as the gateway has given up on it: what was stuck comes out, then
+    // the Close frame and EOF (or, read too late, a reset).
+    std::string drained;
+    ssize_t last_read = 1;
+    std::thread drainer([&] {
+      if (!testing::waitUntil([&] { return gw0.log().find("slow client closed") != std::string::npos; },
+                              30s)) {
+        return;
+      }
+      timeval two_s{2, 0};
+      ::setsockopt(stalled, SOL_SOCKET, SO_RCVTIMEO, &two_s, sizeof two_s);  // never hang here
+      char buf[4096];
+      const auto deadline = std::chrono::steady_clock::now() + 10s;
+      while ((last_read = ::read(stalled, buf, sizeof buf)) > 0 &&
+             std::chrono::steady_clock::now() < deadline) {
+        drained.append(buf, static_cast<std::size_t>(last_read));
+      }
+    });
     const auto lines = runClient(dir, {url0, "--token", good, "--updates", "150", "--timeout", "30",
                                        "--send",
                                        R"({"subscribe":{"subscriptions":[{"symbol":")" + sym + R"("}]}})"});
+    drainer.join();
     const auto msgs = messages(lines);
     int updates = 0;
     for (const auto& m : msgs) updates += m.contains("update") ? 1 : 0;
     CHECK(updates == 150);  // ~3 s of updates, none stalled by the other client
-    REQUIRE(testing::waitUntil([&] { return gw0.log().find("slow client closed") != std::string::npos; }, 20s));
+    REQUIRE(gw0.log().find("slow client closed") != std::string::npos);
     const long rss_after = rssKiB(gw0.pid());
     INFO("gateway RSS " << rss_before << " KiB -> " << rss_after << " KiB");
     CHECK(rss_after - rss_before < 16 * 1024);
-    // The stalled socket was closed by the gateway: draining it ends in EOF or a reset.
-    timeval two_s{2, 0};
-    ::setsockopt(stalled, SOL_SOCKET, SO_RCVTIMEO, &two_s, sizeof two_s);  // never hang here
-    char buf[4096];
-    ssize_t n = 0;
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while ((n = ::read(stalled, buf, sizeof buf)) > 0 && std::chrono::steady_clock::now() < deadline) {
-    }
-    CHECK(n <= 0);
+    // The Close frame: FIN + opcode 8, 15 bytes of payload, status 4008 ("slow consumer").
+    CHECK(drained.find(std::string("\x88\x0f\x0f\xa8slow consumer", 17)) != std::string::npos);
+    CHECK(last_read <= 0);  // then the gateway closed it
     ::close(stalled);
   }
 
