@@ -107,7 +107,16 @@ std::optional<grpc::Status> OrderServiceImpl::startSubmit(const std::shared_ptr<
   const auto& req = *call->req;
   if (auto s = admit(call->ctx, req.account()); !s.ok()) return s;
   const auto validation = d_.validator.validateSubmit(req);
-  if (!validation.ok()) return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, validation.error->message};
+  if (!validation.ok()) {
+    const Field field = validation.error->field;
+    if (field != Field::Account && field != Field::ClientOrderId) {
+      // Idempotency before validation: a check that depends on the market (the price band, the
+      // symbol directory) can refuse a retry whose original was accepted. The retry must get
+      // that order back. A blocking read, but only on this refusal path.
+      if (auto stored = d_.store.findSubmitted(req)) return answerSubmit(*call, std::move(*stored));
+    }
+    return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, validation.error->message};
+  }
 
   call->intent.emplace(OrderIntent{req.account(), req.symbol(), req.side(), req.quantity(),
                                    valuationPrice(req.type(), req.limit_price(), *validation.symbol)});

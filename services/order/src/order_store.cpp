@@ -78,6 +78,8 @@ const std::string kInsertFill =
 
 const std::string kOrderAccount = "SELECT account FROM orders WHERE order_id = $1";
 const std::string kOrderById = std::string("SELECT ") + rows::kOrderColumns + " FROM orders WHERE order_id = $1";
+const std::string kOrderByKey = std::string("SELECT ") + rows::kOrderColumns +
+                                ", request_fingerprint FROM orders WHERE account = $1 AND client_order_id = $2";
 const std::string kOrderForUpdate = kOrderById + " FOR UPDATE";
 
 // Keyset pagination on the index orders_account_created: strictly after the previous page's
@@ -136,6 +138,7 @@ OrderStore::OrderStore(pg::Pool& pool, OrderStoreConfig config) : pool_(pool), c
   pool_.registerPrepared("order_fill_exists", "SELECT 1 FROM fills WHERE venue_execution_id = $1");
   pool_.registerPrepared("order_account", kOrderAccount);
   pool_.registerPrepared("order_by_id", kOrderById);
+  pool_.registerPrepared("order_by_key", kOrderByKey);
   pool_.registerPrepared("order_for_update", kOrderForUpdate);
   pool_.registerPrepared("order_list", kListOrders);
   pool_.registerPrepared("order_outbox_notify", kNotify);
@@ -697,6 +700,23 @@ std::optional<v1::Order> OrderStore::getOrder(const std::string& order_id) {
         const auto r = tx.exec_prepared("order_by_id", order_id);
         if (r.empty()) return std::nullopt;
         return rows::rowToOrder(r[0]);
+      },
+      pg::Retry::Idempotent);
+}
+
+std::optional<SubmitResult> OrderStore::findSubmitted(const v1::SubmitOrderRequest& request) {
+  const Fingerprint incoming = submitFingerprint(request);
+  return pool_.run(
+      [&](pqxx::connection& conn) -> std::optional<SubmitResult> {
+        pqxx::nontransaction tx(conn);
+        const auto r = tx.exec_prepared("order_by_key", request.account(), request.client_order_id());
+        if (r.empty()) return std::nullopt;
+        SubmitResult result;
+        result.order = rows::rowToOrder(r[0]);
+        const auto& stored = r[0][static_cast<int>(r.columns()) - 1];
+        // No order id of our own: a stored order is never this request's.
+        result.outcome = rows::outcomeForStored(rows::fingerprintFrom(stored), incoming, result.order.order_id(), "");
+        return result;
       },
       pg::Retry::Idempotent);
 }

@@ -213,6 +213,12 @@ class OrderStore {
 
   std::optional<v1::Order> getOrder(const std::string& order_id);
 
+  // What a submit of `request` would get back for its idempotency key, read outside any lane:
+  // the stored order as Duplicate or Conflict, or nothing when the key is free. For a submit
+  // refused before the store (e.g. by the price band): a retry whose original was accepted
+  // must get that order back, not the refusal.
+  std::optional<SubmitResult> findSubmitted(const v1::SubmitOrderRequest& request);
+
   // An account's orders, newest first, with keyset pagination: the token is opaque and valid
   // only with the same filters (BadPageToken otherwise). page_size 0: the default.
   ListOrdersPage listOrders(const std::string& account, const std::vector<v1::OrderStatus>& statuses,

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <mutex>
 #include <map>
 #include <set>
@@ -224,6 +225,33 @@ TEST_CASE("a retried submit returns the original order; the same key with anothe
   changed.set_quantity(200);
   CHECK(e.submit(alice, changed, again).error_code() == grpc::StatusCode::ALREADY_EXISTS);
   CHECK(count(e.url, "SELECT count(*) FROM orders WHERE client_order_id = '" + r.client_order_id() + "'") == 1);
+
+  // The market moves so far that the original's price is now outside the band: a new order at
+  // that price is refused, but the retry of the accepted one still gets it back (a client
+  // that lost the ack must learn its order is live, not that it was invalid). carol probes the
+  // service's view of the market: she has no risk limits, so what passes the band is stored
+  // REJECTED and never works.
+  const auto bandRefuses = [&] {
+    v1::SubmitOrderResponse probe;
+    const auto st = e.submit(token("carol"), restingLimitBuy("carol", cid("probe")), probe);
+    return st.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+           st.error_message().find("price band") != std::string::npos;
+  };
+  struct RestoreLastTrade {  // the later cases of this process share the env: pass or fail
+    ServiceEnv& env;
+    std::function<bool()> refuses;
+    ~RestoreLastTrade() {
+      if (env.publishLastTrade(kLastTrade)) testing::waitUntil([&] { return !refuses(); }, std::chrono::seconds(15));
+    }
+  } restore{e, bandRefuses};
+  REQUIRE(e.publishLastTrade(kLastTrade * 3));
+  REQUIRE(testing::waitUntil(bandRefuses, std::chrono::seconds(15)));
+  const auto retried = e.submit(alice, r, again);
+  INFO(retried.error_message());
+  REQUIRE(retried.ok());
+  CHECK(again.duplicate());
+  CHECK(again.order().order_id() == first.order().order_id());
+  CHECK(e.submit(alice, changed, again).error_code() == grpc::StatusCode::ALREADY_EXISTS);
 }
 
 TEST_CASE("a market order is routed and filled; a resting order is canceled and replaced") {

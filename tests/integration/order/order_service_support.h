@@ -70,6 +70,20 @@ struct ServiceEnv {
     start();
   }
 
+  // md.snapshot says the venue's symbol last traded at `price` (the price band's centre); false
+  // when the broker did not take it.
+  bool publishLastTrade(std::int64_t price) {
+    kafka::ProducerConfig pc;
+    pc.brokers = testing::kafkaBootstrap();
+    kafka::Producer producer(pc);
+    marketdata::v1::SymbolSnapshot s;
+    s.set_symbol(symbol());
+    s.mutable_last_trade()->set_price(price);
+    s.mutable_status()->set_state(marketdata::v1::TRADING_STATE_TRADING);
+    producer.produce(snapshot_topic, s.symbol(), s.SerializeAsString());
+    return producer.flushAndVerify(std::chrono::seconds(30));
+  }
+
   void seedSnapshots() {
     kafka::ProducerConfig pc;
     pc.brokers = testing::kafkaBootstrap();
