@@ -153,6 +153,14 @@ void applyTransitionDetails(v1::Order& o, v1::OrderStatus next, const Transition
   if (!details.replaced_by_order_id.empty()) o.set_replaced_by_order_id(details.replaced_by_order_id);
 }
 
+void inheritFills(v1::Order& o, const TransitionDetails& details) {
+  const auto& inherited = details.inherited_fills;
+  if (inherited && inherited->filled_quantity > o.filled_quantity()) {
+    o.set_filled_quantity(inherited->filled_quantity);
+    o.set_avg_fill_price(inherited->avg_fill_price);
+  }
+}
+
 v1::OrderEvent changeEvent(const v1::Order& o, std::int64_t seq, v1::OrderStatus from) {
   v1::OrderEvent event;
   event.set_event_id(eventId(o.account(), seq));

@@ -59,6 +59,9 @@ std::optional<v1::OrderStatus> fillTransition(const v1::Order& o, const FillRepo
 // Moves `o` to `next` and records what the trigger's details carry (the venue's id, a
 // rejection, the replacing order).
 void applyTransitionDetails(v1::Order& o, v1::OrderStatus next, const TransitionDetails& details);
+// Before the transition is looked up (the fills decide between ROUTED and PARTIALLY_FILLED):
+// takes details.inherited_fills when they are more than the order's own.
+void inheritFills(v1::Order& o, const TransitionDetails& details);
 
 // "<account>/<account_seq>": unique, and says where the event sits.
 std::string eventId(const std::string& account, std::int64_t account_seq);

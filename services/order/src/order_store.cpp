@@ -527,12 +527,14 @@ OrderStore::ChangeWork OrderStore::transitionIn(pqxx::transaction_base& tx, cons
   const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
   v1::Order o = rows::rowToOrder(tx.exec_prepared("order_for_update", order_id)[0]);
   const auto from = o.status();
+  const v1::Order before = o;
+  rows::inheritFills(o, details);
   const auto next = transition(from, change.trigger, fillsOf(o));
   if (!next) {
     logging::warn("order transition refused", {{"order_id", order_id},
                                                 {"status", v1::OrderStatus_Name(from)},
                                                 {"trigger", triggerName(change.trigger)}});
-    return {{ChangeOutcome::Refused, std::move(o)}, false, account};
+    return {{ChangeOutcome::Refused, before}, false, account};
   }
   rows::applyTransitionDetails(o, *next, details);
   o.set_updated_ts_ns(change.now_ns);

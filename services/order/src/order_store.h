@@ -117,6 +117,15 @@ struct TransitionDetails {
   std::string venue_order_id;        // VenueAck: the venue's id for the order (empty: keep)
   Rejection rejection;               // VenueReject: why (reason UNSPECIFIED: keep)
   std::string replaced_by_order_id;  // ReplaceRequest: the replacement order (empty: keep)
+  // VenueAck of a replacement: the original's fills as the venue replaced it. The replacement
+  // was stored with the original's fills at the request; fills that came while the replace was
+  // pending are the venue's replacement's too, so it takes these when they are more (and is
+  // then working with fills).
+  struct Fills {
+    std::int64_t filled_quantity = 0;
+    std::int64_t avg_fill_price = 0;
+  };
+  std::optional<Fills> inherited_fills;
 };
 
 // One execution report from the venue.

@@ -117,7 +117,9 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
       o.set_filled_quantity(o.filled_quantity() + fill.quantity);
       o.set_status(*next);
     } else {
-      const auto next = transition(from, c->trigger, fillsOf(o));
+      v1::Order inherited = o;
+      rows::inheritFills(inherited, c->details);
+      const auto next = transition(from, c->trigger, fillsOf(inherited));
       if (!next) {
         logging::warn("order transition refused", {{"order_id", o.order_id()},
                                                     {"status", v1::OrderStatus_Name(from)},
@@ -125,6 +127,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
         c->result = {ChangeOutcome::Refused, o};
         continue;
       }
+      o = std::move(inherited);
       rows::applyTransitionDetails(o, *next, c->details);
     }
     o.set_updated_ts_ns(c->now_ns);

@@ -9,9 +9,11 @@ namespace tickstream::order {
 
 namespace vv1 = tickstream::venue::v1;
 
-void ReportApplier::ack(const std::string& order_id, const std::string& venue_order_id, Done done) {
+void ReportApplier::ack(const std::string& order_id, const std::string& venue_order_id, Done done,
+                        std::optional<TransitionDetails::Fills> inherited_fills) {
   TransitionDetails details;
   details.venue_order_id = venue_order_id;
+  details.inherited_fills = inherited_fills;
   store_.applyTransitionAsync(order_id, Trigger::VenueAck, std::move(details),
                               [this, done = std::move(done)](ChangeResult r, std::exception_ptr error) {
                                 if (!error && r.outcome == ChangeOutcome::Applied &&
@@ -162,16 +164,22 @@ void ReportApplier::applyOnce(const vv1::ExecutionReport& report, Done done) {
                                   });
       return;
     case vv1::EXEC_TYPE_REPLACED:
-      // The original first: the replacement's ack may make it working with inherited fills.
+      // The original first, then the replacement's ack with the original's final fills: the
+      // venue's replacement keeps every fill of the original, those made while the replace was
+      // pending included, which the replacement did not have when it was stored.
       store_.applyTransitionAsync(
           report.orig_order_id(), Trigger::ReplaceAck, {},
           [this, id = report.order_id(), venue_id = report.venue_order_id(), done = std::move(done)](
-              ChangeResult, std::exception_ptr error) mutable {
+              ChangeResult original, std::exception_ptr error) mutable {
             if (error) {
               done(error);
-            } else {
-              ack(id, venue_id, std::move(done));
+              return;
             }
+            std::optional<TransitionDetails::Fills> fills;
+            if (original.outcome != ChangeOutcome::NotFound) {
+              fills = TransitionDetails::Fills{original.order.filled_quantity(), original.order.avg_fill_price()};
+            }
+            ack(id, venue_id, std::move(done), fills);
           });
       return;
     case vv1::EXEC_TYPE_REJECTED: {

@@ -50,7 +50,8 @@ class ReportApplier {
  private:
   // The store calls of one report, chained where a step depends on the one before.
   void applyOnce(const tickstream::venue::v1::ExecutionReport& report, Done done);
-  void ack(const std::string& order_id, const std::string& venue_order_id, Done done);
+  void ack(const std::string& order_id, const std::string& venue_order_id, Done done,
+           std::optional<TransitionDetails::Fills> inherited_fills = std::nullopt);
   void finished(const std::string& id, std::exception_ptr error);
 
   // Every report normally arrives twice, in the venue's reply and on the stream, often at the

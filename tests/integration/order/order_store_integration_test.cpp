@@ -14,11 +14,13 @@
 #include <vector>
 
 #include "order_store_support.h"
+#include "report_applier.h"
 #include "risk_check.h"
 
 using namespace tickstream::order;
 using namespace tickstream::order::test;
 using namespace std::chrono_literals;
+namespace vv1 = tickstream::venue::v1;
 
 namespace {
 
@@ -457,6 +459,58 @@ TEST_CASE("a replace stores the replacement with the original's fills and puts t
   CHECK(env.store->applyTransition(id, Trigger::ReplaceAck).order.status() == v1::ORDER_STATUS_REPLACED);
   CHECK(env.store->applyTransition(result.replacement.order_id(), Trigger::VenueAck, venueId("V-1")).order.status() ==
         v1::ORDER_STATUS_PARTIALLY_FILLED);
+}
+
+TEST_CASE("a fill while a replace is pending is the replacement's too: the venue's fills of the rest complete it") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  ReportApplier applier(*env.store, [](const v1::Order&) {});
+  const auto id = env.store->submit(limitBuy("acct-1", "c-9", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-9")).outcome == ChangeOutcome::Applied);
+  v1::ReplaceOrderRequest req;
+  req.set_account("acct-1");
+  req.set_order_id(id);
+  req.set_client_order_id("c-9-r1");
+  req.set_quantity(100);
+  req.set_limit_price(1'000'100);
+  const auto replaced = env.store->replace(req, acceptAll());
+  REQUIRE(replaced.original_outcome == ChangeOutcome::Applied);
+  const auto replacement_id = replaced.replacement.order_id();
+  CHECK(replaced.replacement.filled_quantity() == 0);
+
+  // The venue fills 30 of the original before it takes the replace: its replacement then keeps
+  // those 30 (exchange-sim's matching engine, like real venues), so 70 are left.
+  const auto report = [](vv1::ExecType type, const std::string& order_id) {
+    vv1::ExecutionReport r;
+    r.set_exec_type(type);
+    r.set_order_id(order_id);
+    r.set_venue_order_id("V-9");
+    return r;
+  };
+  auto fill30 = report(vv1::EXEC_TYPE_PARTIAL_FILL, id);
+  fill30.set_venue_execution_id("exec-9-1");
+  fill30.set_last_quantity(30);
+  fill30.set_last_price(1'000'000);
+  applier.apply(fill30);
+  auto replaced_report = report(vv1::EXEC_TYPE_REPLACED, replacement_id);
+  replaced_report.set_orig_order_id(id);
+  applier.apply(replaced_report);
+  CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_REPLACED);
+  auto replacement = *env.store->getOrder(replacement_id);
+  CHECK(replacement.status() == v1::ORDER_STATUS_PARTIALLY_FILLED);
+  CHECK(replacement.filled_quantity() == 30);
+  CHECK(replacement.avg_fill_price() == 1'000'000);
+
+  auto fill70 = report(vv1::EXEC_TYPE_FILL, replacement_id);
+  fill70.set_venue_execution_id("exec-9-2");
+  fill70.set_last_quantity(70);
+  fill70.set_last_price(1'000'100);
+  applier.apply(fill70);
+  replacement = *env.store->getOrder(replacement_id);
+  CHECK(replacement.status() == v1::ORDER_STATUS_FILLED);
+  CHECK(replacement.filled_quantity() == 100);
+  CHECK(replacement.avg_fill_price() == 1'000'070);  // (30 × 100.0000 + 70 × 100.0100) / 100
+  applier.waitIdle();
 }
 
 TEST_CASE("concurrent transitions and fills are group-committed in batches: each applied once, dense sequences") {
