@@ -2,6 +2,7 @@
 // RawFeedMessage on md.raw out, keyed by symbol (docs/ingestion.md).
 //   ingestion --kafka-brokers 127.0.0.1:9092 --soup-connect 127.0.0.1:7001 --soup-session 1
 //   ingestion --kafka-brokers 127.0.0.1:9092 --capture-in day.itch --trading-date 2019-01-30
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -25,6 +26,7 @@
 #include "feed_handler.h"
 #include "publisher.h"
 #include "replay.h"
+#include "resume.h"
 #include "tickstream/itch/codec.h"
 #include "tickstream/kafka/admin.h"
 #include "tickstream/kafka/producer.h"
@@ -56,6 +58,7 @@ struct Options {
   int flush_timeout_ms = 30'000; // how long a shutdown waits for Kafka to take what is queued
   int kafka_linger_ms = 5;                                // producer batching delay (latency vs. throughput)
   std::string kafka_compression = "lz4";                // producer codec: CPU on both ends vs. bytes on the wire
+  bool resume = true;         // take up where md.raw ends for this session (no duplicates after a restart)
 };
 
 // FeedCounters as Prometheus counters. The handler's counters are plain integers owned by the
@@ -69,7 +72,9 @@ public:
         market_wide_(observability::registerCounter(registry, "ingestion_market_wide_total",
                              "of published: market-wide, sent to every partition")),
         publish_failed_(observability::registerCounter(registry, "ingestion_publish_failed_total",
-                                "messages the publisher refused (lost)")),
+                                "messages the publisher refused (at shutdown: asked for again on restart)")),
+        held_(observability::registerCounter(registry, "ingestion_resume_held_total",
+                      "messages md.raw already held from before a restart (not sent again)")),
         unknown_locate_(observability::registerCounter(registry, "ingestion_unknown_locate_total",
                                 "messages whose locate had no Stock Directory (skipped)")),
         gaps_(observability::registerCounter(registry, "ingestion_gaps_total", "forward sequence jumps")),
@@ -102,6 +107,7 @@ public:
     observability::advance(published_, c.published, last_.published);
     observability::advance(market_wide_, c.market_wide, last_.market_wide);
     observability::advance(publish_failed_, c.publish_failed, last_.publish_failed);
+    observability::advance(held_, c.held, last_.held);
     observability::advance(unknown_locate_, c.unknown_locate, last_.unknown_locate);
     observability::advance(gaps_, c.gaps, last_.gaps);
     observability::advance(missing_, c.missing, last_.missing);
@@ -121,6 +127,7 @@ private:
   prometheus::Counter& published_;
   prometheus::Counter& market_wide_;
   prometheus::Counter& publish_failed_;
+  prometheus::Counter& held_;
   prometheus::Counter& unknown_locate_;
   prometheus::Counter& gaps_;
   prometheus::Counter& missing_;
@@ -141,6 +148,7 @@ void logCounters(std::string_view msg, const ingestion::FeedCounters& c,
                       {"published", static_cast<unsigned long long>(c.published)},
                       {"market_wide", static_cast<unsigned long long>(c.market_wide)},
                       {"publish_failed", static_cast<unsigned long long>(c.publish_failed)},
+                      {"held", static_cast<unsigned long long>(c.held)},
                       {"malformed", static_cast<unsigned long long>(c.malformedTotal())},
                       {"unknown_locate", static_cast<unsigned long long>(c.unknown_locate)},
                       {"gaps", static_cast<unsigned long long>(c.gaps)},
@@ -172,7 +180,8 @@ int runReplay(const Options& opts, ingestion::FeedHandler& handler, kafka::Produ
 
 int runLive(runtime::ShutdownSignal& shutdown, const Options& opts,
             soup::SoupClientConfig soup_config, ingestion::FeedHandler& handler,
-            kafka::Producer& producer, FeedMetrics& metrics, observability::Health& health) {
+            ingestion::KafkaPublisher& publisher, kafka::Producer& producer, FeedMetrics& metrics,
+            observability::Health& health) {
   // The handler is not thread-safe and its counters are plain integers: the feed thread and the
   // metrics refresh share it under this (uncontended but for a refresh every 500 ms) lock.
   std::mutex handler_mu;
@@ -217,6 +226,15 @@ int runLive(runtime::ShutdownSignal& shutdown, const Options& opts,
   };
   while (!shutdown.waitFor(500ms)) {
     refresh();
+    if (producer.failed() > 0) {
+      // librdkafka gave up on a record after its retries (the broker was away for longer than
+      // message.timeout.ms). The venue has moved past it, so it cannot be sent again from here:
+      // stop, and the restart asks the venue again from where md.raw ends (--resume).
+      logging::error("a record failed delivery to md.raw: stopping so a restart resumes from md.raw",
+                     {{"kafka_failed", static_cast<unsigned long long>(producer.failed())}});
+      status = 1;
+      break;
+    }
     if (ended.load() && !end_reported) {
       // The day is over; the client has stopped by itself. Stay up (ready, serving /metrics)
       // until told to stop, so a supervisor does not restart us into replaying the whole day.
@@ -227,6 +245,7 @@ int runLive(runtime::ShutdownSignal& shutdown, const Options& opts,
     }
   }
 
+  publisher.stop();  // a feed thread waiting for room in the queue gives up (asked again on restart)
   client.stop(); // joins the feed thread: nothing is handed to the producer after this
   const bool flushed = producer.flushAndVerify(std::chrono::milliseconds(opts.flush_timeout_ms));
   refresh();
@@ -261,6 +280,9 @@ int main(int argc, char** argv) {
   flags.add("--start-sequence", opts.start_sequence,
             "live mode: first sequence number to ask for (1 = the whole day)")
       ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  flags.add("--resume", opts.resume,
+            "at start-up, read where md.raw ends for this session: ask the venue from there and "
+            "send nothing md.raw already holds (false: publish everything asked for again)");
   flags.add("--capture-in", opts.capture_in,
             "replay mode: capture file (length-prefixed ITCH) to publish instead of SoupBinTCP");
   flags.add("--trading-date", opts.trading_date, "trading day YYYY-MM-DD (default: today, UTC)");
@@ -340,6 +362,22 @@ int main(int argc, char** argv) {
     producer_config.flush_timeout = std::chrono::milliseconds(opts.flush_timeout_ms);
     kafka::Producer producer(producer_config);
     ingestion::KafkaPublisher publisher(producer, {opts.raw_topic, opts.md_partitions});
+    if (opts.resume) {
+      auto through = ingestion::publishedThrough(opts.kafka_brokers, opts.raw_topic, opts.md_partitions,
+                                                 handler_config.session, std::chrono::seconds(60));
+      const uint64_t lowest = *std::min_element(through.begin(), through.end());
+      const uint64_t highest = *std::max_element(through.begin(), through.end());
+      if (highest > 0) {
+        logging::info("resuming after what md.raw holds",
+                      {{"session", handler_config.session},
+                       {"lowest_partition_sequence", static_cast<unsigned long long>(lowest)},
+                       {"highest_partition_sequence", static_cast<unsigned long long>(highest)}});
+      }
+      // The session is still asked for from --start-sequence, not from where md.raw ends: the
+      // locate -> symbol table comes from the Stock Directory messages at its start. What md.raw
+      // holds is decoded again but not sent (Held).
+      publisher.resumeAfter(std::move(through));
+    }
     ingestion::FeedHandler handler(handler_config, publisher);
 
     int status = 0;
@@ -349,7 +387,8 @@ int main(int argc, char** argv) {
       logging::info("connecting to the venue", {{"soup", opts.soup_connect},
                                                 {"session", soup_config.session},
                                                 {"topic", opts.raw_topic}});
-      status = runLive(shutdown, opts, std::move(soup_config), handler, producer, metrics, *health);
+      status = runLive(shutdown, opts, std::move(soup_config), handler, publisher, producer, metrics,
+                       *health);
     }
     if (endpoint) {
       endpoint->stop();

@@ -174,7 +174,11 @@ void FeedHandler::onMessage(uint64_t seq, std::span<const uint8_t> bytes, int64_
     return;
   }
 
-  const PublishResult r = publisher_.publish(symbol, out_);
+  const PublishResult r = publisher_.publish(symbol, out_, seq);
+  if (r == PublishResult::Held) {
+    ++counters_.held;
+    return;
+  }
   if (r != PublishResult::Ok) {
     ++counters_.publish_failed;
     if (shouldLog(counters_.publish_failed)) {

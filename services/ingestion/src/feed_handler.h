@@ -50,7 +50,8 @@ struct FeedCounters {
   uint64_t messages = 0;       // handed to onMessage()
   uint64_t published = 0;      // accepted by the publisher (a market-wide message counts once)
   uint64_t market_wide = 0;    // of published: System Event or stock locate 0, empty key
-  uint64_t publish_failed = 0; // publisher said Backpressure or Failed; the message is lost here
+  uint64_t held = 0;           // already in md.raw from before a restart (resumed); not sent again
+  uint64_t publish_failed = 0; // publisher said Backpressure (stopped while waiting) or Failed
   std::array<uint64_t, kStatuses> malformed{}; // by itch::DecodeStatus; skipped
   uint64_t unknown_locate = 0; // no Stock Directory seen for the locate yet; skipped
   uint64_t gaps = 0;           // times a sequence number jumped forward

@@ -1,8 +1,12 @@
 #include "publisher.h"
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include "tickstream/kafka/producer.h"
+#include "tickstream/runtime/logging.h"
+#include "tickstream/sharding/partitioner.h"
 
 namespace tickstream::ingestion {
 
@@ -10,6 +14,8 @@ std::string_view toString(PublishResult result) noexcept {
   switch (result) {
   case PublishResult::Ok:
     return "ok";
+  case PublishResult::Held:
+    return "held";
   case PublishResult::Backpressure:
     return "backpressure";
   case PublishResult::Failed:
@@ -32,38 +38,63 @@ KafkaPublisher::KafkaPublisher(kafka::Producer& producer, KafkaPublisherConfig c
   config_.validate();
 }
 
-namespace {
-PublishResult fromProduce(kafka::ProduceResult r) noexcept {
-  switch (r) {
-  case kafka::ProduceResult::Ok:
-    return PublishResult::Ok;
-  case kafka::ProduceResult::QueueFull:
-    return PublishResult::Backpressure;
-  case kafka::ProduceResult::Fatal:
-  case kafka::ProduceResult::Rejected:
+void KafkaPublisher::resumeAfter(std::vector<uint64_t> published_through) {
+  if (published_through.size() != static_cast<std::size_t>(config_.partitions)) {
+    throw std::invalid_argument("KafkaPublisher::resumeAfter: one sequence per partition");
+  }
+  held_below_ = *std::max_element(published_through.begin(), published_through.end());
+  published_through_ = std::move(published_through);
+}
+
+PublishResult KafkaPublisher::produce(int32_t partition, std::string_view key, std::string_view bytes) {
+  for (int waits = 0;; ++waits) {
+    switch (producer_.produce(config_.topic, key, bytes, partition)) {
+    case kafka::ProduceResult::Ok:
+      return PublishResult::Ok;
+    case kafka::ProduceResult::QueueFull:
+      // The queue stayed full for a second (the broker is slow or away). Dropping the message
+      // would lose it for good: the venue has moved past it. Wait instead.
+      if (stopping_.load(std::memory_order_relaxed)) {
+        return PublishResult::Backpressure;
+      }
+      if (waits % 10 == 0) {
+        logging::warn("md.raw queue full: waiting for Kafka", {{"topic", config_.topic}, {"seconds", waits}});
+      }
+      continue;
+    case kafka::ProduceResult::Fatal:
+    case kafka::ProduceResult::Rejected:
+      return PublishResult::Failed;
+    }
     return PublishResult::Failed;
   }
-  return PublishResult::Failed;
 }
-} // namespace
 
-PublishResult KafkaPublisher::publish(std::string_view symbol_key, std::string_view bytes) {
+PublishResult KafkaPublisher::publish(std::string_view symbol_key, std::string_view bytes, uint64_t sequence) {
+  const bool holding = sequence <= held_below_;
   if (!symbol_key.empty()) {
-    return fromProduce(producer_.produce(config_.topic, symbol_key, bytes));
+    const int32_t p = sharding::partitionForKey(symbol_key, config_.partitions);
+    if (holding && sequence <= published_through_[static_cast<std::size_t>(p)]) {
+      return PublishResult::Held;
+    }
+    return produce(p, symbol_key, bytes);
   }
   // Market-wide: every normalizer instance must see it, whichever partitions it owns. The first
   // partition that fails decides the result (the rest are still attempted).
-  PublishResult result = PublishResult::Ok;
+  PublishResult result = PublishResult::Held;
   for (int32_t p = 0; p < config_.partitions; ++p) {
-    const PublishResult r = fromProduce(producer_.produce(config_.topic, {}, bytes, p));
-    if (r != PublishResult::Ok && result == PublishResult::Ok) {
+    if (holding && sequence <= published_through_[static_cast<std::size_t>(p)]) {
+      continue;
+    }
+    const PublishResult r = produce(p, {}, bytes);
+    if (result == PublishResult::Held || (r != PublishResult::Ok && result == PublishResult::Ok)) {
       result = r;
     }
   }
   return result;
 }
 
-PublishResult MemoryPublisher::publish(std::string_view symbol_key, std::string_view bytes) {
+PublishResult MemoryPublisher::publish(std::string_view symbol_key, std::string_view bytes,
+                                       uint64_t /*sequence*/) {
   if (result_ == PublishResult::Ok) {
     records_.push_back({std::string(symbol_key), std::string(bytes)});
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,7 +16,8 @@ namespace tickstream::ingestion {
 
 enum class PublishResult {
   Ok,           // accepted (queued for delivery)
-  Backpressure, // the sink stayed full: the message was not taken
+  Held,         // already in the sink from before a restart (resumeAfter): not sent again
+  Backpressure, // the sink stayed full until it was stopped: the message was not taken
   Failed,       // the sink cannot take this message (or any more)
 };
 
@@ -25,9 +27,11 @@ class Publisher {
 public:
   virtual ~Publisher() = default;
   // `symbol_key` is the Kafka key. An empty key means a market-wide message, which every
-  // consumer must see (docs/contracts.md: md.raw), so it goes to every partition. The bytes are
-  // copied before the call returns; neither view is kept.
-  virtual PublishResult publish(std::string_view symbol_key, std::string_view bytes) = 0;
+  // consumer must see (docs/contracts.md: md.raw), so it goes to every partition. `sequence` is
+  // the message's feed sequence number. The bytes are copied before the call returns; neither
+  // view is kept.
+  virtual PublishResult publish(std::string_view symbol_key, std::string_view bytes,
+                                uint64_t sequence) = 0;
 };
 
 struct KafkaPublisherConfig {
@@ -38,17 +42,34 @@ struct KafkaPublisherConfig {
   void validate() const;
 };
 
-// Keyed messages go to the partition the producer's (Java-compatible) partitioner picks for the
-// key; market-wide messages are produced once to each partition 0..partitions-1.
+// Keyed messages go to the partition Kafka's Java-compatible partitioner gives the key
+// (sharding::partitionForKey, computed here so the resume check below and the record agree);
+// market-wide messages are produced once to each partition 0..partitions-1.
+//
+// Nothing is dropped for a full queue: publish() waits for room for as long as it takes (the
+// feed then stops reading, and TCP holds the venue back), until stop().
 class KafkaPublisher final : public Publisher {
 public:
   // `producer` is not owned and must outlive the publisher. Throws on a bad config.
   KafkaPublisher(kafka::Producer& producer, KafkaPublisherConfig config);
-  PublishResult publish(std::string_view symbol_key, std::string_view bytes) override;
+  PublishResult publish(std::string_view symbol_key, std::string_view bytes,
+                        uint64_t sequence) override;
+
+  // After a restart: partition p already holds every message up to sequence
+  // `published_through[p]` (the last record's, read at start-up; 0 = none), because one
+  // idempotent producer writes each partition in sequence order. Those are answered Held.
+  void resumeAfter(std::vector<uint64_t> published_through);
+  // Ends a wait for room (shutdown): that publish() returns Backpressure. Any thread.
+  void stop() noexcept { stopping_.store(true, std::memory_order_relaxed); }
 
 private:
+  PublishResult produce(int32_t partition, std::string_view key, std::string_view bytes);
+
   kafka::Producer& producer_;
   KafkaPublisherConfig config_;
+  std::vector<uint64_t> published_through_;  // by partition; empty when nothing is held
+  uint64_t held_below_ = 0;                  // max of published_through_: nothing above is held
+  std::atomic<bool> stopping_{false};
 };
 
 // Keeps everything published, in order. For tests.
@@ -59,7 +80,8 @@ public:
     std::string bytes;
   };
 
-  PublishResult publish(std::string_view symbol_key, std::string_view bytes) override;
+  PublishResult publish(std::string_view symbol_key, std::string_view bytes,
+                        uint64_t sequence) override;
 
   // What the next publish() returns (and whether it keeps the message: only when Ok).
   void setResult(PublishResult result) noexcept { result_ = result; }

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -34,64 +35,26 @@ namespace testing = tickstream::testing;
 namespace kafka = tickstream::kafka;
 using namespace tickstream::pipeline_test;
 
-TEST_CASE("exchange-sim -> ingestion -> Kafka: every message once, keyed by symbol, in order") {
-  const std::string dir = testing::uniqueName(
-      (std::filesystem::temp_directory_path() / "tickstream-pipeline").string());
-  std::filesystem::create_directories(dir);
-  const std::string truth = dir + "/truth.json";
-  const std::string brokers = testing::kafkaBootstrap();
-  const std::string topic = testing::uniqueName("it.pipeline.raw");
-  const testing::TopicCleanup cleanup(brokers, {topic});  // passed or failed
+namespace {
 
-  Child sim({TICKSTREAM_EXCHANGE_SIM_BIN, "--listen", "127.0.0.1:0", "--symbols",
-             std::to_string(kSymbols), "--seed", std::to_string(kSeed), "--messages",
-             std::to_string(kMessages), "--rate", "50000", "--truth-out", truth, "--drain-ms",
-             "2000", "--log-format", "json"},
-            dir + "/exchange-sim.log");
-  // The simulator picks its port (127.0.0.1:0) and logs it: no race for a "free" port.
-  uint16_t port = 0;
-  const std::regex listening(R"(soup server listening.*"port":(\d+))");
-  REQUIRE(testing::waitUntil(
-      [&] {
-        std::smatch m;
-        const std::string log = sim.log();
-        if (std::regex_search(log, m, listening)) {
-          port = static_cast<uint16_t>(std::stoi(m[1].str()));
-        }
-        return port != 0 || !sim.running();
-      },
-      10s));
-  INFO("exchange-sim log:\n" << sim.log());
-  REQUIRE(port != 0);
+// What md.raw holds after a session of `published` messages, read back as the normalizer would:
+// every count that must be zero for "every message once per partition, keyed, in order".
+struct RawTopicCheck {
+  uint64_t records = 0, expected = 0, bad_key = 0, wrong_partition = 0, out_of_order = 0,
+           bad_payload = 0, bad_fields = 0, not_once = 0, beyond = 0;
+  std::size_t partitions_seen = 0;
+};
 
-  Child ingestion({TICKSTREAM_INGESTION_BIN, "--kafka-brokers", brokers, "--raw-topic", topic,
-                   "--md-partitions", std::to_string(kPartitions), "--soup-connect",
-                   "127.0.0.1:" + std::to_string(port), "--trading-date", "2024-01-02",
-                   "--metrics-listen", "127.0.0.1:0"},
-                  dir + "/ingestion.log");
-
-  // The session's exact length: `--messages` plus the rest of the event in flight.
-  uint64_t published = 0;
-  REQUIRE(testing::waitUntil(
-      [&] {
-        const std::string t = slurp(truth);
-        std::smatch m;
-        static const std::regex messages(R"("messages":(\d+))");
-        if (t.find("]}") != std::string::npos && std::regex_search(t, m, messages)) {
-          published = std::stoull(m[1].str());
-        }
-        return published != 0;
-      },
-      30s));
-  REQUIRE(published >= kMessages);
+RawTopicCheck checkRawTopic(const std::string& brokers, const std::string& topic, uint64_t published) {
   const std::vector<std::string> stream = simulate(published);
   uint64_t market_wide = 0;
   for (const auto& bytes : stream) {
     market_wide += marketWide(bytes) ? 1 : 0;
   }
   REQUIRE(market_wide > 0); // the preamble's System Events: the fan-out is really exercised
+  RawTopicCheck c;
   // Keyed messages once; market-wide ones once on each partition.
-  const uint64_t expected = (published - market_wide) + market_wide * kPartitions;
+  c.expected = (published - market_wide) + market_wide * kPartitions;
 
   kafka::Admin admin(brokers);
   REQUIRE(testing::waitUntil([&] { return admin.partitionCount(topic) == kPartitions; }, 30s,
@@ -106,67 +69,104 @@ TEST_CASE("exchange-sim -> ingestion -> Kafka: every message once, keyed by symb
   }
   consumer.assign(all);
 
-  uint64_t records = 0, bad_key = 0, wrong_partition = 0, out_of_order = 0, bad_payload = 0,
-           bad_fields = 0, duplicates = 0;
   std::map<int32_t, uint64_t> last_seq;                  // per partition
   std::vector<uint32_t> seen(published + 1, 0);          // times each sequence number arrived
   tickstream::marketdata::v1::RawFeedMessage raw;
   const auto deadline = std::chrono::steady_clock::now() + 40s;
-  while (records < expected && std::chrono::steady_clock::now() < deadline) {
+  while (c.records < c.expected && std::chrono::steady_clock::now() < deadline) {
     auto m = consumer.poll(1s);
     if (!m) {
       continue;
     }
     REQUIRE(m->ok());
-    ++records;
+    ++c.records;
     REQUIRE(raw.ParseFromArray(m->payload().data(), static_cast<int>(m->payload().size())));
     const uint64_t seq = raw.sequence_number();
     if (seq == 0 || seq > published) {
-      ++bad_fields;
+      ++c.bad_fields;
       continue;
     }
     auto it = last_seq.find(m->partition());
     if (it != last_seq.end() && seq <= it->second) {
-      ++out_of_order;
+      ++c.out_of_order;
     }
     last_seq[m->partition()] = seq;
     ++seen[seq];
     const std::string& want = stream[seq - 1];
     if (raw.payload() != want) {
-      ++bad_payload;
+      ++c.bad_payload;
     }
     if (raw.message_type() != want.substr(0, 1) || raw.session() != "1") {
-      ++bad_fields;
+      ++c.bad_fields;
     }
     if (marketWide(want)) {
       if (!m->key().empty() || !raw.symbol().empty()) {
-        ++bad_key;
+        ++c.bad_key;
       }
     } else {
       if (raw.symbol().empty() || m->key() != raw.symbol()) {
-        ++bad_key;
+        ++c.bad_key;
       }
       if (m->partition() != tickstream::sharding::partitionForKey(raw.symbol(), kPartitions)) {
-        ++wrong_partition;
+        ++c.wrong_partition;
       }
     }
   }
   for (uint64_t seq = 1; seq <= published; ++seq) {
     const uint32_t want = marketWide(stream[seq - 1]) ? kPartitions : 1;
     if (seen[seq] != want) {
-      ++duplicates; // or lost: either way not exactly once (per partition)
+      ++c.not_once; // duplicated or lost: either way not exactly once (per partition)
     }
   }
+  c.beyond = consumer.poll(1s).has_value() ? 1 : 0;
+  c.partitions_seen = last_seq.size();
+  return c;
+}
+
+void checkExactlyOnce(const RawTopicCheck& c) {
+  CHECK(c.records == c.expected);
+  CHECK(c.beyond == 0); // and nothing beyond them
+  CHECK(c.bad_key == 0);
+  CHECK(c.wrong_partition == 0);
+  CHECK(c.out_of_order == 0);
+  CHECK(c.bad_payload == 0);
+  CHECK(c.bad_fields == 0);
+  CHECK(c.not_once == 0);
+  CHECK(c.partitions_seen == static_cast<std::size_t>(kPartitions));
+}
+
+std::vector<std::string> ingestionArgs(const std::string& brokers, const std::string& topic, uint16_t port) {
+  return {TICKSTREAM_INGESTION_BIN, "--kafka-brokers", brokers, "--raw-topic", topic,
+          "--md-partitions", std::to_string(kPartitions), "--soup-connect",
+          "127.0.0.1:" + std::to_string(port), "--trading-date", "2024-01-02",
+          "--metrics-listen", "127.0.0.1:0"};
+}
+
+} // namespace
+
+TEST_CASE("exchange-sim -> ingestion -> Kafka: every message once, keyed by symbol, in order") {
+  const std::string dir = testing::uniqueName(
+      (std::filesystem::temp_directory_path() / "tickstream-pipeline").string());
+  std::filesystem::create_directories(dir);
+  const std::string truth = dir + "/truth.json";
+  const std::string brokers = testing::kafkaBootstrap();
+  const std::string topic = testing::uniqueName("it.pipeline.raw");
+  const testing::TopicCleanup cleanup(brokers, {topic});  // passed or failed
+
+  Child sim(simArgs(TICKSTREAM_EXCHANGE_SIM_BIN, truth), dir + "/exchange-sim.log");
+  // The simulator picks its port (127.0.0.1:0) and logs it: no race for a "free" port.
+  const uint16_t port = waitForSimPort(sim);
+  INFO("exchange-sim log:\n" << sim.log());
+  REQUIRE(port != 0);
+
+  Child ingestion(ingestionArgs(brokers, topic, port), dir + "/ingestion.log");
+
+  // The session's exact length: `--messages` plus the rest of the event in flight.
+  const uint64_t published = waitForTruth(truth, 30s);
+  REQUIRE(published >= kMessages);
+  const RawTopicCheck c = checkRawTopic(brokers, topic, published);
   INFO("ingestion log:\n" << ingestion.log());
-  CHECK(records == expected);
-  CHECK_FALSE(consumer.poll(1s).has_value()); // and nothing beyond them
-  CHECK(bad_key == 0);
-  CHECK(wrong_partition == 0);
-  CHECK(out_of_order == 0);
-  CHECK(bad_payload == 0);
-  CHECK(bad_fields == 0);
-  CHECK(duplicates == 0);
-  CHECK(last_seq.size() == static_cast<std::size_t>(kPartitions));
+  checkExactlyOnce(c);
 
   // SIGTERM: stop the client, flush, exit 0.
   REQUIRE(ingestion.running());
@@ -175,5 +175,56 @@ TEST_CASE("exchange-sim -> ingestion -> Kafka: every message once, keyed by symb
   sim.signal(SIGTERM);
   CHECK(sim.waitExit(20s) == std::optional<int>(0));
 
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a kill -9 of ingestion mid-session: restarted, it resumes where md.raw ends, and every "
+          "message is there once") {
+  const std::string dir = testing::uniqueName(
+      (std::filesystem::temp_directory_path() / "tickstream-pipeline").string());
+  std::filesystem::create_directories(dir);
+  const std::string truth = dir + "/truth.json";
+  const std::string brokers = testing::kafkaBootstrap();
+  const std::string topic = testing::uniqueName("it.pipeline.raw");
+  const testing::TopicCleanup cleanup(brokers, {topic});  // passed or failed
+
+  // 10k messages/s: the kill lands mid-session, with records still in the producer's queue.
+  Child sim(simArgs(TICKSTREAM_EXCHANGE_SIM_BIN, truth, kMessages, 10'000), dir + "/exchange-sim.log");
+  const uint16_t port = waitForSimPort(sim);
+  INFO("exchange-sim log:\n" << sim.log());
+  REQUIRE(port != 0);
+
+  auto first = std::make_unique<Child>(ingestionArgs(brokers, topic, port), dir + "/ingestion-1.log");
+  kafka::ConsumerConfig cc;
+  cc.brokers = brokers;
+  kafka::Consumer watcher(cc);
+  const auto inTopic = [&] {
+    int64_t n = 0;
+    for (int32_t p = 0; p < kPartitions; ++p) {
+      const auto [low, high] = watcher.watermarks(topic, p, 5s);
+      n += high - low;
+    }
+    return n;
+  };
+  kafka::Admin admin(brokers);
+  REQUIRE(testing::waitUntil([&] { return admin.partitionCount(topic) == kPartitions; }, 30s, 100ms));
+  REQUIRE(testing::waitUntil([&] { return inTopic() >= static_cast<int64_t>(kMessages / 4); }, 30s, 50ms));
+  first->signal(SIGKILL);
+  first->waitExit(10s);
+  const int64_t at_kill = inTopic();
+
+  Child second(ingestionArgs(brokers, topic, port), dir + "/ingestion-2.log");
+  const uint64_t published = waitForTruth(truth, 60s);
+  REQUIRE(published >= kMessages);
+  REQUIRE(static_cast<uint64_t>(at_kill) < published);  // the kill was mid-session
+  const RawTopicCheck c = checkRawTopic(brokers, topic, published);
+  INFO("second ingestion log:\n" << second.log());
+  checkExactlyOnce(c);
+  CHECK(second.log().find("resuming after what md.raw holds") != std::string::npos);
+
+  second.signal(SIGTERM);
+  CHECK(second.waitExit(20s) == std::optional<int>(0));
+  sim.signal(SIGTERM);
+  CHECK(sim.waitExit(20s) == std::optional<int>(0));
   std::filesystem::remove_all(dir);
 }
