@@ -6,6 +6,8 @@
 #                                  address and writes it to DIR/bootstrap
 #   kafka.sh stop  --dir DIR       stop it cleanly (SIGTERM, then SIGKILL after 60 s)
 #   kafka.sh kill  --dir DIR       kill -9 it (fault tests)
+#   kafka.sh pause|resume --dir DIR  freeze it (SIGSTOP) and thaw it (SIGCONT): a broker that
+#                                  holds its connections but answers nothing (fault tests)
 #   kafka.sh restart --dir DIR     stop and start again on the same port and data
 #   kafka.sh status --dir DIR      exit 0 when it is running
 #
@@ -124,7 +126,7 @@ while [ $# -gt 0 ]; do
 done
 case $cmd in
   fetch) fetch ;;
-  start|stop|kill|restart|status)
+  start|stop|kill|restart|status|pause|resume)
     [ -n "$DIR" ] || die "--dir is required"
     DIR=$(mkdir -p "$DIR" && cd "$DIR" && pwd)
     case $cmd in
@@ -139,6 +141,8 @@ case $cmd in
         rm -f "$DIR/pid" ;;
       restart) stop_pid "$DIR/pid" 60 kafka.Kafka; start ;;
       status) pid_alive "$DIR/pid" kafka.Kafka ;;
+      pause) pid_alive "$DIR/pid" kafka.Kafka && kill -STOP "$(cat "$DIR/pid")" ;;
+      resume) pid_alive "$DIR/pid" kafka.Kafka && kill -CONT "$(cat "$DIR/pid")" ;;
     esac ;;
-  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
 esac

@@ -153,22 +153,30 @@ void OutboxRelay::session() {
     lag_ms_.store(r.empty() ? 0 : r[0][2].as<std::int64_t>(), std::memory_order_relaxed);
   };
   measureLag();
-  // A previous relay may have stopped after Kafka acknowledged rows but before deleting them:
-  // drop those instead of publishing them twice.
-  OutboxSettlement published;
-  try {
-    published = publishedOutboxRecords(conn, config_.producer.brokers);
-  } catch (...) {
-    measureLag();
-    throw;
-  }
-  if (published.done_records > 0) {
-    applySettlement(conn, published);
-    logging::info("outbox records already in Kafka dropped",
-                  {{"records", static_cast<unsigned long long>(published.done_records)},
-                   {"rows_deleted", static_cast<unsigned long long>(published.deleted.size())},
-                   {"rows_trimmed", static_cast<unsigned long long>(published.trimmed.size())}});
-  }
+  // Records Kafka holds but the outbox still has are dropped instead of published twice: after
+  // a previous relay stopped between Kafka's acknowledgement and the delete (at start), and
+  // after a round whose delivery reports said failed (a request that timed out on our side may
+  // still have been appended by the broker). A broker that cannot be read fails the session.
+  const auto dropPublished = [&](std::string_view when) {
+    OutboxSettlement published;
+    try {
+      published = publishedOutboxRecords(conn, config_.producer.brokers);
+    } catch (...) {
+      measureLag();
+      throw;
+    }
+    if (published.done_records > 0) {
+      applySettlement(conn, published);
+      // After a round, they are this relay's (its delivery reports were wrong); at start, not.
+      if (when != "start") published_.fetch_add(published.done_records, std::memory_order_relaxed);
+      logging::info("outbox records already in Kafka dropped",
+                    {{"when", when},
+                     {"records", static_cast<unsigned long long>(published.done_records)},
+                     {"rows_deleted", static_cast<unsigned long long>(published.deleted.size())},
+                     {"rows_trimmed", static_cast<unsigned long long>(published.trimmed.size())}});
+    }
+  };
+  dropPublished("start");
 
   Deliveries deliveries;  // outlives the producer, whose poll thread reports into it
   auto producer = makeProducer(config_.producer, deliveries);
@@ -251,6 +259,7 @@ void OutboxRelay::session() {
                    {"fatal", producer->fatalError()}});
     producer.reset();
     if (!pause(broker_backoff.next())) return;
+    dropPublished("after an incomplete round");
     producer = makeProducer(config_.producer, deliveries);
   }
 }

@@ -259,3 +259,26 @@ TEST_CASE("while Kafka is down the rows wait in the outbox, and they are publish
   REQUIRE(testing::waitUntil([&] { return r.outboxRows() == 0; }, 120s));
   checkEventsExactlyOnceInOrder(r);
 }
+
+TEST_CASE("a round reported failed while the broker was frozen: what it appended anyway is not published again") {
+  RelayEnv r;
+  auto config = r.relayConfig();
+  // Deliveries give up quickly: a request the frozen broker never answered is reported failed,
+  // although the broker may still append it once it thaws (its socket kept the bytes).
+  config.producer.delivery_timeout_ms = 2000;
+  config.producer.extra["request.timeout.ms"] = "1500";
+  OutboxRelay relay(config);
+  relay.start();
+  r.submitSome({"acct-a"}, 10, "warm-");
+  REQUIRE(testing::waitUntil([&] { return r.outboxRows() == 0; }, 60s));
+
+  REQUIRE(testing::controlService("kafka.sh", "pause", "kafka") == 0);
+  struct Thaw {  // pass or fail, the shared broker must not stay frozen
+    ~Thaw() { testing::controlService("kafka.sh", "resume", "kafka"); }
+  } thaw;
+  r.submitSome({"acct-a", "acct-b"}, 20, "frozen-");
+  REQUIRE(testing::waitUntil([&] { return relay.failures() >= 1; }, 60s));
+  REQUIRE(testing::controlService("kafka.sh", "resume", "kafka") == 0);
+  REQUIRE(testing::waitUntil([&] { return r.outboxRows() == 0; }, 120s));
+  checkEventsExactlyOnceInOrder(r);
+}
