@@ -209,7 +209,7 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
     const std::string s = std::string("GW") + a;
     (ring.route(s).shards[0] == 0 ? mine : theirs).push_back(s);
   }
-  REQUIRE(mine.size() >= 3);
+  REQUIRE(mine.size() >= 4);
   REQUIRE(!theirs.empty());
   const std::string sym = mine[0];
   std::string unknown;  // a listed-looking symbol of shard 0 with no snapshot
@@ -253,7 +253,7 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   };
-  Child gw0(gatewayArgs(0, port0, {}), dir + "/gateway-0.log");
+  Child gw0(gatewayArgs(0, port0, {"--max-symbols", "3"}), dir + "/gateway-0.log");
   // Shard 1 pings after 0.5 s of silence from a client and closes after 3 s of it, so a
   // client that only listens is seen through several pings within one test.
   Child gw1(gatewayArgs(1, port1, {"--ping-interval-ms", "500", "--idle-timeout-ms", "3000"}),
@@ -396,6 +396,44 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
     CHECK(msgs[2]["requestId"] == 9);
     CHECK(msgs[3].contains("pong"));
     CHECK(msgs[4]["error"]["code"] == "ERROR_CODE_BAD_REQUEST");
+  }
+
+  {
+    // Limits, each answered as documented while a client on the same symbol keeps streaming:
+    // a fourth symbol over --max-symbols 3 is TOO_MANY_SUBSCRIPTIONS (the three before it are
+    // subscribed), and a frame over --max-frame-bytes (16 KiB) is FRAME_TOO_LARGE, then close 1009.
+    std::vector<std::string> listener_argv{TICKSTREAM_PYTHON, TICKSTREAM_WS_CLIENT, url0, "--token", good,
+                                           "--updates", "40", "--timeout", "30", "--send",
+                                           R"({"subscribe":{"subscriptions":[{"symbol":")" + sym + R"("}]}})"};
+    const std::string listener_log = dir + "/client-alongside-limits.log";
+    Child listener(listener_argv, listener_log);
+    const auto many = messages(runClient(
+        dir, {url0, "--token", good, "--messages", "8", "--send",
+              R"({"requestId":7,"subscribe":{"subscriptions":[{"symbol":")" + mine[0] + R"("},{"symbol":")" +
+                  mine[1] + R"("},{"symbol":")" + mine[2] + R"("},{"symbol":")" + mine[3] + R"("}]}})"}));
+    int subscribed = 0;
+    std::optional<json> too_many;
+    for (const auto& m : many) {
+      subscribed += m.contains("subscribed") ? 1 : 0;
+      if (m.contains("error")) too_many = m["error"];
+    }
+    CHECK(subscribed == 3);
+    REQUIRE(too_many.has_value());
+    CHECK((*too_many)["code"] == "ERROR_CODE_TOO_MANY_SUBSCRIPTIONS");
+    CHECK((*too_many)["symbol"] == mine[3]);
+
+    const auto big = runClient(dir, {url0, "--token", good, "--timeout", "10", "--send",
+                                     R"({"ping":{"clientTsNs":")" + std::string(20'000, '7') + R"("}})"});
+    const auto big_msgs = messages(big);
+    REQUIRE(big_msgs.size() >= 2);  // Welcome, then the error
+    CHECK(big_msgs.back()["error"]["code"] == "ERROR_CODE_FRAME_TOO_LARGE");
+    CHECK(closeCode(big) == std::optional<int>(1009));
+
+    REQUIRE(listener.waitExit(30s) == std::optional<int>(0));
+    int listened = 0;
+    std::istringstream in(testing::slurp(listener_log));
+    for (std::string line; std::getline(in, line);) listened += line.find("\"update\"") != std::string::npos ? 1 : 0;
+    CHECK(listened == 40);  // 40 updates (~0.8 s) went on meanwhile
   }
 
   {
