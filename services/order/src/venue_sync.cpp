@@ -225,12 +225,41 @@ void VenueSync::repair(const Reconciliation& r) {
       },
       pg::Retry::Idempotent);
   const bool restarted = r.reason == Reconciliation::Reason::SessionChanged;
-  std::size_t acked = 0, ended = 0, resent = 0;
+  std::size_t acked = 0, ended = 0, resent = 0, replaced = 0;
+  // A replace the venue carried out in the gap: the original (PENDING_REPLACE) is gone and the
+  // venue lists its replacement. Applied as the REPLACED report that was missed, so the original
+  // ends REPLACED (not CANCELED) and the replacement takes the original's fills with its ack.
+  std::unordered_map<std::string, std::int64_t> replaced_in_gap;  // replacement id → original's fills
+  for (const auto& order : ours) {
+    if (order.status() != v1::ORDER_STATUS_PENDING_REPLACE || order.replaced_by_order_id().empty() ||
+        listed.contains(order.order_id())) {
+      continue;
+    }
+    const auto rep = listed.find(order.replaced_by_order_id());
+    if (rep == listed.end()) continue;
+    router_.applier().apply([&] {
+      venue::ExecutionReport report;
+      report.set_exec_type(venue::EXEC_TYPE_REPLACED);
+      report.set_order_id(order.replaced_by_order_id());
+      report.set_orig_order_id(order.order_id());
+      report.set_venue_order_id(rep->second->venue_order_id());
+      return report;
+    }());
+    replaced_in_gap.emplace(order.replaced_by_order_id(), order.filled_quantity());
+    ++replaced;
+  }
   for (const auto& order : ours) {
     const auto it = listed.find(order.order_id());
+    if (it == listed.end() && replaced_in_gap.contains(order.replaced_by_order_id())) {
+      continue;  // the original of a replace applied above
+    }
     if (it != listed.end()) {
       const auto& at_venue = *it->second;
-      if (order.status() == v1::ORDER_STATUS_ACCEPTED) {
+      const auto via_replace = replaced_in_gap.find(order.order_id());
+      std::int64_t known_filled = order.filled_quantity();
+      if (via_replace != replaced_in_gap.end()) {
+        known_filled = std::max(known_filled, via_replace->second);  // acknowledged above
+      } else if (order.status() == v1::ORDER_STATUS_ACCEPTED) {
         // As if its NEW report had come: a pending cancel is then sent.
         router_.applier().apply([&] {
           venue::ExecutionReport ack;
@@ -241,13 +270,13 @@ void VenueSync::repair(const Reconciliation& r) {
         }());
         ++acked;
       }
-      if (at_venue.cumulative_quantity() > order.filled_quantity()) {
+      if (at_venue.cumulative_quantity() > known_filled) {
         // Fills happened in a gap of reports we cannot replay (the venue has no fill history).
         flagged_.fetch_add(1);
         logging::error("order has fills at the venue that the service never saw",
                        {{"order_id", order.order_id()},
                         {"venue_cumulative", static_cast<long long>(at_venue.cumulative_quantity())},
-                        {"service_filled", static_cast<long long>(order.filled_quantity())}});
+                        {"service_filled", static_cast<long long>(known_filled)}});
       }
       listed.erase(it);
       continue;
@@ -283,6 +312,7 @@ void VenueSync::repair(const Reconciliation& r) {
                  {"acked", static_cast<long long>(acked)},
                  {"ended", static_cast<long long>(ended)},
                  {"resent", static_cast<long long>(resent)},
+                 {"replaced", static_cast<long long>(replaced)},
                  {"last_exec_seq", static_cast<unsigned long long>(r.open.last_exec_seq())}});
 }
 

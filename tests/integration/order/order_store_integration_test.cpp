@@ -14,7 +14,12 @@
 #include <vector>
 
 #include "order_store_support.h"
+#include "circuit_breaker.h"
+#include "order_router.h"
 #include "report_applier.h"
+#include "venue_client.h"
+#include "venue_sync.h"
+#include <grpcpp/create_channel.h>
 #include "risk_check.h"
 
 using namespace tickstream::order;
@@ -511,6 +516,48 @@ TEST_CASE("a fill while a replace is pending is the replacement's too: the venue
   CHECK(replacement.filled_quantity() == 100);
   CHECK(replacement.avg_fill_price() == 1'000'070);  // (30 × 100.0000 + 70 × 100.0100) / 100
   applier.waitIdle();
+}
+
+TEST_CASE("reconciliation after a replace the venue made in a gap of reports: REPLACED, not canceled") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  // The venue is never called here (nothing is routed or re-sent): an address nobody serves.
+  CircuitBreaker breaker(CircuitBreakerConfig{});
+  VenueClient venue(grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()), VenueClientConfig{},
+                    breaker);
+  OrderRouter router(*env.store, venue, OrderRouterConfig{});
+  StreamPositionStore positions(*env.pool, "it-venue");
+  VenueSync sync(*env.pool, *env.store, router, positions);
+
+  const auto id = env.store->submit(limitBuy("acct-1", "c-7", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-7")).outcome == ChangeOutcome::Applied);
+  REQUIRE(env.store->applyFill(fill("exec-7-1", id, 30, 1'000'000)).outcome == ChangeOutcome::Applied);
+  v1::ReplaceOrderRequest req;
+  req.set_account("acct-1");
+  req.set_order_id(id);
+  req.set_client_order_id("c-7-r1");
+  req.set_quantity(120);
+  req.set_limit_price(1'000'100);
+  const auto replacement_id = env.store->replace(req, acceptAll()).replacement.order_id();
+
+  // The stream missed the venue's REPLACED report and one more fill of the original (10); the
+  // venue now lists only the replacement, with the original's 40 executed.
+  Reconciliation r;
+  r.reason = Reconciliation::Reason::OutOfRange;
+  r.previous_session = r.session = "S1";
+  auto* listed = r.open.add_orders();
+  listed->set_order_id(replacement_id);
+  listed->set_venue_order_id("V-7");
+  listed->set_cumulative_quantity(40);
+  listed->set_leaves_quantity(80);
+  r.open.set_last_exec_seq(42);
+  REQUIRE(sync.onReconcile(r));
+
+  CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_REPLACED);
+  const auto replacement = *env.store->getOrder(replacement_id);
+  CHECK(replacement.status() == v1::ORDER_STATUS_PARTIALLY_FILLED);
+  CHECK(replacement.filled_quantity() == 30);  // what the service saw
+  CHECK(sync.flagged() == 1);                  // the 10 it never saw, for an operator
 }
 
 TEST_CASE("concurrent transitions and fills are group-committed in batches: each applied once, dense sequences") {
