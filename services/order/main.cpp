@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
     order::RouterHooks hooks;
     hooks.routed = [&metrics](order::VenueOutcome o) { metrics.venueCall(o); };
     hooks.dropped = [&metrics] { metrics.route_dropped.Increment(); };
+    hooks.rejected = [&metrics](const std::string& reason) { metrics.reject(reason); };
     order::OrderRouter router(store, venue, router_config, hooks);
     order::StreamPositionStore positions(pool, opts.venue_name);
     order::VenueSync sync(pool, store, router, positions, 64);

@@ -25,6 +25,8 @@ OrderRouter::OrderRouter(OrderStore& store, VenueClient& venue, OrderRouterConfi
         std::lock_guard lock(mu_);
         if (!stopping_) queue_.push_back([this, order] { sendCancel(order); });
         cv_.notify_one();
+      }, [this](const std::string& reason) {
+        if (hooks_.rejected) hooks_.rejected(reason);
       }) {
   config_.validate();
 }
@@ -197,7 +199,10 @@ void OrderRouter::settleNew(const NewOrder& n, VenueOutcome outcome, const grpc:
       details.rejection = {v1::REJECT_REASON_VENUE_UNAVAILABLE,
                            circuit_open ? "venue unavailable (circuit open)"
                                         : "venue unavailable: " + status.error_message()};
-      store_.applyTransition(order.order_id(), Trigger::VenueReject, details);
+      if (store_.applyTransition(order.order_id(), Trigger::VenueReject, details).outcome == ChangeOutcome::Applied &&
+          hooks_.rejected) {
+        hooks_.rejected("venue_unavailable");
+      }
       break;
     }
     case VenueOutcome::Refused:

@@ -43,6 +43,10 @@ std::size_t newOrderBatchSize(bool circuit_closed, int configured_batch) noexcep
 struct RouterHooks {
   std::function<void(VenueOutcome)> routed;  // each NewOrder/Replace/Cancel's outcome
   std::function<void()> dropped;             // a NewOrder not queued (queue full)
+  // An order that ended REJECTED after its submit was answered: "venue_unavailable" (not sent,
+  // or the venue restarted before acknowledging it) or "venue_rejected" (the venue refused it).
+  // Called on a router worker or a writer lane: it must not block.
+  std::function<void(const std::string& reason)> rejected;
 };
 
 class OrderRouter {

@@ -193,6 +193,7 @@ void ReportApplier::applyOnce(const vv1::ExecutionReport& report, Done done) {
               return;
             }
             settle(r);
+            if (r.outcome == ChangeOutcome::Applied && rejected_) rejected_("venue_rejected");
             // A refused replacement: its original goes back to working.
             if (r.outcome != ChangeOutcome::Applied || r.order.replaces_order_id().empty()) {
               done(nullptr);

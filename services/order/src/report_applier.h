@@ -31,7 +31,12 @@ class ReportApplier {
   // or there was nothing to do); else the database error that left it unapplied.
   using Done = std::function<void(std::exception_ptr error)>;
 
-  ReportApplier(OrderStore& store, CancelDue cancel_due) : store_(store), cancel_due_(std::move(cancel_due)) {}
+  // Called with "venue_rejected" when a report made an order REJECTED (for the metrics). Runs
+  // on a writer lane's thread: it must not block.
+  using Rejected = std::function<void(const std::string& reason)>;
+
+  ReportApplier(OrderStore& store, CancelDue cancel_due, Rejected rejected = {})
+      : store_(store), cancel_due_(std::move(cancel_due)), rejected_(std::move(rejected)) {}
 
   // Applies the report through the store's lanes without waiting; `done` runs on a lane's thread
   // (or this one) and must not block. Every other outcome than a database error (applied,
@@ -74,6 +79,7 @@ class ReportApplier {
 
   OrderStore& store_;
   CancelDue cancel_due_;
+  Rejected rejected_;
 };
 
 // The venue's NewOrder for one of our orders (ids, symbol, side, type, tif, quantity, price).

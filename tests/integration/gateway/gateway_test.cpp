@@ -31,6 +31,7 @@
 #include "tickstream/marketdata/v1/marketdata.pb.h"
 #include "tickstream/sharding/ring.h"
 #include "tickstream/testing/child.h"
+#include "tickstream/testing/http_get.h"
 #include "tickstream/testing/infra.h"
 #include "tickstream/testing/topic_cleanup.h"
 
@@ -40,6 +41,7 @@ namespace kafka = tickstream::kafka;
 namespace mdv1 = tickstream::marketdata::v1;
 using nlohmann::json;
 using testing::Child;
+using testing::httpGet;
 
 namespace {
 
@@ -56,26 +58,6 @@ uint16_t freePort() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   ::close(fd);
   return ntohs(a.sin_port);
-}
-
-// GET over a plain socket: the body of the reply.
-std::string httpGet(uint16_t port, const std::string& target) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
-  REQUIRE(::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  const auto body = out.find("\r\n\r\n");
-  return body == std::string::npos ? out : out.substr(body + 4);
 }
 
 std::string token(const std::string& subject, int64_t expires_in_s) {

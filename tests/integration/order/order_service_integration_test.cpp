@@ -364,6 +364,10 @@ TEST_CASE("the venue goes away: the circuit opens, orders are rejected as venue 
       return o.status() == v1::ORDER_STATUS_REJECTED && o.reject_reason() == v1::REJECT_REASON_VENUE_UNAVAILABLE;
     }, 4s);
   }, 60s));
+  // What an operator sees: the rejects by reason, and the circuit's state (1 = open, 2 = half-open).
+  CHECK(e.metric(R"(order_rejects_total{reason="venue_unavailable"})") >= 1);
+  CHECK(e.metric("order_venue_circuit_state") >= 1);
+  CHECK(e.metric(R"(order_venue_calls_total{outcome="not_sent"})") >= 1);
   e.venue->child().signal(SIGCONT);
   // Back: new orders route again once a probe closes the circuit.
   REQUIRE(testing::waitUntil([&] {
