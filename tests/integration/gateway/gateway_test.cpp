@@ -547,6 +547,30 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
   }
 
   {
+    // What an operator sees on /metrics after all of the above (shard 0).
+    const std::regex metrics_listening(R"("http endpoint listening".*"port":(\d+))");
+    std::smatch m;
+    const std::string log = gw0.log();
+    REQUIRE(std::regex_search(log, m, metrics_listening));
+    const std::string text = httpGet(static_cast<uint16_t>(std::stoi(m[1].str())), "/metrics");
+    const auto value = [&](const std::string& series) {
+      const auto at = text.find("\n" + series + " ");
+      return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size() + 2));
+    };
+    INFO(text.substr(0, 4000));
+    CHECK(value("gateway_connections_total") >= 10);
+    CHECK(value("gateway_messages_out_total") >= 150);
+    CHECK(value("gateway_bytes_out_total") > 0);
+    CHECK(value("gateway_slow_client_closes_total") >= 1);
+    CHECK(value("gateway_protocol_errors_total") >= 1);   // the oversize frame
+    CHECK(value("gateway_auth_failures_total") >= 2);     // the forged and the expired token
+    CHECK(value("gateway_inbound_rate_limited_total") >= 10);
+    CHECK(value("gateway_updates_in_total") >= 100);
+    CHECK(value("gateway_delivery_latency_seconds_count") >= 150);
+    CHECK(text.find("gateway_consumer_lag{partition=") != std::string::npos);
+  }
+
+  {
     // Route: any shard answers for any symbol.
     const json route = json::parse(httpGet(port1, "/v1/route?symbols=" + sym + "," + theirs[0]));
     REQUIRE(route["routes"].size() == 2);
