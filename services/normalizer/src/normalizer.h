@@ -27,7 +27,10 @@
 namespace tickstream::normalizer {
 
 struct NormalizerConfig {
-  book::BookSetConfig book{};              // books, live orders and depth N (depth_levels)
+  // Books, live orders and depth N (depth_levels). A book for every ITCH stock locate (a
+  // uint16): an OrderBook costs nothing until it holds orders, and with fewer books a symbol
+  // whose locate lay beyond them was dropped without a word (exchange-sim lists up to 65535).
+  book::BookSetConfig book{.books = 65'536};
   uint32_t max_updates_per_second = 20;    // per-symbol rate cap; 1..1e9
   std::string trading_day;                 // exchange-local "YYYY-MM-DD" put in snapshots
   // Latest printable executions remembered so a Broken Trade ('B') can withdraw them (~60 bytes

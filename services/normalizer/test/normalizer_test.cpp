@@ -617,3 +617,20 @@ TEST_CASE("breaks held by the rate cap all go out, none conflated away") {
   CHECK(u.trade_breaks(1).match_number() == 3);
   CHECK(u.trade_breaks(1).session_volume() == 10);
 }
+
+TEST_CASE("by default every ITCH stock locate has a book, the highest included") {
+  NormalizerConfig c;  // the service's defaults, but for the order table's size
+  c.book.expected_orders = 1024;
+  c.max_updates_per_second = 1'000'000'000;
+  MemorySink sink;
+  Normalizer n(c, sink);
+  REQUIRE(n.onMessage(directory(65'535, "LAST"), kDay, kDay, kDay) == ApplyResult::Ok);
+  auto a = add(1, 'B', 100, 100'0000);
+  a.stock_locate = 65'535;
+  a.stock = *itch::padRight<8>("LAST");
+  REQUIRE(n.onMessage(a, kDay + kSecond, kDay + kSecond, kDay + kSecond) == ApplyResult::Ok);
+  n.flushAll(kDay + 2 * kSecond);
+  REQUIRE_FALSE(sink.updates().empty());
+  CHECK(sink.updates().back().symbol() == "LAST");
+  CHECK(sink.updates().back().quote().bid_price() == 100'0000);
+}
