@@ -200,10 +200,34 @@ grpc::Status OrderServiceImpl::replace(grpc::ServerContext* ctx, const v1::Repla
   v1::Order original;
   if (auto s = ownOrder(req.account(), req.order_id(), original); !s.ok()) return s;
   const auto validation = d_.validator.validateReplace(req, original);
-  if (!validation.ok()) return {grpc::StatusCode::INVALID_ARGUMENT, validation.error->message};
+  if (!validation.ok()) {
+    const Field field = validation.error->field;
+    if (field != Field::Account && field != Field::ClientOrderId && field != Field::OrderId) {
+      // A retry of a replace that was carried out: the original has moved on (PENDING_REPLACE,
+      // REPLACED, more fills), which can fail the checks that depend on it. The key answers
+      // (the store returns the stored replacement, or ALREADY_EXISTS for another payload).
+      if (d_.store.keyTaken(req.account(), req.client_order_id())) return finishReplace(req, original, validation, res);
+      // An order that can no longer be replaced is that, not an invalid request.
+      const Fills fills = original.filled_quantity() > 0 ? Fills::Some : Fills::None;
+      if (!transition(original.status(), Trigger::ReplaceRequest, fills)) {
+        return {grpc::StatusCode::FAILED_PRECONDITION,
+                "order is " + v1::OrderStatus_Name(original.status()) + ": it cannot be replaced now"};
+      }
+    }
+    return {grpc::StatusCode::INVALID_ARGUMENT, validation.error->message};
+  }
+  return finishReplace(req, original, validation, res);
+}
+
+grpc::Status OrderServiceImpl::finishReplace(const v1::ReplaceOrderRequest& req, const v1::Order& original,
+                                             const Validation& validation, v1::ReplaceOrderResponse& res) {
+  // Only a key already taken gets here without a valid request: the store answers from the key
+  // (Duplicate or Conflict) without deciding, so the intent's price is never used then.
+  const std::int64_t valuation =
+      validation.symbol ? valuationPrice(original.type(), req.limit_price(), *validation.symbol) : 0;
 
   OrderIntent intent{req.account(), original.symbol(), original.side(), req.quantity() - original.filled_quantity(),
-                     valuationPrice(original.type(), req.limit_price(), *validation.symbol)};
+                     valuation};
   std::string rule;
   auto result = d_.store.replace(req, decider(intent, rule));
   if (result.key == SubmitOutcome::Conflict) {

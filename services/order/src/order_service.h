@@ -59,6 +59,9 @@ class OrderServiceImpl final : public v1::OrderService::WithCallbackMethod_Submi
   void finishSubmit(SubmitCall& call, const grpc::Status& status);
   grpc::Status cancel(grpc::ServerContext* ctx, const v1::CancelOrderRequest& req, v1::CancelOrderResponse& res);
   grpc::Status replace(grpc::ServerContext* ctx, const v1::ReplaceOrderRequest& req, v1::ReplaceOrderResponse& res);
+  // The store's replace and the reply, once the request passed validation (or its key is taken).
+  grpc::Status finishReplace(const v1::ReplaceOrderRequest& req, const v1::Order& original,
+                             const Validation& validation, v1::ReplaceOrderResponse& res);
   grpc::Status stream(grpc::ServerContext* ctx, const v1::StreamOrderUpdatesRequest& req,
                       grpc::ServerWriter<v1::OrderEvent>& writer);
   // Authenticates and authorises for `account`.

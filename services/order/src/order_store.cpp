@@ -723,6 +723,15 @@ std::optional<SubmitResult> OrderStore::findSubmitted(const v1::SubmitOrderReque
       pg::Retry::Idempotent);
 }
 
+bool OrderStore::keyTaken(const std::string& account, const std::string& client_order_id) {
+  return pool_.run(
+      [&](pqxx::connection& conn) {
+        pqxx::nontransaction tx(conn);
+        return !tx.exec_prepared("order_by_key", account, client_order_id).empty();
+      },
+      pg::Retry::Idempotent);
+}
+
 ListOrdersPage OrderStore::listOrders(const std::string& account, const std::vector<v1::OrderStatus>& statuses,
                                       const std::string& symbol, std::uint32_t page_size,
                                       const std::string& page_token) {

@@ -227,6 +227,8 @@ class OrderStore {
   // refused before the store (e.g. by the price band): a retry whose original was accepted
   // must get that order back, not the refusal.
   std::optional<SubmitResult> findSubmitted(const v1::SubmitOrderRequest& request);
+  // Whether (account, client_order_id) holds an order already (read outside any lane).
+  bool keyTaken(const std::string& account, const std::string& client_order_id);
 
   // An account's orders, newest first, with keyset pagination: the token is opaque and valid
   // only with the same filters (BadPageToken otherwise). page_size 0: the default.

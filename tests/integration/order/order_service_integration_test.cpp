@@ -301,6 +301,21 @@ TEST_CASE("a market order is routed and filled; a resting order is canceled and 
   // Canceling again: the order is done.
   c = ServiceEnv::ctx(alice);
   CHECK(e.stub->CancelOrder(c.get(), cancel, &canceled).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  // Replacing an order that is done is FAILED_PRECONDITION, as the proto says, even with a
+  // request its fills would refuse too (a quantity at or below them).
+  v1::ReplaceOrderRequest late = replace;
+  late.set_order_id(market_id);
+  late.set_client_order_id(cid("late"));
+  late.set_quantity(1);
+  c = ServiceEnv::ctx(alice);
+  const auto late_status = e.stub->ReplaceOrder(c.get(), late, &replaced);
+  INFO(late_status.error_message());
+  CHECK(late_status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  // A retry of the replace that was carried out gets its replacement back.
+  v1::ReplaceOrderResponse again;
+  c = ServiceEnv::ctx(alice);
+  REQUIRE(e.stub->ReplaceOrder(c.get(), replace, &again).ok());
+  CHECK(again.replacement().order_id() == canceled.order().order_id());
 
   v1::ListOrdersRequest list;
   list.set_account("alice");
