@@ -172,6 +172,47 @@ TEST_CASE("calls without a valid token, or for another account, are refused") {
   get.set_account("alice");
   c = ServiceEnv::ctx(token("bob"));
   CHECK(e.stub->GetOrder(c.get(), get, &got).error_code() == grpc::StatusCode::PERMISSION_DENIED);
+
+  // Every other call too: bob's token acting for alice, or on alice's order as bob.
+  v1::CancelOrderRequest cancel;
+  cancel.set_account("alice");
+  cancel.set_order_id(res.order().order_id());
+  v1::CancelOrderResponse canceled;
+  c = ServiceEnv::ctx(token("bob"));
+  CHECK(e.stub->CancelOrder(c.get(), cancel, &canceled).error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  cancel.set_account("bob");
+  c = ServiceEnv::ctx(token("bob"));
+  CHECK(e.stub->CancelOrder(c.get(), cancel, &canceled).error_code() == grpc::StatusCode::NOT_FOUND);
+  v1::ReplaceOrderRequest replace;
+  replace.set_account("alice");
+  replace.set_order_id(res.order().order_id());
+  replace.set_client_order_id(cid("auth-repl"));
+  replace.set_quantity(200);
+  replace.set_limit_price(kLastTrade - 500);
+  v1::ReplaceOrderResponse replaced;
+  c = ServiceEnv::ctx(token("bob"));
+  CHECK(e.stub->ReplaceOrder(c.get(), replace, &replaced).error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  replace.set_account("bob");
+  c = ServiceEnv::ctx(token("bob"));
+  CHECK(e.stub->ReplaceOrder(c.get(), replace, &replaced).error_code() == grpc::StatusCode::NOT_FOUND);
+  v1::ListOrdersRequest list;
+  list.set_account("alice");
+  v1::ListOrdersResponse listed;
+  c = ServiceEnv::ctx(token("bob"));
+  CHECK(e.stub->ListOrders(c.get(), list, &listed).error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  c = ServiceEnv::ctx("");
+  CHECK(e.stub->ListOrders(c.get(), list, &listed).error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  v1::StreamOrderUpdatesRequest follow;
+  follow.set_account("alice");
+  follow.set_after_account_seq(0);
+  c = ServiceEnv::ctx(token("bob"));
+  c->set_deadline(std::chrono::system_clock::now() + 10s);
+  auto stream = e.stub->StreamOrderUpdates(c.get(), follow);
+  v1::OrderEvent event;
+  CHECK_FALSE(stream->Read(&event));  // refused before anything is sent
+  CHECK(stream->Finish().error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  // Nothing of alice's order changed.
+  CHECK(e.get("alice", res.order().order_id()).quantity() == res.order().quantity());
 }
 
 TEST_CASE("malformed orders get INVALID_ARGUMENT naming the field; refused ones are stored REJECTED") {
