@@ -368,6 +368,21 @@ TEST_CASE("a market order is routed and filled; a resting order is canceled and 
   CHECK(listed.orders(0).order_id() == replaced.replacement().order_id());
 }
 
+TEST_CASE("a fill-or-kill order the book cannot fill whole is canceled at the venue with no fill") {
+  auto& e = env();
+  const auto alice = token("alice");
+  auto fok = restingLimitBuy("alice", cid("fok"));  // below every ask: nothing crosses
+  fok.set_time_in_force(v1::TIME_IN_FORCE_FOK);
+  v1::SubmitOrderResponse res;
+  REQUIRE(e.submit(alice, fok, res).ok());
+  CHECK(res.order().status() == v1::ORDER_STATUS_ACCEPTED);
+  REQUIRE(e.waitStatus("alice", res.order().order_id(), v1::ORDER_STATUS_CANCELED));
+  const auto done = e.get("alice", res.order().order_id());
+  CHECK(done.filled_quantity() == 0);
+  CHECK(done.time_in_force() == v1::TIME_IN_FORCE_FOK);
+  CHECK(count(e.url, "SELECT count(*) FROM fills WHERE order_id = '" + done.order_id() + "'") == 0);
+}
+
 TEST_CASE("StreamOrderUpdates replays from a sequence number, then follows live, gap-free") {
   auto& e = env();
   const auto bob = token("bob");
