@@ -123,10 +123,11 @@ OrderCommands::OrderCommands(CLI::App& app) {
   order_->require_subcommand(1);
   submit_ = order_->add_subcommand("submit", "submit an order; prints the SubmitOrderResponse");
   cancel_ = order_->add_subcommand("cancel", "request a cancel; prints the order");
+  replace_ = order_->add_subcommand("replace", "replace an order's quantity and price; prints both orders");
   get_ = order_->add_subcommand("get", "one order by id");
   list_ = order_->add_subcommand("list", "the account's orders, newest first, one page");
   stream_ = order_->add_subcommand("stream", "the account's order events, one JSON line each, until Ctrl-C");
-  for (CLI::App* sub : {submit_, cancel_, get_, list_, stream_}) {
+  for (CLI::App* sub : {submit_, cancel_, replace_, get_, list_, stream_}) {
     opt(sub, "--target", call_.target, "order service gRPC address HOST:PORT");
     // No `excludes`: a secret from the environment must not turn an explicit --token into an error.
     opt(sub, "--token", call_.token, "bearer token (e.g. from `tsctl token`); wins over --jwt-hs256-secret");
@@ -146,7 +147,13 @@ OrderCommands::OrderCommands(CLI::App& app) {
   submit_->add_option("--price", submit_args_.price, "limit price as a decimal, at most 4 decimals (123.45)");
   submit_->add_option("--client-order-id", submit_args_.client_order_id,
                       "idempotency key (default: a random UUID; reuse it to retry safely)");
-  for (CLI::App* sub : {cancel_, get_}) {
+  replace_->add_option("--quantity", replace_quantity_, "the new total quantity, fills included")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  replace_->add_option("--price", replace_price_, "the new limit price as a decimal (omit for a market order)");
+  replace_->add_option("--client-order-id", replace_client_order_id_,
+                       "the replacement's idempotency key (default: a random UUID; reuse it to retry safely)");
+  for (CLI::App* sub : {cancel_, replace_, get_}) {
     sub->add_option("--order-id", order_id_, "the order's id")->required();
   }
   list_->add_option("--status", list_args_.statuses, "only these statuses, e.g. accepted,filled")->delimiter(',');
@@ -165,6 +172,14 @@ int OrderCommands::run() {
     // Arguments are checked before any connection is made.
     ov1::SubmitOrderRequest submit;
     if (submit_->parsed()) submit = submitRequest(call_.account, submit_args_);
+    ov1::ReplaceOrderRequest replace;
+    if (replace_->parsed()) {
+      replace.set_account(call_.account);
+      replace.set_order_id(order_id_);
+      replace.set_client_order_id(replace_client_order_id_.empty() ? newClientOrderId() : replace_client_order_id_);
+      replace.set_quantity(replace_quantity_);
+      if (!replace_price_.empty()) replace.set_limit_price(parsePrice(replace_price_));
+    }
     ov1::ListOrdersRequest list;
     if (list_->parsed()) {
       list.set_account(call_.account);
@@ -185,6 +200,10 @@ int OrderCommands::run() {
       req.set_order_id(order_id_);
       ov1::CancelOrderResponse res;
       return finish(client.stub().CancelOrder(ctx.get(), req, &res), res);
+    }
+    if (replace_->parsed()) {
+      ov1::ReplaceOrderResponse res;
+      return finish(client.stub().ReplaceOrder(ctx.get(), replace, &res), res);
     }
     if (get_->parsed()) {
       ov1::GetOrderRequest req;

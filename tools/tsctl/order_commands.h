@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-// `tsctl order submit|cancel|get|list|stream`: the order service's gRPC API from the command
+// `tsctl order submit|cancel|replace|get|list|stream`: the order service's gRPC API from the command
 // line. Responses print as JSON (the proto3 mapping, one line each); a gRPC error prints
 // "error: CODE: message" on stderr and exits 1.
 namespace tickstream::tsctl {
@@ -48,12 +48,16 @@ class OrderCommands {
   CLI::App* order_;
   CLI::App* submit_;
   CLI::App* cancel_;
+  CLI::App* replace_;
   CLI::App* get_;
   CLI::App* list_;
   CLI::App* stream_;
   OrderCallConfig call_;
   SubmitArgs submit_args_;
   std::string order_id_;
+  int64_t replace_quantity_ = 0;          // replace: the new total quantity (fills included)
+  std::string replace_price_;             // replace: the new limit price, decimal; empty: market
+  std::string replace_client_order_id_;   // replace: the replacement's key; empty: a random UUID
   ListArgs list_args_;
   uint64_t after_seq_ = 0;
   CLI::Option* after_seq_option_ = nullptr;  // given or not: absent means only new events
