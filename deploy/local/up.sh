@@ -47,6 +47,7 @@ metric() {
 
 stop_all() {
   log "stopping"
+  [ -z "${watch_pid:-}" ] || kill "$watch_pid" 2>/dev/null || true
   # Services first (they flush to Kafka on SIGTERM), then the infrastructure.
   for svc in trader-sim order-service gateway-0 gateway-1 normalizer ingestion exchange-sim; do
     stop_pid "$state/$svc.pid" 30
@@ -201,8 +202,13 @@ if [ "$hold" = 1 ]; then
   printf '  feed: exchange-sim published %s, ingestion -> md.raw %s, normalizer -> md.ticks %s updates\n\n' \
     "$(metric "$sim_metrics" exchange_sim_messages_published_total)" \
     "$(metric "$ing_metrics" ingestion_published_total)" "$(metric "$norm_metrics" normalizer_updates_total)"
-  # The console ends on Ctrl-C (or if Kafka goes away); the EXIT trap then stops everything.
-  "$bin/tools/tsctl/tsctl" watch --kafka-brokers "$brokers" --top 15 --refresh-ms 1000 || true
+  # The console ends on Ctrl-C, SIGTERM (or if Kafka goes away); the EXIT trap then stops
+  # everything. It runs in the background and is waited for because bash runs a trap only once
+  # its foreground child has returned: a SIGTERM to this script (a supervisor, `kill`) used to
+  # wait for the console, which never ends by itself.
+  "$bin/tools/tsctl/tsctl" watch --kafka-brokers "$brokers" --top 15 --refresh-ms 1000 &
+  watch_pid=$!
+  wait "$watch_pid" || true
   for svc in exchange-sim ingestion normalizer gateway-0 gateway-1 order-service trader-sim; do
     pid_alive "$state/$svc.pid" || log "$svc had exited; see $state/$svc.log"
   done
