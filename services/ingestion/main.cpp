@@ -218,8 +218,10 @@ int runLive(runtime::ShutdownSignal& shutdown, const Options& opts,
 
   bool end_reported = false;
   const auto refresh = [&] {
-    const std::lock_guard lock(handler_mu);
-    metrics.update(handler.counters(), producer, ended.load());
+    // Skipped while the feed thread holds the handler (waiting for room in a full queue): the
+    // main loop must go on to see a failed delivery or a shutdown.
+    std::unique_lock lock(handler_mu, std::try_to_lock);
+    if (lock.owns_lock()) metrics.update(handler.counters(), producer, ended.load());
     if (!producer.fatalError().empty()) {
       health.setLive(false, "kafka producer: " + producer.fatalError());
     }
@@ -360,11 +362,19 @@ int main(int argc, char** argv) {
     producer_config.linger_ms = opts.kafka_linger_ms;
     producer_config.compression = opts.kafka_compression;
     producer_config.flush_timeout = std::chrono::milliseconds(opts.flush_timeout_ms);
+    // A record that fails must fail every later one of its partition too: a later record that
+    // got through would make the next start's resume take the failed one for published.
+    producer_config.extra["enable.gapless.guarantee"] = "true";
     kafka::Producer producer(producer_config);
-    ingestion::KafkaPublisher publisher(producer, {opts.raw_topic, opts.md_partitions});
+    // Shared with the shutdown callback, which may run after this scope (stop() touches only the
+    // publisher's own flag, never the producer).
+    const auto publisher_ptr = std::make_shared<ingestion::KafkaPublisher>(
+        producer, ingestion::KafkaPublisherConfig{opts.raw_topic, opts.md_partitions});
+    ingestion::KafkaPublisher& publisher = *publisher_ptr;
     if (opts.resume) {
       auto through = ingestion::publishedThrough(opts.kafka_brokers, opts.raw_topic, opts.md_partitions,
-                                                 handler_config.session, std::chrono::seconds(60));
+                                                 handler_config.session, handler_config.trading_date,
+                                                 handler_config.utc_offset_s, std::chrono::seconds(60));
       const uint64_t lowest = *std::min_element(through.begin(), through.end());
       const uint64_t highest = *std::max_element(through.begin(), through.end());
       if (highest > 0) {
@@ -379,6 +389,9 @@ int main(int argc, char** argv) {
       publisher.resumeAfter(std::move(through));
     }
     ingestion::FeedHandler handler(handler_config, publisher);
+    // A SIGTERM ends a wait for room in the producer's queue at once (the feed thread holds the
+    // handler's lock meanwhile, so the main loop could not get to it).
+    shutdown.onRequest([publisher_ptr] { publisher_ptr->stop(); });
 
     int status = 0;
     if (!opts.capture_in.empty()) {

@@ -70,6 +70,11 @@ PublishResult KafkaPublisher::produce(int32_t partition, std::string_view key, s
 }
 
 PublishResult KafkaPublisher::publish(std::string_view symbol_key, std::string_view bytes, uint64_t sequence) {
+  if (stopping_.load(std::memory_order_relaxed)) {
+    // Sticky: once one message was not taken, none after it may be, or md.raw would hold a gap
+    // that the next start's resume takes for published (it resumes after a partition's last).
+    return PublishResult::Backpressure;
+  }
   const bool holding = sequence <= held_below_;
   if (!symbol_key.empty()) {
     const int32_t p = sharding::partitionForKey(symbol_key, config_.partitions);

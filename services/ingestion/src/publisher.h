@@ -59,7 +59,8 @@ public:
   // `published_through[p]` (the last record's, read at start-up; 0 = none), because one
   // idempotent producer writes each partition in sequence order. Those are answered Held.
   void resumeAfter(std::vector<uint64_t> published_through);
-  // Ends a wait for room (shutdown): that publish() returns Backpressure. Any thread.
+  // Ends a wait for room (shutdown): that publish() and every later one return Backpressure,
+  // so nothing after a message left out reaches md.raw. Any thread.
   void stop() noexcept { stopping_.store(true, std::memory_order_relaxed); }
 
 private:

@@ -150,7 +150,22 @@ void ReportApplier::applyOnce(const vv1::ExecutionReport& report, Done done) {
       fill.price = report.last_price();
       fill.fill_ts_ns = report.transact_ts_ns();
       fill.liquidity = report.liquidity();
-      store_.applyFillAsync(std::move(fill), [settle, done = std::move(done)](ChangeResult r, std::exception_ptr error) {
+      store_.applyFillAsync(fill, [this, fill, settle, done = std::move(done)](ChangeResult r,
+                                                                                std::exception_ptr error) mutable {
+        if (!error && r.outcome == ChangeOutcome::Refused && r.order.status() == v1::ORDER_STATUS_REPLACED &&
+            !r.order.replaced_by_order_id().empty()) {
+          // An execution of the original that reached us after the replace was applied (the
+          // venue's REPLACED reply is applied by the router as it comes, before the stream's
+          // earlier reports): the shares are the replacement's now (the venue keeps every fill
+          // of the order it replaces), so the fill is its.
+          fill.order_id = r.order.replaced_by_order_id();
+          store_.applyFillAsync(std::move(fill), [settle, done = std::move(done)](ChangeResult moved,
+                                                                                  std::exception_ptr e) {
+            if (!e) settle(moved);
+            done(e);
+          });
+          return;
+        }
         if (!error) settle(r);
         done(error);
       });

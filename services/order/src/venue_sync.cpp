@@ -73,7 +73,11 @@ bool VenueSync::onReport(const std::string& session, const venue::ExecutionRepor
     drain(lock);
     session_ = session;
   }
-  auto& w = *workers_[std::hash<std::string>{}(report.order_id()) % workers_.size()];
+  // One worker per venue order: a replacement keeps its original's venue order id, so the
+  // original's last fills and the REPLACED report apply in the venue's order (by our order id,
+  // they went to two workers, and a fill could arrive after the original was REPLACED).
+  const std::string& key = report.venue_order_id().empty() ? report.order_id() : report.venue_order_id();
+  auto& w = *workers_[std::hash<std::string>{}(key) % workers_.size()];
   idle_.wait(lock, [&] { return stopping_ || w.queue.size() < kMaxQueued; });
   if (stopping_) return false;
   in_flight_.insert(report.exec_seq());

@@ -74,34 +74,33 @@ struct ServiceEnv {
 
   // md.snapshot says the venue's symbol last traded at `price` (the price band's centre); false
   // when the broker did not take it.
-  bool publishLastTrade(std::int64_t price) {
+  bool publishLastTrade(std::int64_t price) { return publishSnapshots({{symbol(), price, false}}); }
+
+  void seedSnapshots() {
+    REQUIRE(publishSnapshots({{symbol(), kLastTrade, false}, {kHalted, kLastTrade, true}}));
+  }
+
+  struct Listing {
+    std::string symbol;
+    std::int64_t last_trade;
+    bool halted;
+  };
+  // Each listing's SymbolSnapshot on md.snapshot, as the normalizer would keep it.
+  bool publishSnapshots(const std::vector<Listing>& listings) {
     kafka::ProducerConfig pc;
     pc.brokers = testing::kafkaBootstrap();
     kafka::Producer producer(pc);
-    marketdata::v1::SymbolSnapshot s;
-    s.set_symbol(symbol());
-    s.mutable_last_trade()->set_price(price);
-    s.mutable_status()->set_state(marketdata::v1::TRADING_STATE_TRADING);
-    producer.produce(snapshot_topic, s.symbol(), s.SerializeAsString());
+    for (const auto& l : listings) {
+      marketdata::v1::SymbolSnapshot s;
+      s.set_symbol(l.symbol);
+      s.mutable_last_trade()->set_price(l.last_trade);
+      s.mutable_status()->set_state(l.halted ? marketdata::v1::TRADING_STATE_HALTED
+                                             : marketdata::v1::TRADING_STATE_TRADING);
+      producer.produce(snapshot_topic, s.symbol(), s.SerializeAsString());
+    }
     return producer.flushAndVerify(std::chrono::seconds(30));
   }
 
-  void seedSnapshots() {
-    kafka::ProducerConfig pc;
-    pc.brokers = testing::kafkaBootstrap();
-    kafka::Producer producer(pc);
-    marketdata::v1::SymbolSnapshot s;
-    s.set_symbol(symbol());
-    s.mutable_last_trade()->set_price(kLastTrade);
-    s.mutable_status()->set_state(marketdata::v1::TRADING_STATE_TRADING);
-    producer.produce(snapshot_topic, s.symbol(), s.SerializeAsString());
-    s.set_symbol(kHalted);
-    s.mutable_status()->set_state(marketdata::v1::TRADING_STATE_HALTED);
-    producer.produce(snapshot_topic, s.symbol(), s.SerializeAsString());
-    REQUIRE(producer.flushAndVerify(std::chrono::seconds(30)));
-  }
-
-  // Starts the service (again, after a kill: same port) and waits until it is SERVING.
   // The service's /metrics text (Prometheus exposition).
   std::string metrics() const { return testing::httpGet(metrics_port, "/metrics"); }
 
@@ -113,6 +112,7 @@ struct ServiceEnv {
     return at == std::string::npos ? 0.0 : std::stod(text.substr(at + series.size() + 2));
   }
 
+  // Starts the service (again, after a kill: same port) and waits until it is SERVING.
   void start() {
     const std::string log = "/tmp/order_service_it_" + std::to_string(::getpid()) + "_" + std::to_string(restarts++) + ".log";
     service = std::make_unique<testing::Child>(

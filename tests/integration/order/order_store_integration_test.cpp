@@ -420,12 +420,7 @@ TEST_CASE("a replace stores the replacement with the original's fills and puts t
   REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-1")).outcome == ChangeOutcome::Applied);
   REQUIRE(env.store->applyFill(fill("exec-1", id, 30, 1'000'000)).outcome == ChangeOutcome::Applied);
 
-  v1::ReplaceOrderRequest req;
-  req.set_account("acct-1");
-  req.set_order_id(id);
-  req.set_client_order_id("c-1-r1");
-  req.set_quantity(150);
-  req.set_limit_price(1'000'100);
+  auto req = replaceRequest("acct-1", id, "c-1-r1", 150, 1'000'100);
   std::optional<RiskInputs> seen;
   const auto result = env.store->replace(req, [&](const RiskInputs& in) {
     seen = in;
@@ -472,13 +467,7 @@ TEST_CASE("a fill while a replace is pending is the replacement's too: the venue
   ReportApplier applier(*env.store, [](const v1::Order&) {});
   const auto id = env.store->submit(limitBuy("acct-1", "c-9", 100), acceptAll()).order.order_id();
   REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-9")).outcome == ChangeOutcome::Applied);
-  v1::ReplaceOrderRequest req;
-  req.set_account("acct-1");
-  req.set_order_id(id);
-  req.set_client_order_id("c-9-r1");
-  req.set_quantity(100);
-  req.set_limit_price(1'000'100);
-  const auto replaced = env.store->replace(req, acceptAll());
+  const auto replaced = env.store->replace(replaceRequest("acct-1", id, "c-9-r1", 100, 1'000'100), acceptAll());
   REQUIRE(replaced.original_outcome == ChangeOutcome::Applied);
   const auto replacement_id = replaced.replacement.order_id();
   CHECK(replaced.replacement.filled_quantity() == 0);
@@ -518,6 +507,42 @@ TEST_CASE("a fill while a replace is pending is the replacement's too: the venue
   applier.waitIdle();
 }
 
+TEST_CASE("a fill of the original that arrives after its REPLACED report goes to the replacement") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  ReportApplier applier(*env.store, [](const v1::Order&) {});
+  const auto id = env.store->submit(limitBuy("acct-1", "c-8", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-8")).outcome == ChangeOutcome::Applied);
+  const auto replacement_id =
+      env.store->replace(replaceRequest("acct-1", id, "c-8-r1", 100, 1'000'100), acceptAll()).replacement.order_id();
+  // The router applies the venue's REPLACED reply as it comes; the stream's report of an
+  // execution the venue made on the original just before is applied after it.
+  vv1::ExecutionReport replaced;
+  replaced.set_exec_type(vv1::EXEC_TYPE_REPLACED);
+  replaced.set_order_id(replacement_id);
+  replaced.set_orig_order_id(id);
+  replaced.set_venue_order_id("V-8");
+  applier.apply(replaced);
+  REQUIRE(env.store->getOrder(id)->status() == v1::ORDER_STATUS_REPLACED);
+  vv1::ExecutionReport late;
+  late.set_exec_type(vv1::EXEC_TYPE_PARTIAL_FILL);
+  late.set_order_id(id);
+  late.set_venue_order_id("V-8");
+  late.set_venue_execution_id("exec-8-1");
+  late.set_last_quantity(30);
+  late.set_last_price(1'000'000);
+  applier.apply(late);
+  applier.apply(late);  // the stream and the reply both bring it: once
+
+  const auto replacement = *env.store->getOrder(replacement_id);
+  CHECK(replacement.status() == v1::ORDER_STATUS_PARTIALLY_FILLED);
+  CHECK(replacement.filled_quantity() == 30);
+  CHECK(env.store->getOrder(id)->filled_quantity() == 0);
+  CHECK(count(env.url, "SELECT count(*) FROM fills WHERE venue_execution_id = 'exec-8-1' AND order_id = '" +
+                           replacement_id + "'") == 1);
+  applier.waitIdle();
+}
+
 TEST_CASE("reconciliation after a replace the venue made in a gap of reports: REPLACED, not canceled") {
   StoreEnv env;
   allowAccount(env.url, "acct-1");
@@ -532,13 +557,8 @@ TEST_CASE("reconciliation after a replace the venue made in a gap of reports: RE
   const auto id = env.store->submit(limitBuy("acct-1", "c-7", 100), acceptAll()).order.order_id();
   REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-7")).outcome == ChangeOutcome::Applied);
   REQUIRE(env.store->applyFill(fill("exec-7-1", id, 30, 1'000'000)).outcome == ChangeOutcome::Applied);
-  v1::ReplaceOrderRequest req;
-  req.set_account("acct-1");
-  req.set_order_id(id);
-  req.set_client_order_id("c-7-r1");
-  req.set_quantity(120);
-  req.set_limit_price(1'000'100);
-  const auto replacement_id = env.store->replace(req, acceptAll()).replacement.order_id();
+  const auto replacement_id =
+      env.store->replace(replaceRequest("acct-1", id, "c-7-r1", 120, 1'000'100), acceptAll()).replacement.order_id();
 
   // The stream missed the venue's REPLACED report and one more fill of the original (10); the
   // venue now lists only the replacement, with the original's 40 executed.

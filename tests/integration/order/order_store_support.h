@@ -90,6 +90,18 @@ inline RiskDecider acceptAll() {
   return [](const RiskInputs&) { return std::optional<Rejection>(); };
 }
 
+inline v1::ReplaceOrderRequest replaceRequest(const std::string& account, const std::string& order_id,
+                                              const std::string& client_order_id, long long quantity,
+                                              long long limit_price) {
+  v1::ReplaceOrderRequest r;
+  r.set_account(account);
+  r.set_order_id(order_id);
+  r.set_client_order_id(client_order_id);
+  r.set_quantity(quantity);
+  r.set_limit_price(limit_price);
+  return r;
+}
+
 inline TransitionDetails venueId(const std::string& venue_order_id) {
   TransitionDetails d;
   d.venue_order_id = venue_order_id;

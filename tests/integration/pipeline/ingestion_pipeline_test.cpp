@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -27,6 +28,7 @@
 #include "tickstream/kafka/consumer.h"
 #include "tickstream/marketdata/v1/raw.pb.h"
 #include "tickstream/sharding/partitioner.h"
+#include "tickstream/testing/http_get.h"
 #include "tickstream/testing/infra.h"
 #include "tickstream/testing/topic_cleanup.h"
 
@@ -142,16 +144,23 @@ std::vector<std::string> ingestionArgs(const std::string& brokers, const std::st
           "--metrics-listen", "127.0.0.1:0"};
 }
 
+// A run's directory, truth file and raw topic of its own (deleted however the test ends).
+struct RunDirs {
+  std::string dir = testing::uniqueName((std::filesystem::temp_directory_path() / "tickstream-pipeline").string());
+  std::string truth = (std::filesystem::create_directories(dir), dir + "/truth.json");
+  std::string brokers = testing::kafkaBootstrap();
+  std::string topic = testing::uniqueName("it.pipeline.raw");
+  testing::TopicCleanup cleanup{brokers, {topic}};
+};
+
 } // namespace
 
 TEST_CASE("exchange-sim -> ingestion -> Kafka: every message once, keyed by symbol, in order") {
-  const std::string dir = testing::uniqueName(
-      (std::filesystem::temp_directory_path() / "tickstream-pipeline").string());
-  std::filesystem::create_directories(dir);
-  const std::string truth = dir + "/truth.json";
-  const std::string brokers = testing::kafkaBootstrap();
-  const std::string topic = testing::uniqueName("it.pipeline.raw");
-  const testing::TopicCleanup cleanup(brokers, {topic});  // passed or failed
+  const RunDirs run;
+  const std::string& dir = run.dir;
+  const std::string& truth = run.truth;
+  const std::string& brokers = run.brokers;
+  const std::string& topic = run.topic;
 
   Child sim(simArgs(TICKSTREAM_EXCHANGE_SIM_BIN, truth), dir + "/exchange-sim.log");
   // The simulator picks its port (127.0.0.1:0) and logs it: no race for a "free" port.
@@ -180,13 +189,11 @@ TEST_CASE("exchange-sim -> ingestion -> Kafka: every message once, keyed by symb
 
 TEST_CASE("a kill -9 of ingestion mid-session: restarted, it resumes where md.raw ends, and every "
           "message is there once") {
-  const std::string dir = testing::uniqueName(
-      (std::filesystem::temp_directory_path() / "tickstream-pipeline").string());
-  std::filesystem::create_directories(dir);
-  const std::string truth = dir + "/truth.json";
-  const std::string brokers = testing::kafkaBootstrap();
-  const std::string topic = testing::uniqueName("it.pipeline.raw");
-  const testing::TopicCleanup cleanup(brokers, {topic});  // passed or failed
+  const RunDirs run;
+  const std::string& dir = run.dir;
+  const std::string& truth = run.truth;
+  const std::string& brokers = run.brokers;
+  const std::string& topic = run.topic;
 
   // 10k messages/s: the kill lands mid-session, with records still in the producer's queue.
   Child sim(simArgs(TICKSTREAM_EXCHANGE_SIM_BIN, truth, kMessages, 10'000), dir + "/exchange-sim.log");
@@ -227,4 +234,33 @@ TEST_CASE("a kill -9 of ingestion mid-session: restarted, it resumes where md.ra
   sim.signal(SIGTERM);
   CHECK(sim.waitExit(20s) == std::optional<int>(0));
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the next trading day on the same md.raw is published whole: yesterday's records do not hold it back") {
+  const RunDirs run;
+  // Two sessions of the same venue, one day apart: the same session name, numbered from 1 again.
+  for (const char* day : {"2024-01-02", "2024-01-03"}) {
+    const std::string truth = run.dir + "/truth-" + day + ".json";
+    Child sim(simArgs(TICKSTREAM_EXCHANGE_SIM_BIN, truth), run.dir + "/exchange-sim-" + day + ".log");
+    const uint16_t port = waitForSimPort(sim);
+    REQUIRE(port != 0);
+    auto args = ingestionArgs(run.brokers, run.topic, port);
+    args[std::find(args.begin(), args.end(), "--trading-date") - args.begin() + 1] = day;
+    Child ingestion(args, run.dir + "/ingestion-" + day + ".log");
+    REQUIRE(waitForTruth(truth, 30s) >= kMessages);
+    // Every message of the day reaches md.raw: nothing counted as held by the resume.
+    const auto published = [&] {
+      const std::string m = testing::httpGet(metricsPort(ingestion), "/metrics");
+      const auto at = m.find("\ningestion_published_total ");
+      return at == std::string::npos ? 0.0 : std::stod(m.substr(at + 27));
+    };
+    INFO(day << " ingestion log:\n" << ingestion.log());
+    CHECK(testing::waitUntil([&] { return published() >= static_cast<double>(kMessages); }, 30s));
+    const std::string m = testing::httpGet(metricsPort(ingestion), "/metrics");
+    CHECK(m.find("\ningestion_resume_held_total 0") != std::string::npos);
+    ingestion.signal(SIGTERM);
+    CHECK(ingestion.waitExit(20s) == std::optional<int>(0));
+    sim.signal(SIGTERM);
+    CHECK(sim.waitExit(20s) == std::optional<int>(0));
+  }
 }
