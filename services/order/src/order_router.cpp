@@ -25,9 +25,7 @@ OrderRouter::OrderRouter(OrderStore& store, VenueClient& venue, OrderRouterConfi
         std::lock_guard lock(mu_);
         if (!stopping_) queue_.push_back([this, order] { sendCancel(order); });
         cv_.notify_one();
-      }, [this](const std::string& reason) {
-        if (hooks_.rejected) hooks_.rejected(reason);
-      }) {
+      }, [this](const std::string& reason) { rejected(reason); }) {
   config_.validate();
 }
 
@@ -199,9 +197,8 @@ void OrderRouter::settleNew(const NewOrder& n, VenueOutcome outcome, const grpc:
       details.rejection = {v1::REJECT_REASON_VENUE_UNAVAILABLE,
                            circuit_open ? "venue unavailable (circuit open)"
                                         : "venue unavailable: " + status.error_message()};
-      if (store_.applyTransition(order.order_id(), Trigger::VenueReject, details).outcome == ChangeOutcome::Applied &&
-          hooks_.rejected) {
-        hooks_.rejected("venue_unavailable");
+      if (store_.applyTransition(order.order_id(), Trigger::VenueReject, details).outcome == ChangeOutcome::Applied) {
+        rejected("venue_unavailable");
       }
       break;
     }
@@ -243,7 +240,9 @@ void OrderRouter::sendReplace(const v1::Order& replacement, const v1::Order& ori
   details.rejection = result.outcome == VenueOutcome::NotSent
                           ? Rejection{v1::REJECT_REASON_VENUE_UNAVAILABLE, "venue unavailable"}
                           : Rejection{v1::REJECT_REASON_VENUE_REJECTED, result.status.error_message()};
-  store_.applyTransition(replacement.order_id(), Trigger::VenueReject, details);
+  if (store_.applyTransition(replacement.order_id(), Trigger::VenueReject, details).outcome == ChangeOutcome::Applied) {
+    rejected(result.outcome == VenueOutcome::NotSent ? "venue_unavailable" : "venue_rejected");
+  }
   store_.applyTransition(original.order_id(), Trigger::ReplaceReject);
 }
 

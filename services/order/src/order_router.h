@@ -86,6 +86,11 @@ class OrderRouter {
 
   // Applies a venue report (from a reply here or from the execution stream).
   ReportApplier& applier() { return applier_; }
+  // Counts an order that ended REJECTED after its submit was answered (RouterHooks::rejected);
+  // reconciliation calls it too. Must not block.
+  void rejected(const std::string& reason) {
+    if (hooks_.rejected) hooks_.rejected(reason);
+  }
 
  private:
   struct NewOrder {

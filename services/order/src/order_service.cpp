@@ -109,10 +109,11 @@ std::optional<grpc::Status> OrderServiceImpl::startSubmit(const std::shared_ptr<
   const auto validation = d_.validator.validateSubmit(req);
   if (!validation.ok()) {
     const Field field = validation.error->field;
-    if (field != Field::Account && field != Field::ClientOrderId) {
-      // Idempotency before validation: a check that depends on the market (the price band, the
-      // symbol directory) can refuse a retry whose original was accepted. The retry must get
-      // that order back. A blocking read, but only on this refusal path.
+    if (field == Field::Symbol || field == Field::LimitPrice || field == Field::Type || field == Field::Quantity) {
+      // Idempotency before validation: a check that depends on the market (the symbol directory,
+      // the price band and tick size, a market order's valuation, the lot size) can refuse a
+      // retry whose original was accepted. The retry must get that order back. A blocking read,
+      // taken only on a refusal by one of those fields (the others refuse the original too).
       if (auto stored = d_.store.findSubmitted(req)) return answerSubmit(*call, std::move(*stored));
     }
     return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, validation.error->message};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <map>
 #include <stdexcept>
 #include <unordered_map>
@@ -15,13 +16,14 @@
 namespace tickstream::order {
 
 OutboxSettlement publishedOutboxRecords(pqxx::connection& conn, const std::string& brokers,
-                                        std::chrono::milliseconds margin) {
+                                        std::chrono::milliseconds margin, std::optional<std::int64_t> up_to_id) {
   OutboxBatch batch;
   std::vector<std::int64_t> created_ms;  // per row
   {
     pqxx::nontransaction tx(conn);
-    for (const auto& row : tx.exec("SELECT id, records, (extract(epoch FROM created_at) * 1000)::bigint "
-                                   "FROM outbox ORDER BY id")) {
+    for (const auto& row : tx.exec_params("SELECT id, records, (extract(epoch FROM created_at) * 1000)::bigint "
+                                          "FROM outbox WHERE id <= $1 ORDER BY id",
+                                          up_to_id.value_or(std::numeric_limits<std::int64_t>::max()))) {
       batch.add(row[0].as<std::int64_t>(), pqxx::binarystring(row[1]).str());
       created_ms.push_back(row[2].as<std::int64_t>());
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,8 +22,10 @@ namespace tickstream::order {
 // What to drop from the outbox because its (topic, payload) is already in Kafka. `margin`: how
 // far before the oldest row's created_at to start reading (covers the clock difference between
 // the database and the broker's record timestamps). Throws on database or broker errors, and on
-// a row it cannot decode.
+// a row it cannot decode. `up_to_id`: only rows with an id at most this (after a failed round,
+// only that round's rows can be in Kafka; the whole outbox is read at start-up).
 OutboxSettlement publishedOutboxRecords(pqxx::connection& conn, const std::string& brokers,
-                                        std::chrono::milliseconds margin = std::chrono::minutes(1));
+                                        std::chrono::milliseconds margin = std::chrono::minutes(1),
+                                        std::optional<std::int64_t> up_to_id = std::nullopt);
 
 }  // namespace tickstream::order

@@ -157,10 +157,10 @@ void OutboxRelay::session() {
   // a previous relay stopped between Kafka's acknowledgement and the delete (at start), and
   // after a round whose delivery reports said failed (a request that timed out on our side may
   // still have been appended by the broker). A broker that cannot be read fails the session.
-  const auto dropPublished = [&](std::string_view when) {
+  const auto dropPublished = [&](std::string_view when, std::optional<std::int64_t> up_to_id) {
     OutboxSettlement published;
     try {
-      published = publishedOutboxRecords(conn, config_.producer.brokers);
+      published = publishedOutboxRecords(conn, config_.producer.brokers, std::chrono::minutes(1), up_to_id);
     } catch (...) {
       measureLag();
       throw;
@@ -176,7 +176,7 @@ void OutboxRelay::session() {
                      {"rows_trimmed", static_cast<unsigned long long>(published.trimmed.size())}});
     }
   };
-  dropPublished("start");
+  dropPublished("start", std::nullopt);
 
   Deliveries deliveries;  // outlives the producer, whose poll thread reports into it
   auto producer = makeProducer(config_.producer, deliveries);
@@ -259,7 +259,7 @@ void OutboxRelay::session() {
                    {"fatal", producer->fatalError()}});
     producer.reset();
     if (!pause(broker_backoff.next())) return;
-    dropPublished("after an incomplete round");
+    dropPublished("after an incomplete round", batch.ids.back());  // only that round was sent
     producer = makeProducer(config_.producer, deliveries);
   }
 }

@@ -289,7 +289,9 @@ void VenueSync::repair(const Reconciliation& r) {
       if (restarted) {
         TransitionDetails details;
         details.rejection = {v1::REJECT_REASON_VENUE_UNAVAILABLE, "venue restarted before acknowledging"};
-        store_.applyTransition(order.order_id(), Trigger::VenueReject, details);
+        if (store_.applyTransition(order.order_id(), Trigger::VenueReject, details).outcome == ChangeOutcome::Applied) {
+          router_.rejected("venue_unavailable");
+        }
       } else {
         router_.route(order, false);  // same session: idempotent NewOrder again
         ++resent;
