@@ -30,6 +30,10 @@ mdv1::AggressorSide aggressorAgainst(book::Side resting) noexcept {
   return resting == book::Side::Buy ? mdv1::AGGRESSOR_SIDE_SELL : mdv1::AGGRESSOR_SIDE_BUY;
 }
 
+// The reason published while an Operational Halt ('h', which has no reason of its own) holds
+// a symbol on NASDAQ: 4 characters, like ITCH's Trading Action reasons.
+constexpr std::string_view kOperationalHaltReason = "OPHL";
+
 mdv1::TradingState tradingState(char c) noexcept {
   switch (c) {
   case 'H': return mdv1::TRADING_STATE_HALTED;
@@ -191,28 +195,46 @@ ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange
             ++stats_.unknown_symbol;
             return ApplyResult::UnknownSymbol;
           }
-          const auto state = tradingState(m.trading_state);
-          const auto reason = itch::trimRight(m.reason);
-          const bool rolled = rollBars(*s, exchange_ts_ns, now_ns);
-          if (state == s->state && reason == s->reason) {
-            if (rolled) {
-              changed(*s, exchange_ts_ns, receive_ts_ns, now_ns);
-            } else {
-              ++stats_.suppressed;  // a repeat: nothing a subscriber can see changed
-            }
-            return ApplyResult::Ok;
+          s->action_state = tradingState(m.trading_state);
+          s->action_reason.assign(itch::trimRight(m.reason));  // at most 4 chars: no allocation
+          onStatus(*s, exchange_ts_ns, receive_ts_ns, now_ns);
+          return ApplyResult::Ok;
+        } else if constexpr (std::is_same_v<T, itch::OperationalHalt>) {
+          SymbolState* s = stateFor(m.stock_locate);
+          if (s == nullptr) {
+            ++stats_.unknown_symbol;
+            return ApplyResult::UnknownSymbol;
           }
-          s->state = state;
-          s->reason.assign(reason);  // at most 4 chars: fits the small-string buffer
-          s->status_ts_ns = exchange_ts_ns;
-          s->status_dirty = true;
-          changed(*s, exchange_ts_ns, receive_ts_ns, now_ns);
+          if (m.market_code != 'Q') {
+            return ApplyResult::Ignored;  // BX's or PSX's own halt: NASDAQ's book trades on
+          }
+          s->operational_halt = m.action == 'H';
+          onStatus(*s, exchange_ts_ns, receive_ts_ns, now_ns);
           return ApplyResult::Ok;
         } else {
           return ApplyResult::Ignored;
         }
       },
       message);
+}
+
+void Normalizer::onStatus(SymbolState& s, int64_t exchange_ts_ns, int64_t receive_ts_ns, int64_t now_ns) noexcept {
+  const auto state = s.operational_halt ? mdv1::TRADING_STATE_HALTED : s.action_state;
+  const std::string_view reason = s.operational_halt ? kOperationalHaltReason : std::string_view(s.action_reason);
+  const bool rolled = rollBars(s, exchange_ts_ns, now_ns);
+  if (state == s.state && reason == s.reason) {
+    if (rolled) {
+      changed(s, exchange_ts_ns, receive_ts_ns, now_ns);
+    } else {
+      ++stats_.suppressed;  // a repeat: nothing a subscriber can see changed
+    }
+    return;
+  }
+  s.state = state;
+  s.reason.assign(reason);
+  s.status_ts_ns = exchange_ts_ns;
+  s.status_dirty = true;
+  changed(s, exchange_ts_ns, receive_ts_ns, now_ns);
 }
 
 void Normalizer::onBook(const book::Update& u, uint64_t match_number, int64_t exchange_ts_ns,

@@ -163,8 +163,13 @@ private:
     int64_t low = 0;
     std::array<BarState, kBars> bars{};
     std::array<BarState, kBars> closed{};  // a completed bar not yet emitted
-    marketdata::v1::TradingState state = marketdata::v1::TRADING_STATE_UNSPECIFIED;
-    std::string reason;
+    marketdata::v1::TradingState state = marketdata::v1::TRADING_STATE_UNSPECIFIED;  // published
+    std::string reason;                                                              // published
+    // What the Stock Trading Action ('H') messages say, and whether an Operational Halt ('h')
+    // on NASDAQ holds the symbol: the published state is HALTED while it does, else the 'H' one.
+    marketdata::v1::TradingState action_state = marketdata::v1::TRADING_STATE_UNSPECIFIED;
+    std::string action_reason;
+    bool operational_halt = false;
     int64_t status_ts_ns = 0;
     int64_t quote_ts_ns = 0;
     int64_t depth_ts_ns = 0;
@@ -196,6 +201,9 @@ private:
 
   SymbolState* stateFor(uint16_t locate) noexcept;
   void registerSymbol(uint16_t locate, std::string_view symbol);
+  // The published trading state from the symbol's Trading Action and Operational Halt; an
+  // update when it changed (a repeat is suppressed).
+  void onStatus(SymbolState& s, int64_t exchange_ts_ns, int64_t receive_ts_ns, int64_t now_ns) noexcept;
   void onBook(const book::Update& u, uint64_t match_number, int64_t exchange_ts_ns,
               int64_t receive_ts_ns, int64_t now_ns) noexcept;
   // Closes every bar of `s` whose interval ended before the interval of `exchange_ts_ns`; true

@@ -530,6 +530,37 @@ TEST_CASE("a halt and a resume each publish a TradingStatus, a repeat publishes 
   CHECK(h.sink.snapshots().back().status().state() == mdv1::TRADING_STATE_TRADING);
 }
 
+TEST_CASE("an Operational Halt on NASDAQ halts the symbol until it lifts; one on another venue does not") {
+  Harness h;
+  int64_t t = kDay;
+  h.feed(action('T', ""), t += kSecond);
+  REQUIRE(h.sink.updates().size() == 1);
+  const auto opHalt = [](char market, char act) {
+    itch::OperationalHalt o;
+    o.stock_locate = 1;
+    o.stock = *itch::padRight<8>("TEST");
+    o.market_code = market;
+    o.action = act;
+    return o;
+  };
+  // BX halts it on BX: NASDAQ's book trades on, nothing to publish.
+  CHECK(h.feed(opHalt('B', 'H'), t += kSecond) == ApplyResult::Ignored);
+  CHECK(h.sink.updates().size() == 1);
+
+  REQUIRE(h.feed(opHalt('Q', 'H'), t += kSecond) == ApplyResult::Ok);
+  REQUIRE(h.sink.updates().size() == 2);
+  CHECK(h.sink.updates().back().status().state() == mdv1::TRADING_STATE_HALTED);
+  CHECK(h.sink.updates().back().status().reason() == "OPHL");
+  // A Trading Action meanwhile (a quotation period) does not lift the operational halt.
+  h.feed(action('Q', ""), t += kSecond);
+  CHECK(h.sink.updates().size() == 2);
+  // Lifted: the Trading Action's state is the symbol's again.
+  h.feed(opHalt('Q', 'T'), t += kSecond);
+  REQUIRE(h.sink.updates().size() == 3);
+  CHECK(h.sink.updates().back().status().state() == mdv1::TRADING_STATE_QUOTATION_ONLY);
+  CHECK(h.sink.snapshots().back().status().state() == mdv1::TRADING_STATE_QUOTATION_ONLY);
+}
+
 namespace {
 itch::BrokenTrade brokenTrade(uint64_t match) {
   itch::BrokenTrade b;
