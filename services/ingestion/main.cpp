@@ -58,7 +58,7 @@ struct Options {
   int flush_timeout_ms = 30'000; // how long a shutdown waits for Kafka to take what is queued
   int kafka_linger_ms = 5;                                // producer batching delay (latency vs. throughput)
   std::string kafka_compression = "lz4";                // producer codec: CPU on both ends vs. bytes on the wire
-  bool resume = true;         // take up where md.raw ends for this session (no duplicates after a restart)
+  bool resume = true;         // send nothing md.raw already holds of this session (no duplicates after a restart)
 };
 
 // FeedCounters as Prometheus counters. The handler's counters are plain integers owned by the
@@ -283,8 +283,8 @@ int main(int argc, char** argv) {
             "live mode: first sequence number to ask for (1 = the whole day)")
       ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   flags.add("--resume", opts.resume,
-            "at start-up, read where md.raw ends for this session: ask the venue from there and "
-            "send nothing md.raw already holds (false: publish everything asked for again)");
+            "at start-up, read where each md.raw partition ends for this session and trading day, "
+            "and send nothing a partition already holds (false: publish everything asked for again)");
   flags.add("--capture-in", opts.capture_in,
             "replay mode: capture file (length-prefixed ITCH) to publish instead of SoupBinTCP");
   flags.add("--trading-date", opts.trading_date, "trading day YYYY-MM-DD (default: today, UTC)");

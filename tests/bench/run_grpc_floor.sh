@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 done
 bin=$build/tools/order-loadgen/grpc_floor
 out=$(mktemp -t grpc-floor.XXXXXX)
-"$bin" serve --listen 127.0.0.1:0 >"$out" &
+"$bin" --serve --listen 127.0.0.1:0 --log-level warn >"$out" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$out"' EXIT
 for _ in $(seq 50); do [ -s "$out" ] && break; sleep 0.1; done
@@ -25,7 +25,7 @@ port=$(head -1 "$out")
 [ -n "$port" ] || { echo "grpc_floor serve did not start" >&2; exit 1; }
 for run in $(seq "$runs"); do
   for k in ${in_flight//,/ }; do
-    "$bin" call --target "127.0.0.1:$port" --in-flight "$k" --threads 2 --seconds "$seconds" \
+    "$bin" --target "127.0.0.1:$port" --in-flight "$k" --threads 2 --seconds "$seconds" \
       --server-pid "$server" | sed "s/}\$/,\"run\":$run}/"
   done
 done

@@ -1,10 +1,10 @@
 // grpc_floor: what a unary gRPC call costs on this machine when it does nothing, so the order
 // service's figures can be read against it (docs/benchmarks.md, "The gRPC floor").
 //
-//   grpc_floor serve [--listen 127.0.0.1:0]
+//   grpc_floor --serve [--listen 127.0.0.1:0]
 //       a callback-API server (as the order service's SubmitOrder) answering grpc.health.v1
 //       Health.Check with SERVING and nothing else; prints its port on stdout
-//   grpc_floor call --target HOST:PORT [--in-flight 256] [--threads 2] [--seconds 10]
+//   grpc_floor --target HOST:PORT [--in-flight 256] [--threads 2] [--seconds 10]
 //                   [--warmup-seconds 2] [--server-pid PID]
 //       closed loop: `in-flight` Check calls outstanding over `threads` completion queues (as
 //       order-loadgen drives SubmitOrder); prints one JSON line: calls/s, and the CPU per call of
@@ -27,6 +27,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "tickstream/runtime/flags.h"
 
 namespace {
 
@@ -153,25 +154,24 @@ int call(const std::string& target, int in_flight, int threads, double seconds, 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::vector<std::string> args(argv + 1, argv + argc);
-  const auto value = [&](const std::string& name, const std::string& fallback) {
-    for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-      if (args[i] == name) return args[i + 1];
-    }
-    return fallback;
-  };
-  if (!args.empty() && args[0] == "serve") return serve(value("--listen", "127.0.0.1:0"));
-  if (!args.empty() && args[0] == "call") {
-    const std::string target = value("--target", "");
-    if (target.empty()) {
-      std::cerr << "grpc_floor call: --target HOST:PORT is required\n";
-      return 2;
-    }
-    return call(target, std::stoi(value("--in-flight", "256")), std::stoi(value("--threads", "2")),
-                std::stod(value("--seconds", "10")), std::stod(value("--warmup-seconds", "2")),
-                std::stoi(value("--server-pid", "0")));
+  bool serve_mode = false;
+  std::string listen = "127.0.0.1:0", target;
+  int in_flight = 256, threads = 2, server_pid = 0;
+  double seconds = 10, warmup = 2;
+  tickstream::runtime::Flags flags("grpc_floor", "the cost of an empty unary gRPC call (docs/benchmarks.md)");
+  flags.addSwitch("--serve", serve_mode, "serve Health.Check on --listen and print the port");
+  flags.add("--listen", listen, "--serve: HOST:PORT to listen on (port 0 = any)");
+  flags.add("--target", target, "HOST:PORT of a grpc_floor --serve to call");
+  flags.add("--in-flight", in_flight, "calls outstanding")->check(CLI::Range(1, 100'000));
+  flags.add("--threads", threads, "completion-queue threads")->check(CLI::Range(1, 64));
+  flags.add("--seconds", seconds, "measured seconds")->check(CLI::PositiveNumber);
+  flags.add("--warmup-seconds", warmup, "seconds of calls before measuring");
+  flags.add("--server-pid", server_pid, "the server's pid, for its CPU per call (0 = not measured)");
+  if (auto code = flags.parse(argc, argv)) return *code;
+  if (serve_mode) return serve(listen);
+  if (target.empty()) {
+    std::cerr << "grpc_floor: give --serve, or --target HOST:PORT\n";
+    return 2;
   }
-  std::cerr << "usage: grpc_floor serve [--listen HOST:PORT] | grpc_floor call --target HOST:PORT "
-               "[--in-flight 256] [--threads 2] [--seconds 10] [--warmup-seconds 2] [--server-pid PID]\n";
-  return 2;
+  return call(target, in_flight, threads, seconds, warmup, server_pid);
 }

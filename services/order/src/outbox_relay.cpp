@@ -157,10 +157,12 @@ void OutboxRelay::session() {
   // a previous relay stopped between Kafka's acknowledgement and the delete (at start), and
   // after a round whose delivery reports said failed (a request that timed out on our side may
   // still have been appended by the broker). A broker that cannot be read fails the session.
-  const auto dropPublished = [&](std::string_view when, std::optional<std::int64_t> up_to_id) {
+  // `after_round`: the id of the last row of a round that failed (only its rows were sent);
+  // nothing at start, when a previous relay may have sent any row.
+  const auto dropPublished = [&](std::optional<std::int64_t> after_round) {
     OutboxSettlement published;
     try {
-      published = publishedOutboxRecords(conn, config_.producer.brokers, std::chrono::minutes(1), up_to_id);
+      published = publishedOutboxRecords(conn, config_.producer.brokers, std::chrono::minutes(1), after_round);
     } catch (...) {
       measureLag();
       throw;
@@ -168,15 +170,15 @@ void OutboxRelay::session() {
     if (published.done_records > 0) {
       applySettlement(conn, published);
       // After a round, they are this relay's (its delivery reports were wrong); at start, not.
-      if (when != "start") published_.fetch_add(published.done_records, std::memory_order_relaxed);
+      if (after_round) published_.fetch_add(published.done_records, std::memory_order_relaxed);
       logging::info("outbox records already in Kafka dropped",
-                    {{"when", when},
+                    {{"when", after_round ? "after an incomplete round" : "start"},
                      {"records", static_cast<unsigned long long>(published.done_records)},
                      {"rows_deleted", static_cast<unsigned long long>(published.deleted.size())},
                      {"rows_trimmed", static_cast<unsigned long long>(published.trimmed.size())}});
     }
   };
-  dropPublished("start", std::nullopt);
+  dropPublished(std::nullopt);
 
   Deliveries deliveries;  // outlives the producer, whose poll thread reports into it
   auto producer = makeProducer(config_.producer, deliveries);
@@ -259,7 +261,7 @@ void OutboxRelay::session() {
                    {"fatal", producer->fatalError()}});
     producer.reset();
     if (!pause(broker_backoff.next())) return;
-    dropPublished("after an incomplete round", batch.ids.back());  // only that round was sent
+    dropPublished(batch.ids.back());
     producer = makeProducer(config_.producer, deliveries);
   }
 }

@@ -461,6 +461,33 @@ TEST_CASE("a replace stores the replacement with the original's fills and puts t
         v1::ORDER_STATUS_PARTIALLY_FILLED);
 }
 
+namespace {
+
+// The venue's reports, as the execution stream or a reply brings them.
+vv1::ExecutionReport replacedReport(const std::string& replacement_id, const std::string& original_id,
+                                    const std::string& venue_order_id) {
+  vv1::ExecutionReport r;
+  r.set_exec_type(vv1::EXEC_TYPE_REPLACED);
+  r.set_order_id(replacement_id);
+  r.set_orig_order_id(original_id);
+  r.set_venue_order_id(venue_order_id);
+  return r;
+}
+
+vv1::ExecutionReport fillReport(const std::string& order_id, const std::string& venue_order_id,
+                                const std::string& execution_id, long long quantity, long long price, bool last) {
+  vv1::ExecutionReport r;
+  r.set_exec_type(last ? vv1::EXEC_TYPE_FILL : vv1::EXEC_TYPE_PARTIAL_FILL);
+  r.set_order_id(order_id);
+  r.set_venue_order_id(venue_order_id);
+  r.set_venue_execution_id(execution_id);
+  r.set_last_quantity(quantity);
+  r.set_last_price(price);
+  return r;
+}
+
+}  // namespace
+
 TEST_CASE("a fill while a replace is pending is the replacement's too: the venue's fills of the rest complete it") {
   StoreEnv env;
   allowAccount(env.url, "acct-1");
@@ -474,32 +501,15 @@ TEST_CASE("a fill while a replace is pending is the replacement's too: the venue
 
   // The venue fills 30 of the original before it takes the replace: its replacement then keeps
   // those 30 (exchange-sim's matching engine, like real venues), so 70 are left.
-  const auto report = [](vv1::ExecType type, const std::string& order_id) {
-    vv1::ExecutionReport r;
-    r.set_exec_type(type);
-    r.set_order_id(order_id);
-    r.set_venue_order_id("V-9");
-    return r;
-  };
-  auto fill30 = report(vv1::EXEC_TYPE_PARTIAL_FILL, id);
-  fill30.set_venue_execution_id("exec-9-1");
-  fill30.set_last_quantity(30);
-  fill30.set_last_price(1'000'000);
-  applier.apply(fill30);
-  auto replaced_report = report(vv1::EXEC_TYPE_REPLACED, replacement_id);
-  replaced_report.set_orig_order_id(id);
-  applier.apply(replaced_report);
+  applier.apply(fillReport(id, "V-9", "exec-9-1", 30, 1'000'000, false));
+  applier.apply(replacedReport(replacement_id, id, "V-9"));
   CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_REPLACED);
   auto replacement = *env.store->getOrder(replacement_id);
   CHECK(replacement.status() == v1::ORDER_STATUS_PARTIALLY_FILLED);
   CHECK(replacement.filled_quantity() == 30);
   CHECK(replacement.avg_fill_price() == 1'000'000);
 
-  auto fill70 = report(vv1::EXEC_TYPE_FILL, replacement_id);
-  fill70.set_venue_execution_id("exec-9-2");
-  fill70.set_last_quantity(70);
-  fill70.set_last_price(1'000'100);
-  applier.apply(fill70);
+  applier.apply(fillReport(replacement_id, "V-9", "exec-9-2", 70, 1'000'100, true));
   replacement = *env.store->getOrder(replacement_id);
   CHECK(replacement.status() == v1::ORDER_STATUS_FILLED);
   CHECK(replacement.filled_quantity() == 100);
@@ -517,20 +527,9 @@ TEST_CASE("a fill of the original that arrives after its REPLACED report goes to
       env.store->replace(replaceRequest("acct-1", id, "c-8-r1", 100, 1'000'100), acceptAll()).replacement.order_id();
   // The router applies the venue's REPLACED reply as it comes; the stream's report of an
   // execution the venue made on the original just before is applied after it.
-  vv1::ExecutionReport replaced;
-  replaced.set_exec_type(vv1::EXEC_TYPE_REPLACED);
-  replaced.set_order_id(replacement_id);
-  replaced.set_orig_order_id(id);
-  replaced.set_venue_order_id("V-8");
-  applier.apply(replaced);
+  applier.apply(replacedReport(replacement_id, id, "V-8"));
   REQUIRE(env.store->getOrder(id)->status() == v1::ORDER_STATUS_REPLACED);
-  vv1::ExecutionReport late;
-  late.set_exec_type(vv1::EXEC_TYPE_PARTIAL_FILL);
-  late.set_order_id(id);
-  late.set_venue_order_id("V-8");
-  late.set_venue_execution_id("exec-8-1");
-  late.set_last_quantity(30);
-  late.set_last_price(1'000'000);
+  const auto late = fillReport(id, "V-8", "exec-8-1", 30, 1'000'000, false);
   applier.apply(late);
   applier.apply(late);  // the stream and the reply both bring it: once
 
