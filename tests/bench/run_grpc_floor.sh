@@ -22,7 +22,7 @@ server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$out"' EXIT
 for _ in $(seq 50); do [ -s "$out" ] && break; sleep 0.1; done
 port=$(head -1 "$out")
-[ -n "$port" ] || { echo "grpc_floor serve did not start" >&2; exit 1; }
+[ -n "$port" ] || { echo "grpc_floor --serve did not start" >&2; exit 1; }
 for run in $(seq "$runs"); do
   for k in ${in_flight//,/ }; do
     "$bin" --target "127.0.0.1:$port" --in-flight "$k" --threads 2 --seconds "$seconds" \
