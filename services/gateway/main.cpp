@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
             "lowest per-subscription update interval the server honours");
   flags.add("--ping-interval-ms", config.ping_interval_ms, "server ping after this much silence");
   flags.add("--idle-timeout-ms", config.idle_timeout_ms, "close clients silent this long");
+  flags.add("--auth-timeout-ms", config.auth_timeout_ms,
+            "close a client that has not authenticated this long after connecting");
   flags.add("--slow-client-timeout-ms", config.slow_client_timeout_ms,
             "close a client whose socket has not taken a write for this long");
   flags.add("--socket-send-buffer-bytes", config.socket_send_buffer_bytes,

@@ -376,7 +376,7 @@ private:
     }
     const normalizer::ApplyResult r =
         normalizer_.onMessage(message_, raw_.exchange_ts_ns(), raw_.receive_ts_ns(),
-                              runtime::wallClockNs(), m.offset() + 1);
+                              runtime::wallClockNs(), m.offset() + 1, m.partition());
     ++counters_.results[static_cast<std::size_t>(r)];
   }
 

@@ -102,6 +102,7 @@ void Normalizer::registerSymbol(uint16_t locate, std::string_view symbol) {
   SymbolState s;
   s.symbol = std::string(symbol);
   s.locate = locate;
+  s.raw_partition = raw_partition_;
   s.pub_bids.resize(config_.book.depth_levels);
   s.pub_asks.resize(config_.book.depth_levels);
   if (auto it = restored_.find(s.symbol); it != restored_.end()) {
@@ -115,9 +116,10 @@ void Normalizer::registerSymbol(uint16_t locate, std::string_view symbol) {
 
 ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange_ts_ns,
                                   int64_t receive_ts_ns, int64_t now_ns,
-                                  int64_t raw_next_offset) noexcept {
+                                  int64_t raw_next_offset, int32_t raw_partition) noexcept {
   ++stats_.messages;
   raw_next_ = raw_next_offset;
+  raw_partition_ = raw_partition;
   auto bookResult = [&](const book::Update& u, uint64_t match) {
     if (!u.ok()) {
       ++stats_.book_errors;
@@ -195,6 +197,9 @@ ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange
             ++stats_.unknown_symbol;
             return ApplyResult::UnknownSymbol;
           }
+          if (s->mwcb_level != '3') {
+            s->mwcb_level = 0;  // NASDAQ's own halt or resumption of the symbol supersedes it
+          }
           s->action_state = tradingState(m.trading_state);
           s->action_reason.assign(itch::trimRight(m.reason));  // at most 4 chars: no allocation
           onStatus(*s, exchange_ts_ns, receive_ts_ns, now_ns);
@@ -211,6 +216,17 @@ ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange
           s->operational_halt = m.action == 'H';
           onStatus(*s, exchange_ts_ns, receive_ts_ns, now_ns);
           return ApplyResult::Ok;
+        } else if constexpr (std::is_same_v<T, itch::MwcbStatus>) {
+          if (m.breached_level < '1' || m.breached_level > '3') {
+            return ApplyResult::Ignored;  // the codec checks the range; defence in depth
+          }
+          for (SymbolState& s : symbols_) {
+            if (raw_partition < 0 || s.raw_partition == raw_partition) {
+              s.mwcb_level = std::max(s.mwcb_level, m.breached_level);  // levels only escalate
+              onStatus(s, exchange_ts_ns, receive_ts_ns, now_ns);
+            }
+          }
+          return ApplyResult::Ok;
         } else {
           return ApplyResult::Ignored;
         }
@@ -219,8 +235,14 @@ ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange
 }
 
 void Normalizer::onStatus(SymbolState& s, int64_t exchange_ts_ns, int64_t receive_ts_ns, int64_t now_ns) noexcept {
-  const auto state = s.operational_halt ? mdv1::TRADING_STATE_HALTED : s.action_state;
-  const std::string_view reason = s.operational_halt ? kOperationalHaltReason : std::string_view(s.action_reason);
+  // A market-wide halt names itself as NASDAQ's own per-symbol halts do (MWC1..MWC3); it
+  // outranks an operational halt, which outranks the Trading Action.
+  const char mwcb_reason[4] = {'M', 'W', 'C', s.mwcb_level};
+  const bool halted = s.mwcb_level != 0 || s.operational_halt;
+  const auto state = halted ? mdv1::TRADING_STATE_HALTED : s.action_state;
+  const std::string_view reason = s.mwcb_level != 0 ? std::string_view(mwcb_reason, 4)
+                                  : s.operational_halt ? kOperationalHaltReason
+                                                       : std::string_view(s.action_reason);
   const bool rolled = rollBars(s, exchange_ts_ns, now_ns);
   if (state == s.state && reason == s.reason) {
     if (rolled) {

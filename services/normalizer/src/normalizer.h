@@ -82,9 +82,12 @@ public:
   // is the md.raw offset after this record (0 = not from Kafka): it goes into updates and
   // snapshots, and a record at or below a symbol's restored point is applied without output.
   // Never throws; in steady state (symbols registered, buffers grown) it does not allocate.
+  // `raw_partition` is the md.raw partition of the record (-1 = not from Kafka). Market-wide
+  // messages are copied to every partition, so one from partition P is applied only to the
+  // symbols whose Stock Directory came on P, in that partition's order.
   ApplyResult onMessage(const itch::Message& message, int64_t exchange_ts_ns,
                         int64_t receive_ts_ns, int64_t now_ns,
-                        int64_t raw_next_offset = 0) noexcept;
+                        int64_t raw_next_offset = 0, int32_t raw_partition = -1) noexcept;
 
   // Emits every conflated symbol whose rate-cap interval has passed by `now_ns`. Call it
   // regularly (e.g. every few ms): it is what guarantees the latest state always goes out.
@@ -170,6 +173,11 @@ private:
     marketdata::v1::TradingState action_state = marketdata::v1::TRADING_STATE_UNSPECIFIED;
     std::string action_reason;
     bool operational_halt = false;
+    // A market-wide circuit breaker ('W') breached at this level (1-3; 0 = none) halts the
+    // symbol at once. Levels 1 and 2 hold until the symbol's next Trading Action (NASDAQ
+    // halts and then resumes each security with its own); level 3 holds for the rest of the day.
+    char mwcb_level = 0;
+    int32_t raw_partition = -1;  // md.raw partition its Stock Directory came on (-1: not Kafka)
     int64_t status_ts_ns = 0;
     int64_t quote_ts_ns = 0;
     int64_t depth_ts_ns = 0;
@@ -239,6 +247,7 @@ private:
   std::unordered_map<std::string, size_t> index_by_symbol_;
   std::unordered_map<std::string, RestorePoint> restored_;  // restores before the directory
   int64_t raw_next_ = 0;  // the record onMessage() is applying
+  int32_t raw_partition_ = -1;  // and its md.raw partition
   std::vector<uint16_t> dirty_;  // locates with conflated changes waiting for the cap
   std::vector<uint16_t> still_dirty_;
   mutable std::vector<book::Level> scratch_bids_;  // depth reads without allocating

@@ -561,6 +561,69 @@ TEST_CASE("an Operational Halt on NASDAQ halts the symbol until it lifts; one on
   CHECK(h.sink.snapshots().back().status().state() == mdv1::TRADING_STATE_QUOTATION_ONLY);
 }
 
+TEST_CASE("a market-wide circuit breaker halts every symbol at once; levels 1-2 end with the symbol's Trading Action, level 3 does not") {
+  Harness h;
+  h.n.onMessage(directory(2, "OTHER"), kDay, kDay, kDay);
+  int64_t t = kDay;
+  h.feed(action('T', ""), t += kSecond);
+  const auto statusOf = [&](std::string_view symbol) {
+    for (auto it = h.sink.updates().rbegin(); it != h.sink.updates().rend(); ++it) {
+      if (it->symbol() == symbol && it->has_status()) return it->status();
+    }
+    return mdv1::TradingStatus{};
+  };
+  const auto breach = [](char level) {
+    itch::MwcbStatus w;
+    w.breached_level = level;
+    return w;
+  };
+  // Decline levels are published before the open; they change nobody's state.
+  CHECK(h.feed(itch::MwcbDeclineLevel{.level1 = 1}, t += kSecond) == ApplyResult::Ignored);
+  const auto before = h.sink.updates().size();
+
+  REQUIRE(h.feed(breach('1'), t += kSecond) == ApplyResult::Ok);
+  REQUIRE(h.sink.updates().size() == before + 2);  // both symbols, whatever their last action
+  CHECK(statusOf("TEST").state() == mdv1::TRADING_STATE_HALTED);
+  CHECK(statusOf("TEST").reason() == "MWC1");
+  CHECK(statusOf("OTHER").state() == mdv1::TRADING_STATE_HALTED);
+  CHECK(statusOf("OTHER").reason() == "MWC1");
+  CHECK(h.sink.snapshots().back().status().reason() == "MWC1");
+  // NASDAQ resumes each security with its own Trading Action after the 15 minutes.
+  h.feed(action('T', "MWCQ"), t += kSecond);
+  CHECK(statusOf("TEST").state() == mdv1::TRADING_STATE_TRADING);
+  CHECK(statusOf("OTHER").state() == mdv1::TRADING_STATE_HALTED);
+
+  // Level 3: the rest of the day, whatever Trading Action follows; a lower level repeated
+  // later does not lower it.
+  h.feed(breach('3'), t += kSecond);
+  CHECK(statusOf("TEST").reason() == "MWC3");
+  CHECK(statusOf("OTHER").reason() == "MWC3");
+  const auto halted = h.sink.updates().size();
+  h.feed(action('T', ""), t += kSecond);
+  h.feed(breach('2'), t += kSecond);
+  CHECK(h.sink.updates().size() == halted);  // nothing visible changed
+  CHECK(statusOf("TEST").state() == mdv1::TRADING_STATE_HALTED);
+  CHECK(statusOf("TEST").reason() == "MWC3");
+}
+
+TEST_CASE("a market-wide message copied to every md.raw partition applies to each partition's own symbols only") {
+  // md.raw carries a copy of a 'W' in every partition. If the copy in partition 0 were applied
+  // to a partition-1 symbol, it could land after that symbol's later resumption and halt it again.
+  MemorySink sink;
+  Normalizer n(Harness::uncapped(), sink);
+  n.onMessage(directory(1, "TEST"), kDay, kDay, kDay, 1, /*raw_partition=*/0);
+  n.onMessage(directory(2, "OTHER"), kDay, kDay, kDay, 1, /*raw_partition=*/1);
+  itch::MwcbStatus w;
+  w.breached_level = '2';
+  n.onMessage(w, kDay + kSecond, kDay + kSecond, kDay + kSecond, 2, /*raw_partition=*/0);
+  REQUIRE(sink.updates().size() == 1);
+  CHECK(sink.updates().back().symbol() == "TEST");
+  CHECK(sink.updates().back().status().reason() == "MWC2");
+  n.onMessage(w, kDay + kSecond, kDay + kSecond, kDay + kSecond, 2, /*raw_partition=*/1);
+  REQUIRE(sink.updates().size() == 2);
+  CHECK(sink.updates().back().symbol() == "OTHER");
+}
+
 namespace {
 itch::BrokenTrade brokenTrade(uint64_t match) {
   itch::BrokenTrade b;

@@ -35,6 +35,8 @@
 #include "tickstream/testing/infra.h"
 #include "tickstream/testing/topic_cleanup.h"
 
+#include "gateway_support.h"
+
 using namespace std::chrono_literals;
 namespace testing = tickstream::testing;
 namespace kafka = tickstream::kafka;
@@ -42,23 +44,16 @@ namespace mdv1 = tickstream::marketdata::v1;
 using nlohmann::json;
 using testing::Child;
 using testing::httpGet;
+using testing::gateway::closeCode;
+using testing::gateway::freePort;
+using testing::gateway::messages;
+using testing::gateway::runClient;
+using testing::gateway::waitForPort;
 
 namespace {
 
 constexpr int32_t kPartitions = 8;
 const std::string kSecret = "integration-test-secret-0123456789abcdef";
-
-uint16_t freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string token(const std::string& subject, int64_t expires_in_s) {
   tickstream::auth::Claims c;
@@ -69,41 +64,6 @@ std::string token(const std::string& subject, int64_t expires_in_s) {
   c.issued_at = now;
   c.expires_at = now + expires_in_s;
   return tickstream::auth::Signer::hs256(kSecret).sign(c);
-}
-
-// Runs ws_client.py to completion; one parsed JSON object per line it printed.
-std::vector<json> runClient(const std::string& dir, const std::vector<std::string>& args) {
-  static int n = 0;
-  const std::string log = dir + "/client-" + std::to_string(++n) + ".log";
-  std::vector<std::string> argv{TICKSTREAM_PYTHON, TICKSTREAM_WS_CLIENT};
-  argv.insert(argv.end(), args.begin(), args.end());
-  Child client(argv, log);
-  REQUIRE(client.waitExit(60s) == std::optional<int>(0));
-  std::vector<json> out;
-  std::istringstream in(testing::slurp(log));
-  for (std::string line; std::getline(in, line);) {
-    INFO(line);
-    if (!line.empty() && line[0] == '{') {
-      out.push_back(json::parse(line));
-    }
-  }
-  return out;
-}
-
-// The messages (not the final {"closed": ...} line) a client printed.
-std::vector<json> messages(const std::vector<json>& lines) {
-  std::vector<json> out;
-  for (const auto& l : lines) {
-    if (l.contains("message")) out.push_back(l["message"]);
-  }
-  return out;
-}
-
-std::optional<int> closeCode(const std::vector<json>& lines) {
-  if (lines.empty() || !lines.back().contains("closed") || lines.back()["closed"].is_null()) {
-    return std::nullopt;
-  }
-  return lines.back()["closed"].get<int>();
 }
 
 uint64_t seqOf(const json& update_message) {
@@ -151,23 +111,6 @@ int stalledClient(uint16_t port, const std::string& tok, const std::string& symb
   REQUIRE(payload.size() < 126);
   REQUIRE(::write(fd, frame.data(), frame.size()) == static_cast<ssize_t>(frame.size()));
   return fd;
-}
-
-uint16_t waitForPort(Child& gw) {
-  uint16_t port = 0;
-  const std::regex ready(R"("gateway ready")");
-  const std::regex listening(R"("gateway listening".*"port":(\d+))");
-  testing::waitUntil(
-      [&] {
-        const std::string log = gw.log();
-        std::smatch m;
-        if (std::regex_search(log, m, listening) && std::regex_search(log, ready)) {
-          port = static_cast<uint16_t>(std::stoi(m[1].str()));
-        }
-        return port != 0 || !gw.running();
-      },
-      30s);
-  return port;
 }
 
 } // namespace

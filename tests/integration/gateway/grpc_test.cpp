@@ -3,11 +3,7 @@
 // wrong shard, unknown symbol, bad token, and SIGTERM ending the stream with UNAVAILABLE.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -28,28 +24,19 @@
 #include "tickstream/testing/infra.h"
 #include "tickstream/testing/topic_cleanup.h"
 
+#include "gateway_support.h"
+
 using namespace std::chrono_literals;
 namespace testing = tickstream::testing;
 namespace kafka = tickstream::kafka;
 namespace mdv1 = tickstream::marketdata::v1;
 using grpc::health::v1::HealthCheckResponse;
+using tickstream::testing::gateway::freePort;
 
 namespace {
 
 constexpr int32_t kPartitions = 8;
 const std::string kSecret = "integration-test-grpc-secret-0123456789";
-
-uint16_t freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string token(const std::string& subject, std::vector<std::string> roles) {
   tickstream::auth::Claims c;

@@ -20,10 +20,13 @@ async def run(args):
         headers["Authorization"] = "Bearer " + args.token
     subprotocols = [args.subprotocol] if args.subprotocol else None
     code, reason = None, ""
+    # Each test case can come from its own loopback address, so per-IP upgrade limits of one
+    # case do not spend another's budget.
+    local = {"local_addr": (args.source_ip, 0)} if args.source_ip else {}
     try:
         async with websockets.connect(args.url, subprotocols=subprotocols,
                                       extra_headers=headers, max_size=2 ** 22,
-                                      ping_interval=None) as ws:
+                                      ping_interval=None, **local) as ws:
             for text in args.send:
                 await ws.send(text)
             for hexa in args.send_binary:
@@ -71,6 +74,7 @@ def main():
     p.add_argument("--updates", type=int, default=0)
     p.add_argument("--timeout", type=float, default=20)
     p.add_argument("--close", action="store_true", help="close with 1000 at the end")
+    p.add_argument("--source-ip", default="", help="connect from this local address (127.0.0.x)")
     asyncio.run(run(p.parse_args()))
 
 
