@@ -95,6 +95,8 @@ int main(int argc, char** argv) {
   flags.add("--max-batch", store_config.max_batch, "most submits per transaction");
   flags.add("--router-threads", router_config.threads, "threads sending new orders to the venue");
   flags.add("--price-band-bps", validation.price_band_bps, "fat-finger band around the last trade, basis points");
+  flags.add("--market-collar-bps", validation.market_collar_bps,
+            "how far through the last trade a market order may trade, basis points (0 = no collar)");
   flags.add("--max-quantity", validation.max_quantity, "largest quantity of one order");
   int call_deadline_ms = static_cast<int>(venue_config.call_deadline.count());
   int breaker_open_ms = static_cast<int>(breaker_config.open_duration.count());

@@ -96,6 +96,12 @@ std::string MatchingEngine::refusal(const v1::NewOrderRequest& r, uint16_t locat
   if (std::string why = priceRefusal(r.type(), r.limit_price()); !why.empty()) {
     return why;
   }
+  if (r.collar_price() != 0 && r.type() != ov1::ORDER_TYPE_MARKET) {
+    return "collar_price is for market orders only";
+  }
+  if (r.collar_price() < 0 || r.collar_price() > book::kMaxPrice) {
+    return "collar_price must be 0 (none) or 1.." + std::to_string(book::kMaxPrice);
+  }
   if (market_.halted(locate)) {
     return "symbol '" + r.symbol() + "' is halted";
   }
@@ -145,7 +151,9 @@ Answer MatchingEngine::newOrder(const v1::NewOrderRequest& request) {
   order.type = request.type();
   order.tif = request.time_in_force();
   order.quantity = request.quantity();
-  order.limit_price = request.limit_price();
+  // A market order's collar is its limit while it matches: it trades no further through the
+  // book. Its type still makes whatever is left be canceled rather than rest.
+  order.limit_price = request.type() == ov1::ORDER_TYPE_MARKET ? request.collar_price() : request.limit_price();
   order.leaves = request.quantity();
   by_order_id_.emplace(order.order_id, number);
   by_venue_id_.emplace(order.venue_order_id, number);

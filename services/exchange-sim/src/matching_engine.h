@@ -97,7 +97,7 @@ private:
     order::v1::OrderType type = order::v1::ORDER_TYPE_UNSPECIFIED;
     order::v1::TimeInForce tif = order::v1::TIME_IN_FORCE_UNSPECIFIED;
     int64_t quantity = 0;
-    int64_t limit_price = 0;
+    int64_t limit_price = 0;  // a market order: its collar (0 = none), its limit while matching
     int64_t cum = 0;
     int64_t leaves = 0;
     bool resting = false;                  // in books_ (then `pos` is valid)

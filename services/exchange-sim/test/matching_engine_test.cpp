@@ -237,6 +237,65 @@ TEST_CASE("a market order with no liquidity is canceled, never rested") {
   CHECK(v.open().orders_size() == 0);
 }
 
+TEST_CASE("a collared market order trades no further than its collar; the rest is canceled") {
+  Venue v;
+  v.sell("s1", 100, 10'0000);
+  v.sell("s2", 100, 10'0100);
+  v.sell("s3", 100, 10'5000);  // the thin book's far level a bare market buy would reach
+  const auto market = [&](const std::string& id, ov1::Side side, int64_t qty, int64_t collar) {
+    v1::NewOrderRequest r;
+    r.set_order_id(id);
+    r.set_account("acct");
+    r.set_symbol(v.symbol());
+    r.set_side(side);
+    r.set_type(ov1::ORDER_TYPE_MARKET);
+    r.set_time_in_force(ov1::TIME_IN_FORCE_DAY);
+    r.set_quantity(qty);
+    r.set_collar_price(collar);
+    return v.engine.newOrder(r);
+  };
+  uint64_t mark = v.engine.lastExecSeq();
+  CHECK(market("m1", ov1::SIDE_BUY, 300, 10'0100).report.exec_type() == v1::EXEC_TYPE_NEW);
+  auto reports = v.since(mark);
+  CHECK(fillsOf(reports) == std::vector<Fill>{
+                                {"s1", kFill, 100, 10'0000, kAdded},
+                                {"m1", kPartial, 100, 10'0000, kRemoved},
+                                {"s2", kFill, 100, 10'0100, kAdded},
+                                {"m1", kPartial, 100, 10'0100, kRemoved},
+                            });
+  CHECK(reports.back().exec_type() == v1::EXEC_TYPE_CANCELED);  // 100 left, beyond the collar
+  CHECK(reports.back().cumulative_quantity() == 200);
+  REQUIRE(v.open().orders_size() == 1);
+  CHECK(v.open().orders(0).order_id() == "s3");  // untouched
+
+  // A sell's collar is a floor; without a collar (0) a market order takes whatever is there.
+  v.buy("b1", 100, 9'0000);
+  mark = v.engine.lastExecSeq();
+  market("m2", ov1::SIDE_SELL, 100, 9'5000);
+  CHECK(fillsOf(v.since(mark)).empty());
+  market("m3", ov1::SIDE_BUY, 100, 0);
+  CHECK(v.open().orders_size() == 1);  // s3 taken at $10.50, b1 still resting
+  CHECK(v.open().orders(0).order_id() == "b1");
+
+  // Limit orders have their own price; a collar on one is refused, as is a negative one.
+  const auto limit_with_collar = [&] {
+    v1::NewOrderRequest r;
+    r.set_order_id("l1");
+    r.set_symbol(v.symbol());
+    r.set_side(ov1::SIDE_BUY);
+    r.set_type(ov1::ORDER_TYPE_LIMIT);
+    r.set_time_in_force(ov1::TIME_IN_FORCE_DAY);
+    r.set_quantity(10);
+    r.set_limit_price(10'0000);
+    r.set_collar_price(10'0000);
+    return v.engine.newOrder(r);
+  }();
+  CHECK(limit_with_collar.report.exec_type() == v1::EXEC_TYPE_REJECTED);
+  CHECK_THAT(limit_with_collar.report.text(), Catch::Contains("collar_price"));
+  const auto negative = market("m4", ov1::SIDE_BUY, 10, -1);
+  CHECK(negative.report.exec_type() == v1::EXEC_TYPE_REJECTED);
+}
+
 TEST_CASE("cancel ends an open order; a second cancel or an unknown order is refused") {
   Venue v;
   const Answer s = v.sell("s1", 100, 10'0000);

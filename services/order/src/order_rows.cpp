@@ -35,6 +35,7 @@ v1::Order rowToOrder(const pqxx::row& row, int first) {
   o.set_version(row[c++].as<std::uint64_t>());
   o.set_replaces_order_id(row[c++].as<std::string>());
   o.set_replaced_by_order_id(row[c++].as<std::string>());
+  o.set_collar_price(row[c++].as<std::int64_t>());
   return o;
 }
 
@@ -76,7 +77,8 @@ RiskInputs riskInputsFrom(const pqxx::row& row, int first) {
 }
 
 v1::OrderEvent newOrderEvent(const v1::SubmitOrderRequest& r, const std::string& order_id, std::int64_t now_ns,
-                             const std::optional<Rejection>& rejection, std::int64_t account_seq) {
+                             const std::optional<Rejection>& rejection, std::int64_t account_seq,
+                             std::int64_t collar_price) {
   // NEW → accept/reject in the table, stored as one event from UNSPECIFIED: NEW never outlives
   // the submit's transaction.
   const auto status = transition(v1::ORDER_STATUS_NEW, rejection ? Trigger::Reject : Trigger::Accept, Fills::None);
@@ -92,6 +94,7 @@ v1::OrderEvent newOrderEvent(const v1::SubmitOrderRequest& r, const std::string&
   o.set_time_in_force(r.time_in_force());
   o.set_quantity(r.quantity());
   o.set_limit_price(r.limit_price());
+  o.set_collar_price(collar_price);
   o.set_status(*status);
   if (rejection) {
     o.set_reject_reason(rejection->reason);

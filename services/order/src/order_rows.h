@@ -16,7 +16,8 @@ namespace tickstream::order::rows {
 inline constexpr const char* kOrderColumns =
     "order_id, account, client_order_id, symbol, side, type, time_in_force, quantity, limit_price, "
     "filled_quantity, avg_fill_price, status, reject_reason, reject_text, coalesce(venue_order_id, ''), "
-    "created_ts_ns, updated_ts_ns, version, coalesce(replaces_order_id, ''), coalesce(replaced_by_order_id, '')";
+    "created_ts_ns, updated_ts_ns, version, coalesce(replaces_order_id, ''), coalesce(replaced_by_order_id, ''), "
+    "collar_price";
 
 // Reads kOrderColumns starting at column `first`.
 v1::Order rowToOrder(const pqxx::row& row, int first = 0);
@@ -42,8 +43,10 @@ std::optional<RiskLimits> limitsFrom(const pqxx::row& row, int first);
 
 // The first event of a submitted order, with the order (ACCEPTED or, with `rejection`, REJECTED;
 // version 1) inside: what order_events.payload and its outbox record hold.
+// `collar_price`: a market order's collar (0 = none), kept in the order.
 v1::OrderEvent newOrderEvent(const v1::SubmitOrderRequest& request, const std::string& order_id, std::int64_t now_ns,
-                             const std::optional<Rejection>& rejection, std::int64_t account_seq);
+                             const std::optional<Rejection>& rejection, std::int64_t account_seq,
+                             std::int64_t collar_price);
 
 // The event of a change: the order after it (`o`, already at its new status and version),
 // numbered `seq` in its account, from status `from`.

@@ -1,5 +1,6 @@
 #include "order_service.h"
 
+#include <algorithm>
 #include <pqxx/except>
 
 #include <chrono>
@@ -119,17 +120,22 @@ std::optional<grpc::Status> OrderServiceImpl::startSubmit(const std::shared_ptr<
     return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, validation.error->message};
   }
 
+  // A market buy is valued at its collar when that is above the last trade: the most it may pay.
+  const std::int64_t collar = d_.validator.marketCollar(req.type(), req.side(), *validation.symbol);
   call->intent.emplace(OrderIntent{req.account(), req.symbol(), req.side(), req.quantity(),
-                                   valuationPrice(req.type(), req.limit_price(), *validation.symbol)});
+                                   std::max(valuationPrice(req.type(), req.limit_price(), *validation.symbol), collar)});
   call->decide = decider(*call->intent, call->rule);
   // Runs on a writer lane after COMMIT: builds the reply, routes, finishes; blocks on nothing.
-  d_.store.submitAsync(req, call->decide, [this, call](SubmitResult result, std::exception_ptr error) {
-    const auto status = guarded("SubmitOrder", [&] {
-      if (error) std::rethrow_exception(error);
-      return answerSubmit(*call, std::move(result));
-    });
-    finishSubmit(*call, status);
-  });
+  d_.store.submitAsync(
+      req, call->decide,
+      [this, call](SubmitResult result, std::exception_ptr error) {
+        const auto status = guarded("SubmitOrder", [&] {
+          if (error) std::rethrow_exception(error);
+          return answerSubmit(*call, std::move(result));
+        });
+        finishSubmit(*call, status);
+      },
+      collar);
   return std::nullopt;
 }
 

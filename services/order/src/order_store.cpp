@@ -50,12 +50,12 @@ const std::string kSubmitRead =
 // The new order, its first event (from UNSPECIFIED) and the outbox row announcing it ($18,
 // outbox_records.h). The outbox id is drawn here, after the sequence lock: an account's outbox
 // ids follow its account_seq. A replacement also carries the original's fills and id ($19-$21;
-// 0, 0, '' for a submit).
+// 0, 0, '' for a submit), and a market order's collar ($22).
 const std::string kInsertOrder =
     "WITH o AS (INSERT INTO orders (order_id, account, client_order_id, request_fingerprint, symbol, side, type, "
     "   time_in_force, quantity, limit_price, status, reject_reason, reject_text, created_ts_ns, updated_ts_ns, "
-    "   filled_quantity, avg_fill_price, replaces_order_id) "
-    "   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $19, $20, nullif($21, '')) "
+    "   filled_quantity, avg_fill_price, replaces_order_id, collar_price) "
+    "   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $19, $20, nullif($21, ''), $22) "
     "   RETURNING order_id, account), "
     "e AS (INSERT INTO order_events (account, account_seq, event_id, order_id, from_status, to_status, "
     "   event_ts_ns, payload) SELECT account, $15, $16, order_id, 0, $11, $14, $17 FROM o) "
@@ -184,14 +184,18 @@ Result waitFor(const Start& start) {
 
 }  // namespace
 
-SubmitResult OrderStore::submit(const v1::SubmitOrderRequest& request, RiskDecider decide) {
-  return waitFor<SubmitResult>([&](SubmitDone done) { submitAsync(request, decide, std::move(done)); });
+SubmitResult OrderStore::submit(const v1::SubmitOrderRequest& request, RiskDecider decide,
+                                std::int64_t collar_price) {
+  return waitFor<SubmitResult>(
+      [&](SubmitDone done) { submitAsync(request, decide, std::move(done), collar_price); });
 }
 
-void OrderStore::submitAsync(const v1::SubmitOrderRequest& request, const RiskDecider& decide, SubmitDone done) {
+void OrderStore::submitAsync(const v1::SubmitOrderRequest& request, const RiskDecider& decide, SubmitDone done,
+                             std::int64_t collar_price) {
   auto pending = std::make_unique<PendingSubmit>();
   pending->request = &request;
   pending->decide = &decide;
+  pending->collar_price = collar_price;
   pending->fingerprint = submitFingerprint(request);
   pending->order_id = rows::newId("ord-");
   pending->now_ns = runtime::wallClockNs();
@@ -375,7 +379,7 @@ SubmitResult OrderStore::submitOne(pqxx::work& tx, PendingSubmit& p) {
   }
 
   const std::optional<Rejection> rejection = (*p.decide)(rows::riskInputsFrom(row, 2));
-  auto event = rows::newOrderEvent(r, p.order_id, p.now_ns, rejection, seq);
+  auto event = rows::newOrderEvent(r, p.order_id, p.now_ns, rejection, seq, p.collar_price);
   const v1::Order& o = event.order();
   const auto payload = event.SerializeAsString();
   tx.exec_prepared("order_insert", p.order_id, r.account(), r.client_order_id(),
@@ -384,7 +388,7 @@ SubmitResult OrderStore::submitOne(pqxx::work& tx, PendingSubmit& p) {
                    r.quantity(), r.limit_price(), static_cast<int>(o.status()), static_cast<int>(o.reject_reason()),
                    o.reject_text(), p.now_ns, seq, event.event_id(), rows::bytea(payload),
                    outboxRow(config_.events_topic, r.account(), payload), std::int64_t{0}, std::int64_t{0},
-                   std::string());
+                   std::string(), p.collar_price);
   return {SubmitOutcome::Created, o};
 }
 
@@ -594,7 +598,8 @@ ReplaceResult OrderStore::replace(const v1::ReplaceOrderRequest& request, RiskDe
         as_submit.set_time_in_force(original.time_in_force());
         as_submit.set_quantity(request.quantity());
         as_submit.set_limit_price(request.limit_price());
-        auto event = rows::newOrderEvent(as_submit, replacement_id, now_ns, rejection, first_seq);
+        auto event = rows::newOrderEvent(as_submit, replacement_id, now_ns, rejection, first_seq,
+                                         original.collar_price());
         v1::Order& r = *event.mutable_order();
         r.set_filled_quantity(original.filled_quantity());
         r.set_avg_fill_price(original.avg_fill_price());
@@ -606,7 +611,7 @@ ReplaceResult OrderStore::replace(const v1::ReplaceOrderRequest& request, RiskDe
                          r.quantity(), r.limit_price(), static_cast<int>(r.status()),
                          static_cast<int>(r.reject_reason()), r.reject_text(), now_ns, first_seq, event.event_id(),
                          rows::bytea(payload), outboxRow(config_.events_topic, account, payload), r.filled_quantity(),
-                         r.avg_fill_price(), r.replaces_order_id());
+                         r.avg_fill_price(), r.replaces_order_id(), r.collar_price());
         if (r.status() == v1::ORDER_STATUS_ACCEPTED) {
           const auto seq = tx.exec_prepared("order_seq_next", account)[0][0].as<std::int64_t>();
           original.set_status(*pending);

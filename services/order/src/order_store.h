@@ -181,7 +181,8 @@ class OrderStore {
 
   // A validated submit, made durable: blocks until its transaction committed. `decide` runs
   // only for a new key. The order id is generated here.
-  SubmitResult submit(const v1::SubmitOrderRequest& request, RiskDecider decide);
+  // `collar_price`: a market order's collar (OrderValidator::marketCollar), stored with it.
+  SubmitResult submit(const v1::SubmitOrderRequest& request, RiskDecider decide, std::int64_t collar_price = 0);
 
   // submit() without waiting: `done` is called exactly once, after COMMIT with the result or with
   // the error that failed the submit (the errors submit() throws). `request` and `decide` must
@@ -190,7 +191,8 @@ class OrderStore {
   // commits nothing else while it runs. The gRPC SubmitOrder answers from it, so no thread waits
   // per call in flight.
   using SubmitDone = std::function<void(SubmitResult result, std::exception_ptr error)>;
-  void submitAsync(const v1::SubmitOrderRequest& request, const RiskDecider& decide, SubmitDone done);
+  void submitAsync(const v1::SubmitOrderRequest& request, const RiskDecider& decide, SubmitDone done,
+                   std::int64_t collar_price = 0);
 
   // A lifecycle event other than a fill (use applyFill): accept/reject are submit's. The
   // transition is checked against the state machine under the account's lock; an illegal one is
@@ -267,6 +269,7 @@ class OrderStore {
   struct PendingSubmit {
     const v1::SubmitOrderRequest* request = nullptr;
     const RiskDecider* decide = nullptr;
+    std::int64_t collar_price = 0;
     Fingerprint fingerprint{};
     // Chosen once, so a re-run after an in-doubt COMMIT recognises its own order as created.
     std::string order_id;

@@ -42,15 +42,17 @@ const std::string kReadWorking =
     "FROM orders WHERE account = ANY($1::text[]) AND working GROUP BY account, symbol, side";
 
 // Every new order, its event, the accounts' new last_seq and the batch's outbox row: its events in
-// batch order ($20, outbox_records.h), so each account's follow its account_seq.
+// batch order ($20, outbox_records.h), so each account's follow its account_seq. $21: the collars.
 const std::string kWriteBatch =
     "WITH o AS (INSERT INTO orders (order_id, account, client_order_id, request_fingerprint, symbol, side, type, "
-    "   time_in_force, quantity, limit_price, status, reject_reason, reject_text, created_ts_ns, updated_ts_ns) "
+    "   time_in_force, quantity, limit_price, status, reject_reason, reject_text, created_ts_ns, updated_ts_ns, "
+    "   collar_price) "
     " SELECT t.id, t.account, t.cid, t.fp, t.symbol, t.side, t.type, t.tif, t.qty, t.price, t.status, t.reason, "
-    "   t.text, t.ts, t.ts "
+    "   t.text, t.ts, t.ts, t.collar "
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::smallint[], $7::smallint[], "
-    "   $8::smallint[], $9::bigint[], $10::bigint[], $11::smallint[], $12::smallint[], $13::text[], $14::bigint[]) "
-    "   AS t(id, account, cid, fp, symbol, side, type, tif, qty, price, status, reason, text, ts)), "
+    "   $8::smallint[], $9::bigint[], $10::bigint[], $11::smallint[], $12::smallint[], $13::text[], $14::bigint[], "
+    "   $21::bigint[]) "
+    "   AS t(id, account, cid, fp, symbol, side, type, tif, qty, price, status, reason, text, ts, collar)), "
     "e AS (INSERT INTO order_events (account, account_seq, event_id, order_id, from_status, to_status, "
     "   event_ts_ns, payload) "
     " SELECT t.account, t.seq, t.event_id, t.id, 0, t.status, t.ts, t.payload "
@@ -137,7 +139,7 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
   // What the batch's accepted orders add, per account: its delta for the cache after COMMIT.
   std::map<std::string, ExposureDelta> added;
 
-  ArrayLiteral ids, accts, cids, fps, symbols, sides, types, tifs, qtys, prices, statuses, reasons, texts, tss, seqs,
+  ArrayLiteral ids, accts, cids, fps, symbols, sides, types, tifs, qtys, prices, collars, statuses, reasons, texts, tss, seqs,
       event_ids, payloads;
   OutboxRecordsWriter outbox;
   bool wrote = false;
@@ -164,7 +166,7 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
     }
     const std::optional<Rejection> rejection = (*p->decide)(inputs);
     const std::int64_t seq = ++last_seq.at(r.account());
-    const auto event = rows::newOrderEvent(r, p->order_id, p->now_ns, rejection, seq);
+    const auto event = rows::newOrderEvent(r, p->order_id, p->now_ns, rejection, seq, p->collar_price);
     const v1::Order& o = event.order();
     delta.add(o, +1);  // only an accepted order works
     ids.text(p->order_id);
@@ -177,6 +179,7 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
     tifs.number(r.time_in_force());
     qtys.number(r.quantity());
     prices.number(r.limit_price());
+    collars.number(p->collar_price);
     statuses.number(o.status());
     reasons.number(o.reject_reason());
     texts.text(o.reject_text());
@@ -208,7 +211,7 @@ void OrderStore::submitMany(pqxx::work& tx, const std::vector<PendingSubmit*>& o
                    std::move(statuses).take(), std::move(reasons).take(), std::move(texts).take(),
                    std::move(tss).take(), std::move(seqs).take(), std::move(event_ids).take(),
                    std::move(payloads).take(), std::move(seq_accounts).take(), std::move(seq_values).take(),
-                   rows::bytea(outbox.bytes()));
+                   rows::bytea(outbox.bytes()), std::move(collars).take());
 }
 
 }  // namespace tickstream::order

@@ -1,5 +1,6 @@
 #include "order_validation.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
@@ -66,6 +67,9 @@ void ValidationConfig::validate() const {
   if (price_band_bps < 1 || price_band_bps > kMaxBandBps) {
     fail("price_band_bps must be in [1, 10000], got " + std::to_string(price_band_bps));
   }
+  if (market_collar_bps < 0 || market_collar_bps > kMaxBandBps) {
+    fail("market_collar_bps must be in [0, 10000], got " + std::to_string(market_collar_bps));
+  }
   if (max_quantity < 1 || max_quantity > kMaxQuantityLimit) {
     fail("max_quantity must be in [1, 1000000000], got " + std::to_string(max_quantity));
   }
@@ -77,6 +81,24 @@ void ValidationConfig::validate() const {
 OrderValidator::OrderValidator(const ValidationConfig& config, const SymbolLookup& symbols)
     : config_(config), symbols_(symbols) {
   config_.validate();
+}
+
+std::int64_t OrderValidator::marketCollar(v1::OrderType type, v1::Side side, const SymbolInfo& symbol) const noexcept {
+  if (type != v1::ORDER_TYPE_MARKET || config_.market_collar_bps == 0 || !symbol.last_trade_price ||
+      *symbol.last_trade_price <= 0) {
+    return 0;
+  }
+  const Int128 last = *symbol.last_trade_price;
+  const Int128 tick = symbol.tick_size > 0 ? symbol.tick_size : 1;
+  if (side == v1::SIDE_BUY) {
+    // Down to the grid: the collar never lets a buy pay more than the bps allow.
+    const Int128 up = last * (kMaxBandBps + config_.market_collar_bps) / kMaxBandBps;
+    return static_cast<std::int64_t>(std::max(up / tick * tick, tick));
+  }
+  // Up to the grid (never a sell below what the bps allow), and one tick at least: a collar of 0
+  // would mean none.
+  const Int128 down = (last * (kMaxBandBps - config_.market_collar_bps) + kMaxBandBps - 1) / kMaxBandBps;
+  return static_cast<std::int64_t>(std::max((down + tick - 1) / tick * tick, tick));
 }
 
 std::optional<ValidationError> OrderValidator::checkId(Field field, std::string_view value) const {

@@ -50,6 +50,11 @@ struct ValidationConfig {
   // Fat-finger band: a limit price may be at most this far from the last trade, in basis points
   // of the last trade (1000 = ±10%); 1 .. 10000.
   std::int64_t price_band_bps = 1000;
+  // Market order collar: a market order may trade at most this far through the last trade, in
+  // basis points of it (a buy no higher, a sell no lower); the rest is canceled. The same 10%
+  // as the band by default: a market order goes no further than a limit order could be priced.
+  // 0 = no collar; 1 .. 10000.
+  std::int64_t market_collar_bps = 1000;
   // Largest quantity of one order, in shares; also keeps quantity * price far from int64's
   // limit. 1 .. 1e9.
   std::int64_t max_quantity = 10'000'000;
@@ -71,6 +76,12 @@ class OrderValidator {
   // `original` is the stored order being replaced: the replacement keeps its symbol, side, type
   // and time in force, and must leave quantity open beyond what already filled.
   [[nodiscard]] Validation validateReplace(const v1::ReplaceOrderRequest& request, const v1::Order& original) const;
+
+  // The collar of a valid market order on `side` against `symbol` (what validation returned):
+  // the last trade moved market_collar_bps against the order, on the tick grid and never past
+  // it (a buy's rounded down, a sell's up), at least one tick. 0 for limit orders, with the
+  // collar off, or without a last trade.
+  [[nodiscard]] std::int64_t marketCollar(v1::OrderType type, v1::Side side, const SymbolInfo& symbol) const noexcept;
 
  private:
   [[nodiscard]] std::optional<ValidationError> checkId(Field field, std::string_view value) const;

@@ -245,6 +245,9 @@ vv1::NewOrderRequest toVenueNewOrder(const v1::Order& order) {
   r.set_time_in_force(order.time_in_force());
   r.set_quantity(order.quantity());
   r.set_limit_price(order.limit_price());
+  // The stored collar, never one computed now: a re-send must be byte-for-byte the first send,
+  // or the venue refuses the order id as used for another request.
+  if (order.type() == v1::ORDER_TYPE_MARKET) r.set_collar_price(order.collar_price());
   return r;
 }
 

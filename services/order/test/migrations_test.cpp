@@ -10,7 +10,7 @@
 
 // The order service's schema files, as libs/pg's runner will load them at start-up. Applying
 // them to a real PostgreSQL is tests/integration/order.
-TEST_CASE("the order schema loads as dense versions 1..8 that the runner can apply") {
+TEST_CASE("the order schema loads as dense versions 1..9 that the runner can apply") {
   const auto migrations = tickstream::pg::loadMigrations(TICKSTREAM_ORDER_MIGRATIONS_DIR);
   std::vector<int> versions;
   std::vector<std::string> names;
@@ -18,10 +18,10 @@ TEST_CASE("the order schema loads as dense versions 1..8 that the runner can app
     versions.push_back(m.version);
     names.push_back(m.name);
   }
-  CHECK(versions == std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(versions == std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9});
   CHECK(names == std::vector<std::string>{"risk_limits", "orders", "order_events_and_fills", "outbox",
                                              "venue_stream_position", "positions", "lighter_writes",
-                                             "outbox_per_transaction"});
+                                             "outbox_per_transaction", "market_collar"});
   for (const auto& m : migrations) {
     INFO(m.name);
     std::string upper = m.sql;

@@ -316,6 +316,36 @@ TEST_CASE("ValidationConfig::validate names the bad field") {
   c = {};
   c.max_id_length = 0;
   CHECK_THROWS_WITH(c.validate(), Catch::Contains("ValidationConfig.max_id_length"));
+  c = {};
+  c.market_collar_bps = 10'001;
+  CHECK_THROWS_WITH(c.validate(), Catch::Contains("ValidationConfig.market_collar_bps"));
+  c.market_collar_bps = 0;  // no collar
+  CHECK_NOTHROW(c.validate());
+}
+
+TEST_CASE("a market order's collar is the last trade moved by the collar against it, on the tick grid") {
+  const auto symbols = defaultSymbols();
+  ValidationConfig c;
+  c.market_collar_bps = 1000;
+  const OrderValidator v(c, symbols);
+  const SymbolInfo aapl = *symbols.find("AAPL");  // tick 0.01, last 120.00
+  CHECK(v.marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_BUY, aapl) == 1'320'000);   // 132.00
+  CHECK(v.marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_SELL, aapl) == 1'080'000);  // 108.00
+  // Off the grid: a buy's collar rounds down and a sell's up, never past the bps.
+  const SymbolInfo odd{500, 1, 1'000'300};  // tick 0.05, last 100.03
+  CHECK(v.marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_BUY, odd) == 1'100'000);    // 110.033 -> 110.00
+  CHECK(v.marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_SELL, odd) == 900'500);     // 90.027 -> 90.05
+  // A penny stock's sell collar is at least one tick, never 0 (which would mean none).
+  ValidationConfig wide;
+  wide.market_collar_bps = 10'000;
+  const OrderValidator w(wide, symbols);
+  CHECK(w.marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_SELL, SymbolInfo{100, 1, 100}) == 100);
+  // None: a limit order, no last trade, the collar off.
+  CHECK(v.marketCollar(v1::ORDER_TYPE_LIMIT, v1::SIDE_BUY, aapl) == 0);
+  CHECK(v.marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_BUY, *symbols.find("IPO")) == 0);
+  ValidationConfig off;
+  off.market_collar_bps = 0;
+  CHECK(OrderValidator(off, symbols).marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_BUY, aapl) == 0);
 }
 
 TEST_CASE("formatPrice prints four decimals, negative values and the extremes") {

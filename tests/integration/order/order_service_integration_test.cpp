@@ -145,6 +145,24 @@ void checkKafkaMatchesPostgres(ServiceEnv& e) {
                      "WHERE o.order_id IS NULL OR o.account <> f.account") == 0);
 }
 
+// Puts the seeded last trade back when a case that moved it ends, passed or failed: the later
+// cases of this process share the env. `restored` says when the service sees it again.
+struct RestoreLastTrade {
+  ServiceEnv& env;
+  std::function<bool()> restored;
+  ~RestoreLastTrade() {
+    if (env.publishLastTrade(kLastTrade)) testing::waitUntil(restored, std::chrono::seconds(15));
+  }
+};
+
+// The collar the service gives a market buy now, seen through carol (no risk limits: her
+// orders are stored REJECTED and never reach the venue).
+std::int64_t marketBuyCollar(ServiceEnv& e) {
+  v1::SubmitOrderResponse probe;
+  if (!e.submit(token("carol"), marketBuy("carol", cid("collar-probe")), probe).ok()) return -1;
+  return probe.order().collar_price();
+}
+
 }  // namespace
 
 TEST_CASE("calls without a valid token, or for another account, are refused") {
@@ -278,13 +296,7 @@ TEST_CASE("a retried submit returns the original order; the same key with anothe
     return st.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
            st.error_message().find("price band") != std::string::npos;
   };
-  struct RestoreLastTrade {  // the later cases of this process share the env: pass or fail
-    ServiceEnv& env;
-    std::function<bool()> refuses;
-    ~RestoreLastTrade() {
-      if (env.publishLastTrade(kLastTrade)) testing::waitUntil([&] { return !refuses(); }, std::chrono::seconds(15));
-    }
-  } restore{e, bandRefuses};
+  const RestoreLastTrade restore{e, [&] { return !bandRefuses(); }};
   REQUIRE(e.publishLastTrade(kLastTrade * 3));
   REQUIRE(testing::waitUntil(bandRefuses, std::chrono::seconds(15)));
   const auto retried = e.submit(alice, r, again);
@@ -295,22 +307,40 @@ TEST_CASE("a retried submit returns the original order; the same key with anothe
   CHECK(e.submit(alice, changed, again).error_code() == grpc::StatusCode::ALREADY_EXISTS);
 }
 
-TEST_CASE("a market order is routed and filled; a resting order is canceled and replaced") {
+TEST_CASE("a market order is collared, routed and filled; a resting order is canceled and replaced") {
   auto& e = env();
   const auto alice = token("alice");
   v1::SubmitOrderResponse res;
-  REQUIRE(e.submit(alice, marketBuy("alice", cid("mkt")), res).ok());
-  CHECK(res.order().status() == v1::ORDER_STATUS_ACCEPTED);
-  const auto market_id = res.order().order_id();
-  REQUIRE(testing::waitUntil([&] {
-    const auto o = e.get("alice", market_id);
-    return o.status() == v1::ORDER_STATUS_FILLED || (o.status() == v1::ORDER_STATUS_CANCELED && o.filled_quantity() > 0);
-  }, 15s));
-  const auto filled = e.get("alice", market_id);
-  CHECK(filled.filled_quantity() > 0);
-  CHECK(filled.avg_fill_price() > 0);
-  CHECK(count(e.url, "SELECT coalesce(sum(quantity), 0) FROM fills WHERE order_id = '" + market_id + "'") ==
-        filled.filled_quantity());
+  // The last trade says $1.00, the venue's book asks $5 and more: the 10% collar ($1.10) lets
+  // the market buy take nothing, where without it the buy would have paid five times the last.
+  REQUIRE(e.submit(alice, marketBuy("alice", cid("collared")), res).ok());
+  CHECK(res.order().collar_price() == kLastTrade * 11 / 10);
+  const auto collared_id = res.order().order_id();
+  REQUIRE(e.waitStatus("alice", collared_id, v1::ORDER_STATUS_CANCELED));
+  CHECK(e.get("alice", collared_id).filled_quantity() == 0);
+  CHECK(e.get("alice", collared_id).collar_price() == kLastTrade * 11 / 10);  // as stored
+
+  std::string market_id;
+  {
+    // A last trade of $1000 puts the collar ($1100) above any ask the venue shows ($5..$500
+    // opening mids): the market buy trades against the real book.
+    const RestoreLastTrade restore{e, [&] { return marketBuyCollar(e) == kLastTrade * 11 / 10; }};
+    REQUIRE(e.publishLastTrade(kLastTrade * 1000));
+    REQUIRE(testing::waitUntil([&] { return marketBuyCollar(e) == kLastTrade * 1100; }, 15s));
+    REQUIRE(e.submit(alice, marketBuy("alice", cid("mkt")), res).ok());
+    CHECK(res.order().status() == v1::ORDER_STATUS_ACCEPTED);
+    market_id = res.order().order_id();
+    REQUIRE(testing::waitUntil([&] {
+      const auto o = e.get("alice", market_id);
+      return o.status() == v1::ORDER_STATUS_FILLED || (o.status() == v1::ORDER_STATUS_CANCELED && o.filled_quantity() > 0);
+    }, 15s));
+    const auto filled = e.get("alice", market_id);
+    CHECK(filled.filled_quantity() > 0);
+    CHECK(filled.avg_fill_price() > 0);
+    CHECK(filled.avg_fill_price() <= kLastTrade * 1100);
+    CHECK(count(e.url, "SELECT coalesce(sum(quantity), 0) FROM fills WHERE order_id = '" + market_id + "'") ==
+          filled.filled_quantity());
+  }  // the last trade back at $1.00 for what follows
 
   REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("rest")), res).ok());
   const auto resting_id = res.order().order_id();
@@ -474,6 +504,51 @@ TEST_CASE("the venue restarts: orders it lost are canceled by reconciliation, ne
     return e.waitStatus("alice", r.order().order_id(), v1::ORDER_STATUS_ROUTED);
   }, 30s));
   CHECK(count(e.url, "SELECT count(*) FROM venue_stream_position WHERE session = 'svc-it-2'") == 1);
+}
+
+TEST_CASE("at the venue's close DAY orders expire, GTC orders stay working, and new orders are refused") {
+  auto& e = env();
+  const auto alice = token("alice");
+  const int port = e.venue->port();
+  e.venue.reset();
+  // A day of 200,000 messages at 20,000/s: the market closes ~10 s after the start.
+  e.venue = std::make_unique<VenueProcess>("svc-it-day", port, std::vector<std::string>{"--messages", "200000"});
+  // Orders route once the service has found the new session (what was working is reconciled).
+  std::string day_id;
+  REQUIRE(testing::waitUntil([&] {
+    auto day = restingLimitBuy("alice", cid("day"));
+    day.set_time_in_force(v1::TIME_IN_FORCE_DAY);
+    v1::SubmitOrderResponse r;
+    REQUIRE(e.submit(alice, day, r).ok());
+    day_id = r.order().order_id();
+    return e.waitStatus("alice", day_id, v1::ORDER_STATUS_ROUTED);
+  }, 30s));
+  v1::SubmitOrderResponse res;
+  REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("gtc")), res).ok());
+  const auto gtc_id = res.order().order_id();
+  REQUIRE(e.waitStatus("alice", gtc_id, v1::ORDER_STATUS_ROUTED));
+  INFO("venue log:\n" << e.venue->child().log());
+  REQUIRE(e.venue->child().log().find("\"session ended\"") == std::string::npos);  // still open
+
+  REQUIRE(testing::waitUntil(
+      [&] { return e.venue->child().log().find("\"session ended\"") != std::string::npos; }, 30s));
+  REQUIRE(e.waitStatus("alice", day_id, v1::ORDER_STATUS_EXPIRED));
+  CHECK(e.get("alice", day_id).filled_quantity() == 0);
+  CHECK(count(e.url, "SELECT count(*) FROM order_events WHERE order_id = '" + day_id + "' AND to_status = " +
+                         std::to_string(v1::ORDER_STATUS_EXPIRED)) == 1);
+  CHECK(e.get("alice", gtc_id).status() == v1::ORDER_STATUS_ROUTED);  // GTC outlives the day
+
+  // After the close the venue takes nothing: acknowledged (it was valid), then rejected.
+  REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("after-close")), res).ok());
+  const auto late_id = res.order().order_id();
+  REQUIRE(e.waitStatus("alice", late_id, v1::ORDER_STATUS_REJECTED));
+  CHECK(e.get("alice", late_id).reject_reason() == v1::REJECT_REASON_VENUE_REJECTED);
+
+  // A new day (a new venue session) for the cases after this one: the GTC order, which the new
+  // session does not hold, is reconciled away.
+  e.venue.reset();
+  e.venue = std::make_unique<VenueProcess>("svc-it-3", port);
+  REQUIRE(e.waitStatus("alice", gtc_id, v1::ORDER_STATUS_CANCELED));
 }
 
 TEST_CASE("PostgreSQL restarts under load: the service recovers by itself and loses nothing acknowledged") {

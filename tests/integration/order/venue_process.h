@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <regex>
@@ -70,9 +71,14 @@ class VenueProcess {
   static std::vector<std::string> argv(const std::string& session, int port,
                                        std::vector<std::string> extra) {
     std::vector<std::string> a{TICKSTREAM_EXCHANGE_SIM_BIN, "--symbols", "3", "--seed", "11",
-                               "--listen", "127.0.0.1:0", "--messages", "0", "--rate", "20000",
+                               "--listen", "127.0.0.1:0", "--rate", "20000",
                                "--venue-listen", "127.0.0.1:" + std::to_string(port),
                                "--venue-session", session};
+    // The market runs until SIGTERM unless `extra` gives a length: then the day closes after
+    // that many messages, and the venue stays up with the market closed.
+    if (std::find(extra.begin(), extra.end(), "--messages") == extra.end()) {
+      a.insert(a.end(), {"--messages", "0"});
+    }
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
