@@ -4,6 +4,9 @@
 //   exchange-sim --listen 127.0.0.1:7001 --rate 100000 --messages 0 --truth-out truth.json
 //   exchange-sim --listen 127.0.0.1:7001 --messages 0 --venue-listen 127.0.0.1:7002
 // Capture mode prints one JSON summary line on stdout.
+#include <signal.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -42,7 +45,14 @@ struct LiveOptions {
   int drain_ms = 5000;        // on shutdown, how long connected clients get to read to the end
   std::string venue_listen;   // host:port of the gRPC Venue API; empty = no venue
   std::string venue_fault = "none";  // injected fault: none, reject-all, unavailable, stall
+  double spike_every_s = 0;   // start a spike this often (0 = only on SIGUSR1)
 };
+
+// SIGUSR1 asks for a spike. The handler only counts; the main loop passes it on, since a signal
+// handler may not take the publisher's locks.
+std::atomic<uint64_t> spike_signals{0};
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "a signal handler may touch only lock-free atomics");
+void onSpikeSignal(int) { spike_signals.fetch_add(1, std::memory_order_relaxed); }
 
 // The gRPC Venue API over the live market: its engine trades against the publisher's simulator
 // under the publisher's market lock.
@@ -151,6 +161,25 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
   if (venue) {
     venue->server.setAllServing(true); // the market is running: orders can trade
   }
+  struct sigaction spike_action{};
+  spike_action.sa_handler = onSpikeSignal;
+  sigemptyset(&spike_action.sa_mask);
+  spike_action.sa_flags = SA_RESTART;
+  ::sigaction(SIGUSR1, &spike_action, nullptr);
+  uint64_t spike_signals_seen = 0;
+  auto last_spike = std::chrono::steady_clock::now();
+  const auto maybeSpike = [&] {
+    const uint64_t signals = spike_signals.load(std::memory_order_relaxed);
+    const auto now = std::chrono::steady_clock::now();
+    const bool periodic = opts.spike_every_s > 0 &&
+                          now - last_spike >= std::chrono::duration<double>(opts.spike_every_s);
+    if (signals != spike_signals_seen || periodic) {
+      spike_signals_seen = signals;
+      last_spike = now;
+      publisher.spike();
+      logging::info("spike requested", {{"by", periodic ? "--spike-every-s" : "SIGUSR1"}});
+    }
+  };
   uint64_t reported = 0;
   const auto updateMetrics = [&] {
     const uint64_t now = publisher.published();
@@ -166,6 +195,7 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
   };
   while (!publisher.finished() && !shutdown.waitFor(200ms)) {
     updateMetrics();
+    maybeSpike();
   }
   publisher.stop(); // no-op when it finished by itself
   runner.join();
@@ -248,8 +278,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
   flags.add("--burst-messages", feed.burst_messages,
             "live mode: messages sent at --burst-factor x --rate after the start (0 = no spike)");
-  flags.add("--burst-factor", feed.burst_factor, "live mode: speed-up of the opening spike")
+  flags.add("--burst-factor", feed.burst_factor, "live mode: speed-up of the opening spike and of later ones")
       ->check(CLI::Range(1, 1000));
+  flags.add("--spike-messages", feed.spike_messages,
+            "live mode: messages in a spike started by SIGUSR1 or --spike-every-s, at --burst-factor x "
+            "--rate (0 = as many as --burst-messages, or one second's worth if that is 0)");
+  flags.add("--spike-every-s", live.spike_every_s, "live mode: start a spike this often (0 = only on SIGUSR1)")
+      ->check(CLI::Range(0.0, 86'400.0));
   flags.add("--tick-us", tick_us, "live mode: pacing period in us (one batch per tick)")
       ->check(CLI::Range(100, 100'000));
   flags.add("--soup-user", soup_config.username, "live mode: accepted SoupBinTCP username");

@@ -28,19 +28,13 @@ FeedConfig validated(FeedConfig c) {
 } // namespace
 
 FeedPublisher::FeedPublisher(FeedConfig feed, const MarketConfig& market, soup::SoupServer& server)
-    : config_(validated(feed)), sim_(market), server_(server) {}
-
-uint64_t FeedPublisher::dueAt(std::chrono::nanoseconds since_start) const noexcept {
-  // double is fine here: this is a message count, not money, and 2^53 messages is years away.
-  const double s = std::chrono::duration<double>(since_start).count();
-  const double rate = static_cast<double>(config_.rate);
-  const double burst_rate = rate * static_cast<double>(config_.burst_factor);
-  const double burst_seconds = static_cast<double>(config_.burst_messages) / burst_rate;
-  if (s < burst_seconds) {
-    return static_cast<uint64_t>(s * burst_rate);
-  }
-  return config_.burst_messages + static_cast<uint64_t>((s - burst_seconds) * rate);
-}
+    : config_(validated(feed)),
+      sim_(market),
+      server_(server),
+      schedule_(config_.rate, config_.burst_messages, config_.burst_factor,
+                config_.spike_messages != 0   ? config_.spike_messages
+                : config_.burst_messages != 0 ? config_.burst_messages
+                                              : config_.rate) {}
 
 bool FeedPublisher::publishOne() noexcept {
   sim_.next(message_);
@@ -57,7 +51,15 @@ void FeedPublisher::run() {
   const auto start = Clock::now();
   bool ok = true;
   for (;;) {
-    uint64_t due = dueAt(Clock::now() - start);
+    const double since_start = std::chrono::duration<double>(Clock::now() - start).count();
+    if (const uint64_t asked = spike_requests_.load(std::memory_order_relaxed);
+        asked != spike_requests_seen_) {
+      spike_requests_seen_ = asked;
+      if (schedule_.startSpike(since_start)) {
+        spikes_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    uint64_t due = schedule_.dueAt(since_start);
     if (config_.messages != 0) {
       due = std::min(due, config_.messages);
     }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "feed_schedule.h"
 #include "market.h"
 #include "tickstream/soup/server.h"
 
@@ -21,7 +22,9 @@ struct FeedConfig {
                                 // 0 = until stop()
   uint64_t burst_messages = 0;  // messages sent at burst_factor x rate right after the start
                                 // (a market-open spike); 0 = none
-  uint32_t burst_factor = 10;   // how much faster the opening spike is; 1..1000
+  uint32_t burst_factor = 10;   // how much faster the opening spike (and any later one) is; 1..1000
+  uint64_t spike_messages = 0;  // messages in a spike started by spike(), at burst_factor x rate;
+                                // 0 = as many as burst_messages, or one second's worth if that is 0
   std::chrono::microseconds tick{1000}; // pacing period: each tick sends every message that has
                                         // come due, so there is no per-message sleep; 100us..100ms
 
@@ -52,6 +55,11 @@ public:
   void run();
   // Asks run() to finish; wakes it at once. Any thread.
   void stop();
+  // Asks run() for a spike (spike_messages at burst_factor x rate) from its next tick; ignored
+  // while one is running. Any thread. Returns at once.
+  void spike() noexcept { spike_requests_.fetch_add(1, std::memory_order_relaxed); }
+  // Spikes run() has started (the opening burst not counted); any thread.
+  [[nodiscard]] uint64_t spikes() const noexcept { return spikes_.load(std::memory_order_relaxed); }
   // Before run(): `listener` (which must outlive run()) hears about each batch and the end.
   void setListener(MarketListener* listener) noexcept { listener_ = listener; }
 
@@ -75,8 +83,6 @@ public:
   [[nodiscard]] std::chrono::nanoseconds elapsed() const noexcept { return elapsed_; }
 
 private:
-  // How many messages should be out `since_start` after the start (the burst, then the rate).
-  [[nodiscard]] uint64_t dueAt(std::chrono::nanoseconds since_start) const noexcept;
   // Appends the next message of the simulator; false if the server refused it.
   bool publishOne() noexcept;
 
@@ -86,6 +92,10 @@ private:
   itch::Message message_;
   std::array<uint8_t, itch::kMaxMessageLength> buffer_{}; // reused for every message
 
+  FeedSchedule schedule_;                // run()'s thread only
+  std::atomic<uint64_t> spike_requests_{0};
+  uint64_t spike_requests_seen_ = 0;     // run()'s thread only
+  std::atomic<uint64_t> spikes_{0};
   std::atomic<uint64_t> published_{0};
   std::atomic<bool> finished_{false};
   std::chrono::nanoseconds elapsed_{0};

@@ -26,6 +26,7 @@ using tickstream::book::Side;
 using tickstream::book::Status;
 using tickstream::exchange_sim::FeedConfig;
 using tickstream::exchange_sim::FeedPublisher;
+using tickstream::exchange_sim::FeedSchedule;
 using tickstream::exchange_sim::MarketConfig;
 using tickstream::exchange_sim::MarketListener;
 using tickstream::exchange_sim::SimFill;
@@ -263,6 +264,52 @@ TEST_CASE("live: an opening burst goes out faster than the steady rate") {
   CHECK(publisher.published() >= 6'000);
   CHECK(took.count() > 0.075);
   CHECK(took.count() < 0.4);
+  server.stop();
+}
+
+TEST_CASE("the schedule: the opening burst, the steady rate, and spikes on demand one at a time") {
+  // 1000/s; an opening burst of 500 at 10x (0.05 s); spikes of 2000 at 10x (0.2 s each). Times
+  // in seconds are doubles, so a count may land one below the exact figure.
+  FeedSchedule s(1'000, 500, 10, 2'000);
+  const auto due = [&](double t, int64_t exact) {
+    INFO("t = " << t);
+    const auto d = static_cast<int64_t>(s.dueAt(t));
+    CHECK(d <= exact);
+    CHECK(d >= exact - 1);
+  };
+  due(0.0, 0);
+  due(0.025, 250);  // inside the burst: 10,000/s
+  due(0.05, 500);
+  due(1.05, 1'500);  // then 1000/s
+  CHECK(s.spikeSeconds() == Approx(0.2));
+  REQUIRE(s.startSpike(2.0));
+  due(2.0, 2'450);
+  due(2.1, 2'450 + 1'000);  // 0.1 s at 10,000/s
+  CHECK_FALSE(s.startSpike(2.15));  // one at a time
+  due(2.2, 2'450 + 2'000);          // the whole spike: 1800 on top of the rate's 200
+  due(3.2, 2'450 + 2'000 + 1'000);  // the steady rate again
+  REQUIRE(s.startSpike(4.0));       // a later spike adds its own
+  due(4.2, 4'650 + 2 * 1'800);
+}
+
+TEST_CASE("live: spike() sends a spike at the burst speed from the next tick, then the rate resumes") {
+  soup::SoupServer server(soup::SoupServerConfig{});
+  server.start();
+  // 500/s steady; a spike is 5000 messages at 100x (0.1 s). Without it, 5000 would take 10 s.
+  FeedPublisher publisher(
+      FeedConfig{.rate = 500, .messages = 0, .burst_factor = 100, .spike_messages = 5'000},
+      smallMarket(), server);
+  std::thread runner([&] { publisher.run(); });
+  REQUIRE(waitFor([&] { return publisher.published() >= 50; }, 5s));
+  const uint64_t before = publisher.published();
+  publisher.spike();
+  const auto asked = std::chrono::steady_clock::now();
+  CHECK(waitFor([&] { return publisher.published() >= before + 5'000; }, 3s));
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - asked;
+  CHECK(took.count() < 3.0);
+  CHECK(publisher.spikes() == 1);
+  publisher.stop();
+  runner.join();
   server.stop();
 }
 

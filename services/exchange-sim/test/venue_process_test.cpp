@@ -1,17 +1,22 @@
 // The exchange-sim binary with --venue-listen: a routed order fills against the live simulated
-// market, and SIGTERM stops the venue cleanly.
+// market, and SIGTERM stops the venue cleanly; SIGUSR1 starts a spike in the feed.
 #include <catch2/catch.hpp>
 
 #include <grpcpp/grpcpp.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "market.h"
 #include "tickstream/testing/child.h"
+#include "tickstream/testing/http_get.h"
 #include "tickstream/venue/v1/venue.grpc.pb.h"
 
 namespace v1 = tickstream::venue::v1;
@@ -116,4 +121,32 @@ TEST_CASE("exchange-sim --venue-listen fills a routed order against the live mar
   }
   CHECK(stream->Finish().error_code() == grpc::StatusCode::UNAVAILABLE);
   CHECK(sim.waitExit(15s) == 0);
+}
+
+TEST_CASE("exchange-sim: SIGUSR1 starts a spike in the live feed") {
+  // 200 messages/s; a spike is 20,000 at 100x (0.1 s): without it 20,000 would take 100 s.
+  Child sim({TICKSTREAM_EXCHANGE_SIM_BIN, "--symbols", "3", "--seed", "5", "--listen", "127.0.0.1:0",
+             "--messages", "0", "--rate", "200", "--burst-factor", "100", "--spike-messages", "20000",
+             "--metrics-listen", "127.0.0.1:0"},
+            "/tmp/exchange_sim_spike_" + std::to_string(::getpid()) + ".log");
+  INFO(sim.log());
+  const std::regex metrics_listening(R"("http endpoint listening".*"port":(\d+))");
+  std::smatch m;
+  std::string log;
+  REQUIRE(waitUntil([&] { return std::regex_search(log = sim.log(), m, metrics_listening); }, 10s));
+  const auto metrics_port = static_cast<uint16_t>(std::stoi(m[1].str()));
+  const auto published = [&] {
+    const std::string text = tickstream::testing::httpGet(metrics_port, "/metrics");
+    const std::string series = "\nexchange_sim_messages_published_total ";
+    const auto at = text.find(series);
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size()));
+  };
+  REQUIRE(waitUntil([&] { return published() > 0; }, 10s));
+  const double before = published();
+  CHECK(before < 5'000);
+  sim.signal(SIGUSR1);
+  CHECK(waitUntil([&] { return published() >= before + 20'000; }, 5s));
+  CHECK(sim.log().find("\"spike requested\"") != std::string::npos);
+  sim.signal(SIGTERM);
+  CHECK(sim.waitExit(20s) == std::optional<int>(0));
 }
