@@ -46,6 +46,7 @@ struct LiveOptions {
   std::string venue_listen;   // host:port of the gRPC Venue API; empty = no venue
   std::string venue_fault = "none";  // injected fault: none, reject-all, unavailable, stall
   double spike_every_s = 0;   // start a spike this often (0 = only on SIGUSR1)
+  std::string capture_out;    // also write the live stream to this capture file; empty = none
 };
 
 // SIGUSR1 asks for a spike. The handler only counts; the main loop passes it on, since a signal
@@ -157,6 +158,16 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
                                       {"fault", opts.venue_fault}});
   }
 
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> capture(nullptr, &std::fclose);
+  if (!opts.capture_out.empty()) {
+    capture.reset(std::fopen(opts.capture_out.c_str(), "wb"));
+    if (!capture) {
+      logging::error("cannot open capture file", {{"path", opts.capture_out}});
+      return 1;
+    }
+    std::setvbuf(capture.get(), nullptr, _IOFBF, 1 << 20);
+    publisher.setCapture(capture.get());
+  }
   std::thread runner([&publisher] { publisher.run(); });
   if (venue) {
     venue->server.setAllServing(true); // the market is running: orders can trade
@@ -193,9 +204,15 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
       venue_open_orders.Set(static_cast<double>(venue->engine.openOrders()));
     }
   };
+  bool capture_failure_logged = false;
   while (!publisher.finished() && !shutdown.waitFor(200ms)) {
     updateMetrics();
     maybeSpike();
+    if (publisher.captureFailed() && !capture_failure_logged) {
+      capture_failure_logged = true;
+      logging::error("writing the capture file failed; the live feed goes on without it",
+                     {{"path", opts.capture_out}});
+    }
   }
   publisher.stop(); // no-op when it finished by itself
   runner.join();
@@ -210,6 +227,17 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
                                             : 0.0},
                  {"truth_errors", static_cast<unsigned long long>(sim.truthErrors())}});
   int status = sim.truthErrors() == 0 ? 0 : 1;
+  if (capture) {
+    // After run() returned: it flushed the file, and nothing writes to it any more.
+    const bool closed = std::fclose(capture.release()) == 0;
+    if (publisher.captureFailed() || !closed) {
+      logging::error("the capture file is incomplete", {{"path", opts.capture_out}});
+      status = 1;
+    } else {
+      logging::info("capture file written", {{"path", opts.capture_out},
+                                             {"messages", static_cast<unsigned long long>(publisher.published())}});
+    }
+  }
   if (!opts.truth_out.empty()) {
     if (exchange_sim::writeTruthFile(sim, opts.truth_out)) {
       logging::info("truth file written", {{"path", opts.truth_out}});
@@ -272,7 +300,9 @@ int main(int argc, char** argv) {
   flags.add("--burst-events", config.burst_events, "order-flow events in the opening burst");
   flags.add("--burst-speedup", config.burst_speedup, "how much denser the opening burst is");
   flags.add("--halts-per-million", config.halts_per_million, "halts per million events");
-  flags.add("--capture-out", capture_out, "capture mode: file to write (length-prefixed ITCH)");
+  flags.add("--capture-out", capture_out,
+            "file to write (length-prefixed ITCH): capture mode alone; with --listen, the live "
+            "stream exactly as sent, venue executions included");
   flags.add("--listen", live.listen, "live mode: HOST:PORT to serve SoupBinTCP on (port 0 = any)");
   flags.add("--rate", feed.rate, "live mode: messages per second")
       ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
@@ -315,9 +345,13 @@ int main(int argc, char** argv) {
   if (auto code = flags.parse(argc, argv)) {
     return *code;
   }
-  if (capture_out.empty() == live.listen.empty()) {
-    logging::error("give exactly one of --capture-out (capture mode) and --listen (live mode)");
+  if (capture_out.empty() && live.listen.empty()) {
+    logging::error("give --capture-out (capture mode) or --listen (live mode; with --capture-out too, "
+                   "the live stream is also written to the file)");
     return 2;
+  }
+  if (!live.listen.empty()) {
+    live.capture_out = capture_out;
   }
   if (!live.venue_listen.empty() && live.listen.empty()) {
     logging::error("--venue-listen needs live mode (--listen): the venue trades against the live "

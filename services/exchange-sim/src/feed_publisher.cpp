@@ -42,6 +42,10 @@ bool FeedPublisher::publishOne() noexcept {
   if (n == 0 || server_.append(std::span<const uint8_t>(buffer_.data(), n)) == 0) {
     return false;
   }
+  if (capture_ && !capture_->append(std::span<const uint8_t>(buffer_.data(), n))) {
+    capture_.reset();  // the live feed goes on; the caller learns from captureFailed()
+    capture_failed_.store(true, std::memory_order_relaxed);
+  }
   published_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
@@ -96,6 +100,9 @@ void FeedPublisher::run() {
     }
   }
   elapsed_ = Clock::now() - start;
+  if (capture_ && std::fflush(capture_file_) != 0) {
+    capture_failed_.store(true, std::memory_order_relaxed);
+  }
   server_.endSession();
   finished_.store(true, std::memory_order_release);
 }

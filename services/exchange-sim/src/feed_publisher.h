@@ -5,10 +5,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
+#include <optional>
 
 #include "feed_schedule.h"
 #include "market.h"
+#include "tickstream/itch/capture.h"
 #include "tickstream/soup/server.h"
 
 // The live venue: runs the MarketSimulator at a configured message rate and appends each
@@ -62,6 +65,19 @@ public:
   [[nodiscard]] uint64_t spikes() const noexcept { return spikes_.load(std::memory_order_relaxed); }
   // Before run(): `listener` (which must outlive run()) hears about each batch and the end.
   void setListener(MarketListener* listener) noexcept { listener_ = listener; }
+  // Before run(): every message appended to the session is also written to `out` as a capture
+  // record (itch::CaptureWriter: 2-byte length, the ITCH bytes), in session order, venue
+  // executions included, so the file is the very stream clients got. run() flushes it at the
+  // end; the caller closes it. A failed write stops the capture, not the feed: see
+  // captureFailed().
+  void setCapture(std::FILE* out) noexcept {
+    capture_.emplace(out);
+    capture_file_ = out;
+  }
+  // True once a capture write or the final flush failed; any thread.
+  [[nodiscard]] bool captureFailed() const noexcept {
+    return capture_failed_.load(std::memory_order_relaxed);
+  }
 
   // The market lock. run() holds it while it generates and sends a batch (not per message:
   // an uncontended lock per batch costs nothing at any rate), so another thread may trade
@@ -93,6 +109,9 @@ private:
   std::array<uint8_t, itch::kMaxMessageLength> buffer_{}; // reused for every message
 
   FeedSchedule schedule_;                // run()'s thread only
+  std::optional<itch::CaptureWriter> capture_;  // run()'s thread once it runs
+  std::FILE* capture_file_ = nullptr;
+  std::atomic<bool> capture_failed_{false};
   std::atomic<uint64_t> spike_requests_{0};
   uint64_t spike_requests_seen_ = 0;     // run()'s thread only
   std::atomic<uint64_t> spikes_{0};

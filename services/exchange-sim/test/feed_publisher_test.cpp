@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <span>
@@ -236,6 +237,10 @@ TEST_CASE("live: a market listener trades between batches and the feed carries i
   FeedPublisher publisher(FeedConfig{.rate = 200'000, .messages = 20'000}, smallMarket(), server);
   Taker taker(publisher);
   publisher.setListener(&taker);
+  // The capture tee: the file must be the very stream the client got, executions included.
+  std::FILE* capture = std::tmpfile();
+  REQUIRE(capture != nullptr);
+  publisher.setCapture(capture);
   RebuildingClient client(server.port(), 200);
   std::thread runner([&] { publisher.run(); });
   runner.join();
@@ -248,6 +253,19 @@ TEST_CASE("live: a market listener trades between batches and the feed carries i
   CHECK(client.bookErrors() == 0);
   CHECK(mismatches(client, publisher) == 0);
   CHECK(publisher.simulator().truthErrors() == 0);
+
+  CHECK_FALSE(publisher.captureFailed());
+  std::rewind(capture);
+  std::string payloads;  // the capture's records without their length prefixes
+  uint64_t records = 0;
+  for (unsigned char len[2]; std::fread(len, 1, 2, capture) == 2; ++records) {
+    std::string record((std::size_t{len[0]} << 8) | len[1], '\0');
+    REQUIRE(std::fread(record.data(), 1, record.size(), capture) == record.size());
+    payloads += record;
+  }
+  std::fclose(capture);
+  CHECK(records == publisher.published());
+  CHECK(payloads == client.wire());
   server.stop();
 }
 
