@@ -87,6 +87,11 @@ int main(int argc, char** argv) {
   flags.add("--upgrades-per-ip-per-second", config.upgrades_per_ip_per_second,
             "WebSocket upgrades allowed per client IP (token bucket rate)");
   flags.add("--upgrade-burst-per-ip", config.upgrade_burst_per_ip, "token bucket burst for upgrades");
+  std::string latency_from = "receive";
+  flags.add("--latency-from", latency_from,
+            "where the delivery-latency histogram starts: receive (ingestion's receive time) or "
+            "exchange (the exchange timestamp: only on a feed whose clock is the wall clock)")
+      ->check(CLI::IsMember({"receive", "exchange"}));
   flags.add("--drain-grace-ms", config.drain_grace_ms, "SIGTERM: how long clients get to leave");
   flags.add("--history-per-symbol", history, "recent updates kept per symbol for Resume");
   flags.add("--synthetic-updates-per-second", synthetic.updates_per_second,
@@ -98,6 +103,7 @@ int main(int argc, char** argv) {
   if (auto code = flags.parse(argc, argv)) {
     return *code;
   }
+  config.latency_from_exchange = latency_from == "exchange";
   if (!rs256_key_file.empty()) {
     std::ifstream in(rs256_key_file);
     if (!in) {

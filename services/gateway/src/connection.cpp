@@ -456,7 +456,7 @@ void Connection::sendState(uint32_t request_id, Sub& sub, std::optional<uint64_t
       sub.last_seq = *from_seq;
       uint64_t skipped = 0;
       for (const auto& u : missed) {
-        auto frames = std::make_shared<UpdateFrames>(u);
+        auto frames = std::make_shared<UpdateFrames>(u, server_.config().latency_from_exchange);
         if (frames->empty(sub.mask)) {
           ++skipped;
           continue;
@@ -691,7 +691,7 @@ Connection::Pull Connection::pullOne(Sub& sub, uint32_t now_ms, WriteBatch& batc
   } else {
     batch.addUpdate(*l.frames, encoding_, sub.mask, skipped);
   }
-  batch.receive_ts.push_back(l.receive_ts_ns);
+  batch.latency_start.push_back(l.latency_start_ns);
   sub.last_seq = l.seq;
   sub.received = l.received;
   sub.next_allowed_ms = now_ms + sub.min_interval_ms;
@@ -714,7 +714,7 @@ bool Connection::send(const WriteBatch& batch, int64_t now_ns) {
   if (server_.metrics() != nullptr) {
     DeliveryStats& stats = server_.deliveryStats();
     stats.wrote(batch.size, batch.messages, batch.skipped);
-    for (const int64_t ts : batch.receive_ts) {
+    for (const int64_t ts : batch.latency_start) {
       if (ts > 0) {
         stats.latency(now_ns - ts);
       }

@@ -31,6 +31,10 @@ struct GatewayConfig {
   int socket_send_buffer_bytes = 0;        // SO_SNDBUF per client socket; 0 = kernel default
   double upgrades_per_ip_per_second = 20;  // WebSocket upgrades per client IP (token bucket)
   double upgrade_burst_per_ip = 40;
+  // Where gateway_delivery_latency_seconds starts: false = ingestion's receive time (works with
+  // any feed), true = the exchange timestamp, which is the wall clock only on a real venue's
+  // feed (exchange-sim's ITCH clock is its own).
+  bool latency_from_exchange = false;
   int drain_grace_ms = 5'000;              // SIGTERM: Reconnect sent, close after this long
   uint32_t reconnect_after_ms = 1'000;     // the Reconnect hint (clients add jitter)
 

@@ -39,7 +39,8 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& r)
       updates_gap(counter(r, "gateway_updates_gap_total", "md.ticks seq jumps")),
       delivery_latency(prometheus::BuildHistogram()
                            .Name("gateway_delivery_latency_seconds")
-                           .Help("ingestion receive time to socket write completed, per update")
+                           .Help("ingestion receive time (or, with --latency-from exchange, the exchange "
+                                 "timestamp) to the update handed to the socket, per delivery")
                            .Register(r)
                            .Add({}, prometheus::Histogram::BucketBoundaries(
                                         DeliveryStats::kLatencyBounds.begin(),

@@ -466,8 +466,8 @@ std::pair<std::size_t, std::size_t> writeClientBytes(Encoding encoding, std::siz
 
 } // namespace
 
-UpdateFrames::UpdateFrames(std::shared_ptr<const mdv1::MarketDataUpdate> update)
-    : update_(std::move(update)), seq_(update_->seq()), receive_ts_ns_(update_->receive_ts_ns()) {}
+UpdateFrames::UpdateFrames(std::shared_ptr<const mdv1::MarketDataUpdate> update, bool from_exchange)
+    : update_(std::move(update)), seq_(update_->seq()), latency_start_ns_(from_exchange ? update_->exchange_ts_ns() : update_->receive_ts_ns()) {}
 
 UpdateFrames::~UpdateFrames() = default;
 

@@ -179,7 +179,10 @@ private:
 // (typically a shared_ptr kept by every queued frame that refers to its bytes).
 class UpdateFrames {
 public:
-  explicit UpdateFrames(std::shared_ptr<const marketdata::v1::MarketDataUpdate> update);
+  // `from_exchange`: the delivery latency starts at the update's exchange timestamp, not at
+  // ingestion's receive time (GatewayConfig::latency_from_exchange).
+  explicit UpdateFrames(std::shared_ptr<const marketdata::v1::MarketDataUpdate> update,
+                        bool from_exchange = false);
   UpdateFrames(const UpdateFrames&) = delete;
   UpdateFrames& operator=(const UpdateFrames&) = delete;
   UpdateFrames(UpdateFrames&&) = delete;
@@ -187,10 +190,11 @@ public:
   ~UpdateFrames();
 
   [[nodiscard]] const marketdata::v1::MarketDataUpdate& update() const noexcept { return *update_; }
-  // update().seq() and update().receive_ts_ns(), kept here: the fan-out reads them per
-  // delivery, and the message itself would be one more cache line to fetch.
+  // update().seq() and where its delivery latency starts (its receive_ts_ns or exchange_ts_ns),
+  // kept here: the fan-out reads them per delivery, and the message itself would be one more
+  // cache line to fetch.
   [[nodiscard]] uint64_t seq() const noexcept { return seq_; }
-  [[nodiscard]] int64_t receiveTsNs() const noexcept { return receive_ts_ns_; }
+  [[nodiscard]] int64_t latencyStartNs() const noexcept { return latency_start_ns_; }
 
   // True when, filtered by `mask`, the update has none of trade, quote, depth, bars or status:
   // only the envelope would be left, so the gateway does not send it to that client and counts
@@ -230,7 +234,7 @@ private:
 
   std::shared_ptr<const marketdata::v1::MarketDataUpdate> update_;
   uint64_t seq_;
-  int64_t receive_ts_ns_;
+  int64_t latency_start_ns_;
   // slot_[encoding * 16 + mask] is 1 + the index in variants_ of that variant, or 0 if not
   // encoded yet. Usually only a few of the 32 combinations are used.
   std::array<uint8_t, 2 * kModeMaskCount> slot_{};

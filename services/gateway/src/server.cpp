@@ -249,7 +249,7 @@ void Server::onUpdates(const std::vector<UpdatePtr>& updates) {
       continue;
     }
     // Encoded once per (encoding, modes) variant on first use, shared by every subscriber.
-    auto frames = std::make_shared<UpdateFrames>(u);
+    auto frames = std::make_shared<UpdateFrames>(u, config_.latency_from_exchange);
     if (topic != nullptr) {
       topic->publish(frames);
       for (const uint32_t subscriber : topic->subscribers) {

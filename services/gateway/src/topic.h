@@ -60,7 +60,7 @@ struct Topic {
   struct Latest {
     std::shared_ptr<UpdateFrames> frames;  // null until an update for this mask came in
     uint64_t seq = 0;                      // frames->seq()
-    int64_t receive_ts_ns = 0;             // frames->receiveTsNs()
+    int64_t latency_start_ns = 0;          // frames->latencyStartNs()
     // frames->frame(encoding, mask), by Encoding; filled by the first client that pulls it.
     std::array<const char*, 2> frame_data{};
     std::array<uint32_t, 2> frame_size{};
@@ -74,7 +74,7 @@ struct Topic {
     ++received;
     for (std::size_t m = 0; m < kModeMaskCount; ++m) {
       if ((masks_in_use >> m & 1U) != 0 && !frames->empty(static_cast<ModeMask>(m))) {
-        latest[m] = {frames, frames->seq(), frames->receiveTsNs(), {}, {}, received};
+        latest[m] = {frames, frames->seq(), frames->latencyStartNs(), {}, {}, received};
       }
     }
   }

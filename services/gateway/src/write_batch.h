@@ -27,11 +27,11 @@ struct WriteBatch {
   WriteBatch() {
     // Grows only for a large reply or update near the limit, and stays grown: one per server.
     buf.resize(2 * kSoftLimit);
-    receive_ts.reserve(1024);
+    latency_start.reserve(1024);
   }
   void clear() noexcept {
     size = 0;
-    receive_ts.clear();
+    latency_start.clear();
     messages = 0;
     skipped = 0;
   }
@@ -60,7 +60,7 @@ struct WriteBatch {
 
   std::vector<char> buf;          // [0, size) is the write
   std::size_t size = 0;
-  std::vector<int64_t> receive_ts;  // per update: for the latency histogram
+  std::vector<int64_t> latency_start;  // per update: where its delivery latency starts
   std::size_t messages = 0;         // WebSocket messages (replies + updates)
   uint64_t skipped = 0;             // updates' skipped_by_conflation, summed
 

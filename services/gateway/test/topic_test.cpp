@@ -51,7 +51,7 @@ TEST_CASE("a topic keeps, per mask in use, the newest update that has something 
   CHECK(t.latest[tg::modeBit(mdv1::MODE_DEPTH)].frames == nullptr);
 }
 
-TEST_CASE("a topic entry carries its update's seq and receive time, and a new update drops the cached frame") {
+TEST_CASE("a topic entry carries its update's seq and latency start, and a new update drops the cached frame") {
   tg::Topic t("AAPL");
   const tg::ModeMask quotes = tg::modeBit(mdv1::MODE_QUOTE);
   t.masks_in_use = 1U << quotes;
@@ -59,7 +59,7 @@ TEST_CASE("a topic entry carries its update's seq and receive time, and a new up
   t.publish(first);
   tg::Topic::Latest& l = t.latest[quotes];
   CHECK(l.seq == 7);
-  CHECK(l.receive_ts_ns == 7000);
+  CHECK(l.latency_start_ns == 7000);  // the receive time by default
   // What the first client to pull it caches (Connection::pullOne).
   const std::string_view f = first->frame(tg::Encoding::Proto, quotes);
   l.frame_data[1] = f.data();
@@ -69,6 +69,16 @@ TEST_CASE("a topic entry carries its update's seq and receive time, and a new up
   CHECK(l.seq == 8);
   CHECK(l.frame_data[0] == nullptr);
   CHECK(l.frame_data[1] == nullptr);  // never the previous update's bytes
+}
+
+TEST_CASE("the delivery latency starts at the receive time, or at the exchange timestamp when asked") {
+  auto u = std::make_shared<mdv1::MarketDataUpdate>();
+  u->set_symbol("AAPL");
+  u->set_seq(1);
+  u->set_exchange_ts_ns(5'000);
+  u->set_receive_ts_ns(9'000);
+  CHECK(tg::UpdateFrames(u).latencyStartNs() == 9'000);
+  CHECK(tg::UpdateFrames(u, /*from_exchange=*/true).latencyStartNs() == 5'000);
 }
 
 TEST_CASE("a subscription's skip count is the difference of received counts, across wrap-around") {
