@@ -206,6 +206,11 @@ grpc::Status OrderServiceImpl::replace(grpc::ServerContext* ctx, const v1::Repla
   if (auto s = admit(ctx, req.account()); !s.ok()) return s;
   v1::Order original;
   if (auto s = ownOrder(req.account(), req.order_id(), original); !s.ok()) return s;
+  if (original.type() == v1::ORDER_TYPE_MARKET) {
+    // It trades at once and its rest is canceled: there is never a working market order at the
+    // venue to replace (and a venue replace carries a limit price, not a collar).
+    return {grpc::StatusCode::FAILED_PRECONDITION, "a market order cannot be replaced"};
+  }
   const auto validation = d_.validator.validateReplace(req, original);
   if (!validation.ok()) {
     const Field field = validation.error->field;

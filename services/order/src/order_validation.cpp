@@ -13,6 +13,9 @@ namespace {
 __extension__ using Int128 = __int128;
 
 constexpr std::int64_t kMaxBandBps = 10'000;
+// The largest price a NASDAQ venue takes: $199,999.9999 (the ITCH 5.0 limit, as exchange-sim's
+// book::kMaxPrice). A collar above it would have every market buy refused.
+constexpr std::int64_t kMaxVenuePrice = 1'999'999'999;
 constexpr std::int64_t kMaxQuantityLimit = 1'000'000'000;
 constexpr std::size_t kMaxIdLengthLimit = 256;
 
@@ -90,15 +93,20 @@ std::int64_t OrderValidator::marketCollar(v1::OrderType type, v1::Side side, con
   }
   const Int128 last = *symbol.last_trade_price;
   const Int128 tick = symbol.tick_size > 0 ? symbol.tick_size : 1;
+  const Int128 last_up = (last + tick - 1) / tick * tick;  // the last trade on the grid, either way
+  const Int128 last_down = last / tick * tick;
   if (side == v1::SIDE_BUY) {
-    // Down to the grid: the collar never lets a buy pay more than the bps allow.
+    // Down to the grid: the collar never lets a buy pay more than the bps allow; but never below
+    // the last trade either (a narrow collar on a coarse grid), and never above the largest
+    // price a venue takes (Price(4) is 32 bits), where every market buy would be refused.
     const Int128 up = last * (kMaxBandBps + config_.market_collar_bps) / kMaxBandBps;
-    return static_cast<std::int64_t>(std::max(up / tick * tick, tick));
+    const Int128 highest = Int128{kMaxVenuePrice} / tick * tick;
+    return static_cast<std::int64_t>(std::min(std::max(up / tick * tick, last_up), highest));
   }
-  // Up to the grid (never a sell below what the bps allow), and one tick at least: a collar of 0
-  // would mean none.
+  // Up to the grid (never a sell below what the bps allow), never above the last trade, and one
+  // tick at least: a collar of 0 would mean none.
   const Int128 down = (last * (kMaxBandBps - config_.market_collar_bps) + kMaxBandBps - 1) / kMaxBandBps;
-  return static_cast<std::int64_t>(std::max((down + tick - 1) / tick * tick, tick));
+  return static_cast<std::int64_t>(std::max(std::min((down + tick - 1) / tick * tick, last_down), tick));
 }
 
 std::optional<ValidationError> OrderValidator::checkId(Field field, std::string_view value) const {

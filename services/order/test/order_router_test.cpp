@@ -32,3 +32,23 @@ TEST_CASE("a NewOrders call carries the whole batch only while the venue's circu
   breaker.success(*breaker.tryAcquire());
   CHECK(breaker.closed());
 }
+
+TEST_CASE("a NewOrder to the venue carries a market order's stored collar, never one for a limit order") {
+  namespace v1 = tickstream::order::v1;
+  v1::Order market;
+  market.set_order_id("ord-1");
+  market.set_type(v1::ORDER_TYPE_MARKET);
+  market.set_quantity(100);
+  market.set_collar_price(1'100'000);
+  const auto sent = tickstream::order::toVenueNewOrder(market);
+  CHECK(sent.collar_price() == 1'100'000);
+  CHECK(sent.limit_price() == 0);
+  // Built from the same stored order, a re-send is byte for byte the first: the venue takes it
+  // as the same request, not as the order id reused for another.
+  CHECK(tickstream::order::toVenueNewOrder(market).SerializeAsString() == sent.SerializeAsString());
+
+  v1::Order limit = market;
+  limit.set_type(v1::ORDER_TYPE_LIMIT);
+  limit.set_limit_price(1'000'000);
+  CHECK(tickstream::order::toVenueNewOrder(limit).collar_price() == 0);
+}

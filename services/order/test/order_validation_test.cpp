@@ -340,6 +340,15 @@ TEST_CASE("a market order's collar is the last trade moved by the collar against
   wide.market_collar_bps = 10'000;
   const OrderValidator w(wide, symbols);
   CHECK(w.marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_SELL, SymbolInfo{100, 1, 100}) == 100);
+  // A narrow collar on a coarse grid never lands on the wrong side of the last trade: 1 bp of
+  // 100.03 is less than the 0.05 tick, so a buy's is the last rounded up and a sell's down.
+  ValidationConfig narrow;
+  narrow.market_collar_bps = 1;
+  const OrderValidator n(narrow, symbols);
+  CHECK(n.marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_BUY, odd) == 1'000'500);   // 100.05
+  CHECK(n.marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_SELL, odd) == 1'000'000);  // 100.00
+  // Near the top of the price range a buy's collar stops at the largest price a venue takes.
+  CHECK(v.marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_BUY, SymbolInfo{100, 1, 1'900'000'000}) == 1'999'999'900);
   // None: a limit order, no last trade, the collar off.
   CHECK(v.marketCollar(v1::ORDER_TYPE_LIMIT, v1::SIDE_BUY, aapl) == 0);
   CHECK(v.marketCollar(v1::ORDER_TYPE_MARKET, v1::SIDE_BUY, *symbols.find("IPO")) == 0);

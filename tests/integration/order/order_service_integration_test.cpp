@@ -321,6 +321,7 @@ TEST_CASE("a market order is collared, routed and filled; a resting order is can
   CHECK(e.get("alice", collared_id).collar_price() == kLastTrade * 11 / 10);  // as stored
 
   std::string market_id;
+  std::string filled_limit_id;
   {
     // A last trade of $1000 puts the collar ($1100) above any ask the venue shows ($5..$500
     // opening mids): the market buy trades against the real book.
@@ -340,6 +341,17 @@ TEST_CASE("a market order is collared, routed and filled; a resting order is can
     CHECK(filled.avg_fill_price() <= kLastTrade * 1100);
     CHECK(count(e.url, "SELECT coalesce(sum(quantity), 0) FROM fills WHERE order_id = '" + market_id + "'") ==
           filled.filled_quantity());
+
+    // A limit buy at $1000 (inside the band around the $1000 last trade) fills too: a done
+    // order with fills, for the replace below.
+    auto marketable = limitBuy("alice", cid("fill"), 100, symbol(), kLastTrade * 1000);
+    marketable.set_time_in_force(v1::TIME_IN_FORCE_IOC);
+    REQUIRE(e.submit(alice, marketable, res).ok());
+    filled_limit_id = res.order().order_id();
+    REQUIRE(testing::waitUntil([&] {
+      const auto o = e.get("alice", filled_limit_id);
+      return o.status() == v1::ORDER_STATUS_FILLED || (o.status() == v1::ORDER_STATUS_CANCELED && o.filled_quantity() > 0);
+    }, 15s));
   }  // the last trade back at $1.00 for what follows
 
   REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("rest")), res).ok());
@@ -375,13 +387,21 @@ TEST_CASE("a market order is collared, routed and filled; a resting order is can
   // Replacing an order that is done is FAILED_PRECONDITION, as the proto says, even with a
   // request its fills would refuse too (a quantity at or below them).
   v1::ReplaceOrderRequest late = replace;
-  late.set_order_id(market_id);
+  late.set_order_id(filled_limit_id);
   late.set_client_order_id(cid("late"));
   late.set_quantity(1);
   c = ServiceEnv::ctx(alice);
-  const auto late_status = e.stub->ReplaceOrder(c.get(), late, &replaced);
+  auto late_status = e.stub->ReplaceOrder(c.get(), late, &replaced);
   INFO(late_status.error_message());
   CHECK(late_status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(late_status.error_message().find("cannot be replaced now") != std::string::npos);
+  // A market order is never replaceable: it trades at once, its rest canceled.
+  late.set_order_id(market_id);
+  late.set_client_order_id(cid("late-market"));
+  c = ServiceEnv::ctx(alice);
+  late_status = e.stub->ReplaceOrder(c.get(), late, &replaced);
+  CHECK(late_status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(late_status.error_message() == "a market order cannot be replaced");
   // A retry of the replace that was carried out gets its replacement back.
   v1::ReplaceOrderResponse again;
   c = ServiceEnv::ctx(alice);
@@ -511,9 +531,11 @@ TEST_CASE("at the venue's close DAY orders expire, GTC orders stay working, and 
   const auto alice = token("alice");
   const int port = e.venue->port();
   e.venue.reset();
-  // A day of 200,000 messages at 20,000/s: the market closes ~10 s after the start.
-  e.venue = std::make_unique<VenueProcess>("svc-it-day", port, std::vector<std::string>{"--messages", "200000"});
-  // Orders route once the service has found the new session (what was working is reconciled).
+  // A day of 500,000 messages at 20,000/s: the market closes ~25 s after the start, time for
+  // the service to find the new session and route two orders on a busy machine.
+  e.venue = std::make_unique<VenueProcess>("svc-it-day", port, std::vector<std::string>{"--messages", "500000"});
+  // Orders route once the service has found the new session; one sent before that is rejected
+  // (venue unavailable) at once, and the next try goes.
   std::string day_id;
   REQUIRE(testing::waitUntil([&] {
     auto day = restingLimitBuy("alice", cid("day"));
@@ -521,8 +543,10 @@ TEST_CASE("at the venue's close DAY orders expire, GTC orders stay working, and 
     v1::SubmitOrderResponse r;
     REQUIRE(e.submit(alice, day, r).ok());
     day_id = r.order().order_id();
-    return e.waitStatus("alice", day_id, v1::ORDER_STATUS_ROUTED);
-  }, 30s));
+    v1::OrderStatus status = v1::ORDER_STATUS_ACCEPTED;
+    testing::waitUntil([&] { return (status = e.get("alice", day_id).status()) != v1::ORDER_STATUS_ACCEPTED; }, 10s);
+    return status == v1::ORDER_STATUS_ROUTED;
+  }, 20s));
   v1::SubmitOrderResponse res;
   REQUIRE(e.submit(alice, restingLimitBuy("alice", cid("gtc")), res).ok());
   const auto gtc_id = res.order().order_id();

@@ -183,6 +183,44 @@ TEST_CASE("concurrent submits of one account get a dense account_seq whose outbo
   CHECK(count(env.url, "SELECT count(*) FROM order_events WHERE account = 'acct-hot'") == hot);
 }
 
+TEST_CASE("a market order's collar is stored with it and in its event, alone or in a batch") {
+  const bool group_commit = GENERATE(true, false);
+  OrderStoreConfig config;
+  config.group_commit = group_commit;
+  StoreEnv env(config);
+  allowAccount(env.url, "acct-m");
+  // Concurrent submits: with group commit several share a transaction (the batch statement),
+  // without it each is written alone.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        auto r = limitBuy("acct-m", "m" + std::to_string(t) + "-" + std::to_string(i), 100, "AAPL", 0);
+        r.set_type(v1::ORDER_TYPE_MARKET);
+        r.set_time_in_force(v1::TIME_IN_FORCE_IOC);
+        env.store->submit(r, acceptAll(), 1'000'000 + 100 * (10 * t + i));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const auto limit = env.store->submit(limitBuy("acct-m", "limit-1"), acceptAll());
+  CHECK(limit.order.collar_price() == 0);
+
+  CHECK(count(env.url, "SELECT count(*) FROM orders WHERE account = 'acct-m' AND type = 2") == 40);
+  CHECK(count(env.url, "SELECT count(DISTINCT collar_price) FROM orders WHERE type = 2") == 40);
+  for (const auto& e : outboxEvents(env.url)) {
+    const auto stored = env.store->getOrder(e.order().order_id());
+    REQUIRE(stored);
+    CHECK(stored->collar_price() == e.order().collar_price());
+    if (stored->type() == v1::ORDER_TYPE_MARKET) {
+      const auto& cid = stored->client_order_id();  // "m<t>-<i>"
+      const int t = cid[1] - '0';
+      const int i = std::stoi(cid.substr(3));
+      CHECK(stored->collar_price() == 1'000'000 + 100 * (10 * t + i));
+    }
+  }
+}
+
 TEST_CASE("an illegal transition is refused and leaves no trace, legal ones are stored with their events") {
   StoreEnv env;
   allowAccount(env.url, "acct-1");
