@@ -235,3 +235,67 @@ TEST_CASE("a shard takes RS256 tokens, times out silent clients, ends expired se
   CHECK(gw.waitExit(20s) == std::optional<int>(0));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a subscription's minimum interval: the client's own, never below the shard's floor, skips counted") {
+  const std::string dir = testing::uniqueName(
+      (std::filesystem::temp_directory_path() / "tickstream-gateway-interval").string());
+  std::filesystem::create_directories(dir);
+  const uint16_t port = freePort();
+  const std::string url = "ws://127.0.0.1:" + std::to_string(port) + "/v1/stream";
+  // 2 symbols at 400 updates/s in all: 200 a second each; the shard allows one per 100 ms at most.
+  Child gw({TICKSTREAM_GATEWAY_BIN, "--synthetic-updates-per-second", "400", "--synthetic-symbols", "2",
+            "--listen", "127.0.0.1:" + std::to_string(port), "--metrics-listen", "", "--allow-anonymous",
+            "true", "--min-interval-floor-ms", "100"},
+           dir + "/gateway.log");
+  INFO("gateway log:\n" << gw.log());
+  REQUIRE(waitForPort(gw) == port);
+
+  // What a client saw: the interval the Subscribed answer granted, and per update how many the
+  // shard skipped for it; continuity (seq = previous + skipped + 1) checked on the way.
+  struct Seen {
+    int64_t granted_ms = -1;
+    std::vector<uint64_t> skipped;
+  };
+  const auto subscribeWith = [&](int interval_ms, int updates) {
+    const auto msgs = messages(runClient(
+        dir, {url, "--updates", std::to_string(updates), "--timeout", "30", "--send",
+              R"({"subscribe":{"subscriptions":[{"symbol":"LG00001","minIntervalMs":)" +
+                  std::to_string(interval_ms) + "}]}}"}));
+    Seen seen;
+    std::optional<uint64_t> last;
+    for (const auto& m : msgs) {
+      if (m.contains("subscribed")) seen.granted_ms = m["subscribed"].value("minIntervalMs", 0);
+      if (m.contains("snapshot")) last = std::stoull(m["snapshot"]["snapshot"]["lastSeq"].get<std::string>());
+      if (!m.contains("update")) continue;
+      const auto& u = m["update"];
+      const uint64_t skipped =
+          u.contains("skippedByConflation") ? std::stoull(u["skippedByConflation"].get<std::string>()) : 0;
+      const uint64_t seq = std::stoull(u["update"]["seq"].get<std::string>());
+      REQUIRE(last.has_value());
+      CHECK(seq == *last + skipped + 1);  // nothing lost, only skipped
+      last = seq;
+      seen.skipped.push_back(skipped);
+    }
+    return seen;
+  };
+  const auto mean = [](const std::vector<uint64_t>& v) {
+    double sum = 0;
+    for (const auto x : v) sum += static_cast<double>(x);
+    return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
+  };
+
+  // Asking for none gets the floor: ~20 updates of the symbol's 200/s skipped per 100 ms slot.
+  const Seen floor = subscribeWith(0, 12);
+  CHECK(floor.granted_ms == 100);
+  REQUIRE(floor.skipped.size() == 12);
+  CHECK(mean(floor.skipped) >= 8);
+  // Asking for more than the floor gets it: ~100 skipped per 500 ms.
+  const Seen slow = subscribeWith(500, 6);
+  CHECK(slow.granted_ms == 500);
+  REQUIRE(slow.skipped.size() == 6);
+  CHECK(mean(slow.skipped) >= 50);
+
+  gw.signal(SIGTERM);
+  CHECK(gw.waitExit(20s) == std::optional<int>(0));
+  std::filesystem::remove_all(dir);
+}
