@@ -33,7 +33,10 @@ function(tickstream_add_unit_test)
     # A real-service test that hangs (a broker that never came back) fails in minutes, not hours.
     list(APPEND _props FIXTURES_REQUIRED "${T_FIXTURES}" RESOURCE_LOCK "${T_FIXTURES}" TIMEOUT 300)
   endif()
+  # --warn NoTests: a ctest entry whose name matches no test case fails instead of passing with
+  # "No tests ran" (a ';' in a TEST_CASE name once split it into two entries that ran nothing).
   catch_discover_tests(${T_NAME}
     TEST_PREFIX "${T_MODULE}."
+    EXTRA_ARGS --warn NoTests
     PROPERTIES ${_props})
 endfunction()

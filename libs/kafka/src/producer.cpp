@@ -46,6 +46,18 @@ class Producer::Callbacks : public RdKafka::DeliveryReportCb, public RdKafka::Ev
   void dr_cb(RdKafka::Message& m) override {
     if (m.err() == RdKafka::ERR_NO_ERROR) {
       owner_.delivered_.fetch_add(1, std::memory_order_relaxed);
+      if (m.offset() < 0) {
+        // "Implicitly acknowledged": the broker never answered this record's own batch; a later
+        // batch's success vouched for it. Usually it was written (a retried batch after a
+        // timeout), but not always (docs/topics.md, "A partition's first batch"): counted and
+        // logged so a loss can be traced to it.
+        const uint64_t n = owner_.implicit_acks_.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (n <= 10 || n % 10'000 == 0) {
+          logging::warn("kafka delivery acknowledged without an offset",
+                        {{"topic", m.topic_name()}, {"partition", m.partition()},
+                         {"count", static_cast<unsigned long long>(n)}});
+        }
+      }
     } else {
       owner_.failed_.fetch_add(1, std::memory_order_relaxed);
       logging::warn("kafka delivery failed", {{"topic", m.topic_name()},

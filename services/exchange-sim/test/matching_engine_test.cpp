@@ -237,7 +237,7 @@ TEST_CASE("a market order with no liquidity is canceled, never rested") {
   CHECK(v.open().orders_size() == 0);
 }
 
-TEST_CASE("a collared market order trades no further than its collar; the rest is canceled") {
+TEST_CASE("a collared market order trades no further than its collar - the rest is canceled") {
   Venue v;
   v.sell("s1", 100, 10'0000);
   v.sell("s2", 100, 10'0100);
@@ -296,7 +296,7 @@ TEST_CASE("a collared market order trades no further than its collar; the rest i
   CHECK(negative.report.exec_type() == v1::EXEC_TYPE_REJECTED);
 }
 
-TEST_CASE("cancel ends an open order; a second cancel or an unknown order is refused") {
+TEST_CASE("cancel ends an open order - a second cancel or an unknown order is refused") {
   Venue v;
   const Answer s = v.sell("s1", 100, 10'0000);
   const Answer c = v.cancel("s1");

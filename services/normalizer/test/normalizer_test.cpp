@@ -530,7 +530,7 @@ TEST_CASE("a halt and a resume each publish a TradingStatus, a repeat publishes 
   CHECK(h.sink.snapshots().back().status().state() == mdv1::TRADING_STATE_TRADING);
 }
 
-TEST_CASE("an Operational Halt on NASDAQ halts the symbol until it lifts; one on another venue does not") {
+TEST_CASE("an Operational Halt on NASDAQ halts the symbol until it lifts - one on another venue does not") {
   Harness h;
   int64_t t = kDay;
   h.feed(action('T', ""), t += kSecond);
@@ -561,7 +561,7 @@ TEST_CASE("an Operational Halt on NASDAQ halts the symbol until it lifts; one on
   CHECK(h.sink.snapshots().back().status().state() == mdv1::TRADING_STATE_QUOTATION_ONLY);
 }
 
-TEST_CASE("a market-wide circuit breaker halts every symbol at once; levels 1-2 end with the symbol's Trading Action, level 3 does not") {
+TEST_CASE("a market-wide circuit breaker halts every symbol at once - levels 1-2 end with the symbol's Trading Action, level 3 does not") {
   Harness h;
   h.n.onMessage(directory(2, "OTHER"), kDay, kDay, kDay);
   int64_t t = kDay;

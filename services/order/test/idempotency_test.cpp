@@ -69,7 +69,7 @@ TEST_CASE("changing any one submit field changes the fingerprint") {
   }
 }
 
-TEST_CASE("changing any one replace field changes the fingerprint; submit and replace never match") {
+TEST_CASE("changing any one replace field changes the fingerprint - submit and replace never match") {
   const std::vector<std::function<void(v1::ReplaceOrderRequest&)>> edits = {
       [](auto& r) { r.set_account("acct-2"); },     [](auto& r) { r.set_order_id("ord-8"); },
       [](auto& r) { r.set_client_order_id("c-44"); }, [](auto& r) { r.set_quantity(201); },

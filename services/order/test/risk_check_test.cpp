@@ -111,7 +111,7 @@ TEST_CASE("an order refused by a later rule still costs a token") {
   CHECK(risk.check(buy(1), &limits, {}, 0)->rule == RiskRule::OrderRate);
 }
 
-TEST_CASE("max open orders counts the new order; zero stops the account") {
+TEST_CASE("max open orders counts the new order - zero stops the account") {
   UnlimitedBuyingPower bp;
   RiskChecker risk(bp);
   auto limits = generous();

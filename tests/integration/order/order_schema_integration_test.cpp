@@ -107,10 +107,15 @@ TEST_CASE("one order per (account, client_order_id), and the price must match th
   CHECK(tx.exec("SELECT count(*) FROM orders")[0][0].as<int>() == 2);
   // A collar only on market orders, never negative (migration 0009).
   tx.exec("UPDATE orders SET collar_price = 1100000 WHERE order_id = 'ord-5'");
-  tx.exec("SAVEPOINT limit_collar");
-  CHECK_THROWS_AS(tx.exec("UPDATE orders SET collar_price = 1100000 WHERE type = 1"), pqxx::check_violation);
-  tx.exec("ROLLBACK TO SAVEPOINT limit_collar");
-  CHECK_THROWS_AS(tx.exec("UPDATE orders SET collar_price = -1 WHERE order_id = 'ord-5'"), pqxx::check_violation);
+  tx.commit();
+  {
+    pqxx::work t(*conn);
+    CHECK_THROWS_AS(t.exec("UPDATE orders SET collar_price = 1100000 WHERE type = 1"), pqxx::check_violation);
+  }
+  {
+    pqxx::work t(*conn);
+    CHECK_THROWS_AS(t.exec("UPDATE orders SET collar_price = -1 WHERE order_id = 'ord-5'"), pqxx::check_violation);
+  }
 }
 
 TEST_CASE("a fill is stored once per venue execution id") {

@@ -233,7 +233,7 @@ TEST_CASE("calls without a valid token, or for another account, are refused") {
   CHECK(e.get("alice", res.order().order_id()).quantity() == res.order().quantity());
 }
 
-TEST_CASE("malformed orders get INVALID_ARGUMENT naming the field; refused ones are stored REJECTED") {
+TEST_CASE("malformed orders get INVALID_ARGUMENT naming the field - refused ones are stored REJECTED") {
   auto& e = env();
   const auto alice = token("alice");
   v1::SubmitOrderResponse res;
@@ -270,7 +270,7 @@ TEST_CASE("malformed orders get INVALID_ARGUMENT naming the field; refused ones 
   CHECK(res.order().reject_reason() == v1::REJECT_REASON_SYMBOL_HALTED);
 }
 
-TEST_CASE("a retried submit returns the original order; the same key with another payload is refused") {
+TEST_CASE("a retried submit returns the original order - the same key with another payload is refused") {
   auto& e = env();
   const auto alice = token("alice");
   const auto r = restingLimitBuy("alice", cid("idem"));
@@ -307,7 +307,7 @@ TEST_CASE("a retried submit returns the original order; the same key with anothe
   CHECK(e.submit(alice, changed, again).error_code() == grpc::StatusCode::ALREADY_EXISTS);
 }
 
-TEST_CASE("a market order is collared, routed and filled; a resting order is canceled and replaced") {
+TEST_CASE("a market order is collared, routed and filled - a resting order is canceled and replaced") {
   auto& e = env();
   const auto alice = token("alice");
   v1::SubmitOrderResponse res;

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pipeline_support.h"
@@ -69,10 +71,18 @@ struct SymbolTicks {
   Top quote; // last quote seen
 };
 
-// Runs exchange-sim -> ingestion -> normalizer and reads md.ticks as a gateway would. With
-// `kill_midway`, the normalizer is killed with SIGKILL while the feed is running and started
-// again with the same flags; what md.ticks holds must not show it.
-void runPipeline(bool kill_midway) {
+// What goes wrong mid-run, while the feed is flowing and updates are on md.ticks.
+enum class Fault {
+  None,
+  KillNormalizer,  // SIGKILL, then started again with the same flags
+  RestartBroker,   // the broker stops (SIGTERM) and starts again on the same port
+};
+
+// Runs exchange-sim -> ingestion -> normalizer and reads md.ticks as a gateway would. With a
+// fault, what md.ticks holds at the end must not show it.
+void runPipeline(Fault fault) {
+  const bool kill_midway = fault == Fault::KillNormalizer;
+  const bool faulted = fault != Fault::None;
   const std::string dir = testing::uniqueName(
       (std::filesystem::temp_directory_path() / "tickstream-normalizer").string());
   std::filesystem::create_directories(dir);
@@ -83,9 +93,9 @@ void runPipeline(bool kill_midway) {
   const std::string snapshot_topic = testing::uniqueName("it.norm.snapshot");
   const testing::TopicCleanup cleanup(brokers, {raw_topic, ticks_topic, snapshot_topic});  // passed or failed
 
-  // The kill needs a feed that lasts a few seconds; the plain run keeps the fast one.
-  const uint64_t messages = kill_midway ? 150'000 : kMessages;
-  const uint32_t rate = kill_midway ? 15'000 : 50'000;
+  // A fault needs a feed that lasts a few seconds; the plain run keeps the fast one.
+  const uint64_t messages = faulted ? 150'000 : kMessages;
+  const uint32_t rate = faulted ? 15'000 : 50'000;
   Child sim(simArgs(TICKSTREAM_EXCHANGE_SIM_BIN, truth, messages, rate),
             dir + "/exchange-sim.log");
   const uint16_t port = waitForSimPort(sim);
@@ -147,18 +157,34 @@ void runPipeline(bool kill_midway) {
     return std::chrono::steady_clock::now() - last_record > 1500ms;
   };
   bool killed = false;
+  std::atomic<bool> broker_back{false};
+  int restart_status = -1;
+  std::jthread restarter;  // joins however the test leaves
+  uint64_t consumer_errors = 0;
   const auto deadline = std::chrono::steady_clock::now() + 120s;
   while (!caughtUp() && std::chrono::steady_clock::now() < deadline) {
-    if (kill_midway && !killed && records >= 300) {
+    if (faulted && !killed && records >= 300) {
       // Mid-run: the feed is still flowing (checked below) and updates are on md.ticks.
       REQUIRE(waitForTruth(truth, 0ms) == 0);
-      normalizer->signal(SIGKILL);
-      REQUIRE(normalizer->waitExit(10s) == std::optional<int>(128 + SIGKILL));
-      normalizer = std::make_unique<Child>(normalizer_args, dir + "/normalizer-restarted.log");
+      if (kill_midway) {
+        normalizer->signal(SIGKILL);
+        REQUIRE(normalizer->waitExit(10s) == std::optional<int>(128 + SIGKILL));
+        normalizer = std::make_unique<Child>(normalizer_args, dir + "/normalizer-restarted.log");
+      } else {
+        // The services and this reader ride it out; the restart runs beside the reading.
+        restarter = std::jthread([&] {
+          restart_status = testing::controlService("kafka.sh", "restart", "kafka");
+          broker_back = true;
+        });
+      }
       killed = true;
     }
     auto m = consumer.poll(200ms);
     if (!m) {
+      continue;
+    }
+    if (!m->ok() && fault == Fault::RestartBroker && !broker_back) {
+      ++consumer_errors;  // the broker is away: the reader's own errors, not the pipeline's
       continue;
     }
     REQUIRE(m->ok());
@@ -178,9 +204,14 @@ void runPipeline(bool kill_midway) {
                  update.quote().ask_size()};
     }
   }
-  INFO("records " << records);
-  INFO("normalizer log (after the kill):\n" << normalizer->log());
-  CHECK(killed == kill_midway);
+  INFO("records " << records << ", reader errors while the broker was away " << consumer_errors);
+  INFO("normalizer log (after the fault):\n" << normalizer->log());
+  INFO("ingestion log:\n" << ingestion.log());
+  CHECK(killed == faulted);
+  if (restarter.joinable()) restarter.join();
+  if (fault == Fault::RestartBroker) {
+    REQUIRE(restart_status == 0);  // else the broker's log is in build/<preset>/infra/kafka/
+  }
   REQUIRE(truth_tops.size() == kSymbols);
   CHECK(bad_records == 0);
 
@@ -280,10 +311,15 @@ void runPipeline(bool kill_midway) {
 } // namespace
 
 TEST_CASE("exchange-sim -> ingestion -> normalizer: dense seqs, rate-capped, last quote = truth") {
-  runPipeline(false);
+  runPipeline(Fault::None);
 }
 
 TEST_CASE("a kill -9 of the normalizer mid-run: still dense seqs, no duplicate, rate-capped, "
           "last quote = truth") {
-  runPipeline(true);
+  runPipeline(Fault::KillNormalizer);
+}
+
+TEST_CASE("a broker restart mid-run: ingestion and the normalizer ride it out with dense seqs, no "
+          "duplicate, rate-capped, last quote = truth") {
+  runPipeline(Fault::RestartBroker);
 }

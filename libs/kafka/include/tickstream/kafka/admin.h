@@ -26,8 +26,9 @@ class Admin {
   Admin& operator=(const Admin&) = delete;
 
   // Creates the topics that do not exist yet; an existing topic is left as it is (so every
-  // service can ensure its topics at start). Throws KafkaError naming the topic on any other
-  // failure.
+  // service can ensure its topics at start). Returns once every partition's leader answers (a
+  // produce right after is taken, not refused as "not leader"). Throws KafkaError naming the
+  // topic on any other failure.
   void ensureTopics(const std::vector<TopicSpec>& topics,
                     std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Deletes topics; missing ones are ignored (tests clean up with it).

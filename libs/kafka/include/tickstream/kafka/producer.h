@@ -89,6 +89,9 @@ class Producer {
 
   uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
+  // Of delivered(): those acknowledged without an offset of their own (librdkafka's implicit
+  // acknowledgement by a later batch of the partition); see producer.cpp.
+  uint64_t implicitAcks() const { return implicit_acks_.load(std::memory_order_relaxed); }
   // Non-empty once librdkafka raised a fatal error (e.g. the idempotent producer lost
   // its guarantees); the producer must then be recreated.
   std::string fatalError() const;
@@ -111,6 +114,7 @@ class Producer {
   std::atomic<bool> stop_{false};
   std::atomic<bool> fatal_{false};
   std::atomic<uint64_t> delivered_{0};
+  std::atomic<uint64_t> implicit_acks_{0};
   std::atomic<uint64_t> failed_{0};
   std::thread poller_;
 };
