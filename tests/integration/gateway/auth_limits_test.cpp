@@ -69,41 +69,15 @@ std::pair<std::string, std::string> rsaKeyPair() {
 }
 
 auth::Claims claims(const std::string& subject, int64_t expires_in_s) {
-  auth::Claims c;
-  c.subject = subject;
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  c.issued_at = now;
-  c.expires_at = now + expires_in_s;
-  return c;
+  return testing::gateway::claimsFor(subject, expires_in_s);
 }
 
-// An upgrade request from `source_ip`, answered or not; the status line and headers the gateway
-// sent back ("" if it sent nothing within 5 s). The connection is closed afterwards.
+// An upgrade from `source_ip`: the status line and headers the gateway sent back. The
+// connection is closed afterwards.
 std::string upgradeFrom(const std::string& source_ip, uint16_t port, const std::string& tok) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  REQUIRE(::inet_pton(AF_INET, source_ip.c_str(), &local.sin_addr) == 1);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  timeval five_s{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &five_s, sizeof five_s);
-  const std::string req = "GET /v1/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                          "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                          "Authorization: Bearer " + tok + "\r\n\r\n";
-  REQUIRE(::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
-  std::string resp;
-  char c;
-  while (resp.find("\r\n\r\n") == std::string::npos && ::read(fd, &c, 1) == 1) resp += c;
-  ::close(fd);
-  return resp;
+  std::string response;
+  ::close(testing::gateway::upgrade(port, tok, response, source_ip));
+  return response;
 }
 
 std::string statusLine(const std::string& response) { return response.substr(0, response.find("\r\n")); }

@@ -56,14 +56,7 @@ constexpr int32_t kPartitions = 8;
 const std::string kSecret = "integration-test-secret-0123456789abcdef";
 
 std::string token(const std::string& subject, int64_t expires_in_s) {
-  tickstream::auth::Claims c;
-  c.subject = subject;
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  c.issued_at = now;
-  c.expires_at = now + expires_in_s;
-  return tickstream::auth::Signer::hs256(kSecret).sign(c);
+  return tickstream::auth::Signer::hs256(kSecret).sign(testing::gateway::claimsFor(subject, expires_in_s));
 }
 
 uint64_t seqOf(const json& update_message) {
@@ -87,22 +80,8 @@ long rssKiB(pid_t pid) {
 // A client that upgrades, subscribes, and then never reads: a tiny receive buffer so the
 // gateway's writes back up at once.
 int stalledClient(uint16_t port, const std::string& tok, const std::string& symbol) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  const int small = 2048;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  const std::string req = "GET /v1/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                          "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                          "Authorization: Bearer " + tok + "\r\n\r\n";
-  REQUIRE(::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
   std::string resp;
-  char c;
-  while (resp.find("\r\n\r\n") == std::string::npos && ::read(fd, &c, 1) == 1) resp += c;
+  const int fd = testing::gateway::upgrade(port, tok, resp, "127.0.0.1", /*rcvbuf=*/2048);
   REQUIRE(resp.rfind("HTTP/1.1 101", 0) == 0);
   // One masked text frame (mask 0: the payload goes as it is).
   const std::string payload = R"({"subscribe":{"subscriptions":[{"symbol":")" + symbol + R"("}]}})";
