@@ -157,7 +157,7 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   };
-  Child gw0(gatewayArgs(0, port0, {"--max-symbols", "3", "--history-per-symbol", "16"}), dir + "/gateway-0.log");
+  Child gw0(gatewayArgs(0, port0, {"--max-symbols", "3", "--history-per-symbol", "128"}), dir + "/gateway-0.log");
   // Shard 1 pings after 0.5 s of silence from a client and closes after 3 s of it, so a
   // client that only listens is seen through several pings within one test.
   Child gw1(gatewayArgs(1, port1, {"--ping-interval-ms", "500", "--idle-timeout-ms", "3000"}),
@@ -238,9 +238,11 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
     CHECK(seqOf(resumed[2]) == from + 1);
     CHECK(seqOf(resumed[3]) == from + 2);
 
-    // Resume from further back than the history reaches (16 updates per symbol on shard 0): a
-    // fresh snapshot marked resync, then updates in order from it.
-    REQUIRE(testing::waitUntil([&] { return produced > 40; }, 20s));
+    // Resume from further back than the history reaches (128 updates per symbol on shard 0:
+    // ~2.5 s of this feed, so the resume above, whose client takes a second or so to start on a
+    // busy machine, still finds its updates there): a fresh snapshot marked resync, then
+    // updates in order from it.
+    REQUIRE(testing::waitUntil([&] { return produced > 5 + 128 + 20; }, 20s));
     const auto stale = messages(runClient(
         dir, {url0, "--token", good, "--messages", "5", "--send",
               R"({"resume":{"positions":[{"symbol":")" + sym + R"(","lastSeq":"5"}]}})",
@@ -249,7 +251,7 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
     REQUIRE(stale[2].contains("snapshot"));
     CHECK(stale[2]["snapshot"].value("resync", false));
     uint64_t at = std::stoull(stale[2]["snapshot"]["snapshot"]["lastSeq"].get<std::string>());
-    CHECK(at > 5 + 16);
+    CHECK(at > 5 + 128);
     for (std::size_t i = 3; i < stale.size(); ++i) {
       REQUIRE(stale[i].contains("update"));
       CHECK(seqOf(stale[i]) == at + skippedOf(stale[i]) + 1);
