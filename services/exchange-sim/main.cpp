@@ -172,11 +172,6 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
   if (venue) {
     venue->server.setAllServing(true); // the market is running: orders can trade
   }
-  struct sigaction spike_action{};
-  spike_action.sa_handler = onSpikeSignal;
-  sigemptyset(&spike_action.sa_mask);
-  spike_action.sa_flags = SA_RESTART;
-  ::sigaction(SIGUSR1, &spike_action, nullptr);
   uint64_t spike_signals_seen = 0;
   auto last_spike = std::chrono::steady_clock::now();
   const auto maybeSpike = [&] {
@@ -188,6 +183,7 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
       spike_signals_seen = signals;
       last_spike = now;
       publisher.spike();
+      // Ignored by the feed while a spike runs (FeedPublisher::spikes() counts the ones started).
       logging::info("spike requested", {{"by", periodic ? "--spike-every-s" : "SIGUSR1"}});
     }
   };
@@ -275,6 +271,14 @@ int runLive(runtime::ShutdownSignal& shutdown, const exchange_sim::MarketConfig&
 
 int main(int argc, char** argv) {
   runtime::ShutdownSignal shutdown; // first: every later thread inherits the blocked signals
+  // SIGUSR1 asks for a spike (live mode). Installed before anything else runs, so a SIGUSR1 that
+  // comes early, or in capture mode, is counted or ignored, never the default action (exit).
+  struct sigaction spike_action{};
+  spike_action.sa_handler = onSpikeSignal;
+  sigemptyset(&spike_action.sa_mask);
+  spike_action.sa_flags = SA_RESTART;
+  ::sigaction(SIGUSR1, &spike_action, nullptr);
+
 
   exchange_sim::MarketConfig config;
   uint64_t messages = 1'000'000;

@@ -38,8 +38,9 @@ if grep -qi 'postgresql://' <<<"$out"; then fail "a database URL in the manifest
 if err=$("$helm" template ci "$chart" --set exchangeSim.enabled=false 2>&1); then fail "rendered without a venue"; fi
 grep -Eq 'ingestion.soupConnect|order.venue' <<<"$err" || fail "unclear error without a venue: $err"
 # The alert rules: as a PrometheusRule, valid for Prometheus, and behaving as their tests say.
-"$helm" template ci "$chart" --set monitoring.prometheusRule.enabled=true | grep -q 'kind: PrometheusRule' \
-  || fail "PrometheusRule missing"
+monitored=$("$helm" template ci "$chart" --set monitoring.prometheusRule.enabled=true --set monitoring.podMonitor.enabled=true)
+grep -q 'kind: PrometheusRule' <<<"$monitored" || fail "PrometheusRule missing"
+grep -q 'kind: PodMonitor' <<<"$monitored" || fail "PodMonitor missing"
 command -v promtool >/dev/null || fail "promtool not installed (deploy/local/install-deps.sh)"
 promtool check rules "$chart/rules/tickstream.rules.yml"
 promtool test rules "$root/tests/deploy/rules_test.yml"

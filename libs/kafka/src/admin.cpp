@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "tickstream/kafka/errors.h"
@@ -91,8 +93,10 @@ void Admin::ensureTopics(const std::vector<TopicSpec>& topics, std::chrono::mill
   size_t n = 0;
   const rd_kafka_topic_result_t** results =
       rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
+  std::set<std::string> created;  // by this call: their partitions may not be writable yet
   for (size_t i = 0; i < n; ++i) {
     auto e = rd_kafka_topic_result_error(results[i]);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) created.insert(rd_kafka_topic_result_name(results[i]));
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
     const char* msg = rd_kafka_topic_result_error_string(results[i]);
     throw KafkaError(cpp(e), std::string("kafka create topic ") + rd_kafka_topic_result_name(results[i]) +
@@ -126,8 +130,10 @@ void Admin::ensureTopics(const std::vector<TopicSpec>& topics, std::chrono::mill
     // Kafka before 4.5 accepts that next batch's sequence on a partition it has no producer
     // state for (KAFKA-15591), so the first records are reported delivered and never written
     // (docs/topics.md, "A partition's first batch"). Return only when every partition's leader
-    // answers a ListOffsets, which it does once the partition exists on it.
-    for (int32_t p = 0; p < t.partitions; ++p) {
+    // answers a ListOffsets, which it does once the partition exists on it. Only for a topic
+    // this call created: an existing one was written before, and one of its partitions being
+    // offline must not stop a service from starting.
+    for (int32_t p = 0; created.count(t.name) != 0 && p < t.partitions; ++p) {
       int64_t low = 0, high = 0;
       rd_kafka_resp_err_t e;
       while ((e = rd_kafka_query_watermark_offsets(rk_, t.name.c_str(), p, &low, &high,

@@ -124,7 +124,7 @@ TEST_CASE("exchange-sim --venue-listen fills a routed order against the live mar
 }
 
 TEST_CASE("exchange-sim: SIGUSR1 starts a spike in the live feed") {
-  // 200 messages/s; a spike is 20,000 at 100x (0.1 s): without it 20,000 would take 100 s.
+  // 200 messages/s; a spike is 20,000 at 100x, 20,000/s (1 s): without it 20,000 would take 100 s.
   Child sim({TICKSTREAM_EXCHANGE_SIM_BIN, "--symbols", "3", "--seed", "5", "--listen", "127.0.0.1:0",
              "--messages", "0", "--rate", "200", "--burst-factor", "100", "--spike-messages", "20000",
              "--metrics-listen", "127.0.0.1:0"},

@@ -716,7 +716,9 @@ bool Connection::send(const WriteBatch& batch, int64_t now_ns) {
     stats.wrote(batch.size, batch.messages, batch.skipped);
     for (const int64_t ts : batch.latency_start) {
       if (ts > 0) {
-        stats.latency(now_ns - ts);
+        // An exchange clock ahead of ours (--latency-from exchange) would give a negative
+        // figure: it counts as 0, in the lowest bucket.
+        stats.latency(std::max<int64_t>(now_ns - ts, 0));
       }
     }
   }

@@ -126,12 +126,17 @@ void OutboxRelay::run() {
     if (!pause(backoff.next())) break;
   }
   active_.store(false);
+  lag_ms_.store(0, std::memory_order_relaxed);
 }
 
 void OutboxRelay::session() {
   pqxx::connection conn(config_.pg_url);
   // Standby until the lock is ours: two relays would interleave an account's events.
   while (!pqxx::nontransaction(conn).exec_params("SELECT pg_try_advisory_lock($1)", config_.lock_key)[0][0].as<bool>()) {
+    // Another replica relays: no lag of ours to report. A figure kept from when this one held
+    // the lock would keep the lag alert firing after the other took over and caught up. (A
+    // relay whose round failed keeps its lag: it retries, and the rows really are waiting.)
+    lag_ms_.store(0, std::memory_order_relaxed);
     if (!pause(config_.poll_interval)) return;
   }
   active_.store(true);
