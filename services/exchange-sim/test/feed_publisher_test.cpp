@@ -17,6 +17,7 @@
 #include "feed_publisher.h"
 #include "market.h"
 #include "tickstream/book/book_set.h"
+#include "tickstream/itch/capture.h"
 #include "tickstream/itch/codec.h"
 #include "tickstream/soup/client.h"
 #include "tickstream/soup/server.h"
@@ -258,11 +259,14 @@ TEST_CASE("live: a market listener trades between batches and the feed carries i
   std::rewind(capture);
   std::string payloads;  // the capture's records without their length prefixes
   uint64_t records = 0;
-  for (unsigned char len[2]; std::fread(len, 1, 2, capture) == 2; ++records) {
-    std::string record((std::size_t{len[0]} << 8) | len[1], '\0');
-    REQUIRE(std::fread(record.data(), 1, record.size(), capture) == record.size());
-    payloads += record;
+  itch::CaptureFileReader reader(capture);
+  itch::CaptureRecord record;
+  itch::CaptureStatus status;
+  while ((status = reader.next(record)) == itch::CaptureStatus::Ok) {
+    payloads.append(reinterpret_cast<const char*>(record.message.data()), record.message.size());
+    ++records;
   }
+  CHECK(status == itch::CaptureStatus::End);  // no record cut short
   std::fclose(capture);
   CHECK(records == publisher.published());
   CHECK(payloads == client.wire());

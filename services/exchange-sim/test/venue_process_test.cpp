@@ -16,7 +16,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "market.h"
 #include "tickstream/testing/child.h"
-#include "tickstream/testing/http_get.h"
+#include "tickstream/testing/metrics.h"
 #include "tickstream/venue/v1/venue.grpc.pb.h"
 
 namespace v1 = tickstream::venue::v1;
@@ -130,16 +130,10 @@ TEST_CASE("exchange-sim: SIGUSR1 starts a spike in the live feed") {
              "--metrics-listen", "127.0.0.1:0"},
             "/tmp/exchange_sim_spike_" + std::to_string(::getpid()) + ".log");
   INFO(sim.log());
-  const std::regex metrics_listening(R"("http endpoint listening".*"port":(\d+))");
-  std::smatch m;
-  std::string log;
-  REQUIRE(waitUntil([&] { return std::regex_search(log = sim.log(), m, metrics_listening); }, 10s));
-  const auto metrics_port = static_cast<uint16_t>(std::stoi(m[1].str()));
+  const uint16_t metrics_port = tickstream::testing::metricsPort(sim);
+  REQUIRE(metrics_port != 0);
   const auto published = [&] {
-    const std::string text = tickstream::testing::httpGet(metrics_port, "/metrics");
-    const std::string series = "\nexchange_sim_messages_published_total ";
-    const auto at = text.find(series);
-    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size()));
+    return tickstream::testing::metricValue(metrics_port, "exchange_sim_messages_published_total").value_or(-1.0);
   };
   REQUIRE(waitUntil([&] { return published() > 0; }, 10s));
   const double before = published();

@@ -1,6 +1,5 @@
 #include "order_service.h"
 
-#include <algorithm>
 #include <pqxx/except>
 
 #include <chrono>
@@ -120,10 +119,9 @@ std::optional<grpc::Status> OrderServiceImpl::startSubmit(const std::shared_ptr<
     return grpc::Status{grpc::StatusCode::INVALID_ARGUMENT, validation.error->message};
   }
 
-  // A market buy is valued at its collar when that is above the last trade: the most it may pay.
   const std::int64_t collar = d_.validator.marketCollar(req.type(), req.side(), *validation.symbol);
   call->intent.emplace(OrderIntent{req.account(), req.symbol(), req.side(), req.quantity(),
-                                   std::max(valuationPrice(req.type(), req.limit_price(), *validation.symbol), collar)});
+                                   valuationPrice(req.type(), req.limit_price(), *validation.symbol, collar)});
   call->decide = decider(*call->intent, call->rule);
   // Runs on a writer lane after COMMIT: builds the reply, routes, finishes; blocks on nothing.
   d_.store.submitAsync(

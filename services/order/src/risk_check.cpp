@@ -1,5 +1,6 @@
 #include "risk_check.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "price.h"
@@ -33,9 +34,12 @@ std::optional<std::string> RiskLimits::problem() const {
   return std::nullopt;
 }
 
-std::int64_t valuationPrice(v1::OrderType type, std::int64_t limit_price, const SymbolInfo& symbol) noexcept {
+std::int64_t valuationPrice(v1::OrderType type, std::int64_t limit_price, const SymbolInfo& symbol,
+                            std::int64_t collar_price) noexcept {
   if (type == v1::ORDER_TYPE_LIMIT) return limit_price;
-  return symbol.last_trade_price.value_or(0);
+  const std::int64_t last = symbol.last_trade_price.value_or(0);
+  // No last trade: no valuation, whatever the collar (there is none without a last trade).
+  return last > 0 ? std::max(last, collar_price) : last;
 }
 
 std::string_view riskRuleName(RiskRule rule) noexcept {

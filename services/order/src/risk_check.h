@@ -52,9 +52,11 @@ struct OrderIntent {
   std::int64_t price = 0;     // valuation price (fixed-point 1/10000): valuationPrice()
 };
 
-// The price an order is valued at: its limit price, or the last trade for a market order (the
-// same SymbolInfo validation checked it against). 0 when there is none, which risk refuses.
-[[nodiscard]] std::int64_t valuationPrice(v1::OrderType type, std::int64_t limit_price, const SymbolInfo& symbol) noexcept;
+// The price an order is valued at: its limit price, or for a market order the last trade (the
+// same SymbolInfo validation checked it against) or its collar when that is higher (a buy's:
+// the most it may pay). 0 when there is none, which risk refuses.
+[[nodiscard]] std::int64_t valuationPrice(v1::OrderType type, std::int64_t limit_price, const SymbolInfo& symbol,
+                                          std::int64_t collar_price = 0) noexcept;
 
 // Which rule refused an order; riskRuleName() gives a metric label.
 enum class RiskRule : std::uint8_t { Limits, OrderRate, OpenOrders, OrderNotional, ShortSelling, Position, BuyingPower };

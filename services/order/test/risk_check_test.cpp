@@ -144,12 +144,18 @@ TEST_CASE("order notional: at the limit passes, above it, overflowing or unprice
   CHECK(r->text == "the order has no price to value it at");
 }
 
-TEST_CASE("a market order is valued at the last trade, and cannot be valued without one") {
+TEST_CASE("a market order is valued at the last trade or its higher collar, and cannot be valued without a trade") {
   const SymbolInfo traded{100, 1, 1'234'500};
   const SymbolInfo untraded{100, 1, std::nullopt};
   CHECK(valuationPrice(v1::ORDER_TYPE_MARKET, 0, traded) == 1'234'500);
   CHECK(valuationPrice(v1::ORDER_TYPE_LIMIT, 1'200'000, traded) == 1'200'000);
   CHECK(valuationPrice(v1::ORDER_TYPE_MARKET, 0, untraded) == 0);
+  // With a collar: a buy's, above the last trade, is the most it may pay; a sell's, below, is not
+  // worse than the last trade for notional; a limit order has none.
+  CHECK(valuationPrice(v1::ORDER_TYPE_MARKET, 0, traded, 1'358'000) == 1'358'000);
+  CHECK(valuationPrice(v1::ORDER_TYPE_MARKET, 0, traded, 1'111'100) == 1'234'500);
+  CHECK(valuationPrice(v1::ORDER_TYPE_LIMIT, 1'200'000, traded, 1'358'000) == 1'200'000);
+  CHECK(valuationPrice(v1::ORDER_TYPE_MARKET, 0, untraded, 1'358'000) == 0);
 
   UnlimitedBuyingPower bp;
   RiskChecker risk(bp);

@@ -17,7 +17,6 @@
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,7 +27,7 @@
 
 #include "tickstream/auth/jwt.h"
 #include "tickstream/testing/child.h"
-#include "tickstream/testing/http_get.h"
+#include "tickstream/testing/metrics.h"
 #include "tickstream/testing/infra.h"
 
 #include "gateway_support.h"
@@ -197,12 +196,8 @@ TEST_CASE("a shard takes RS256 tokens, times out silent clients, ends expired se
     std::this_thread::sleep_for(1200ms);  // the bucket's refill is the behaviour under test
     CHECK(statusLine(upgradeFrom("127.0.0.20", port, tok)) == "HTTP/1.1 101 Switching Protocols");
 
-    const std::regex metrics_listening(R"("http endpoint listening".*"port":(\d+))");
-    std::smatch m;
-    const std::string log = gw.log();
-    REQUIRE(std::regex_search(log, m, metrics_listening));
-    const std::string text = testing::httpGet(static_cast<uint16_t>(std::stoi(m[1].str())), "/metrics");
-    CHECK(text.find("\ngateway_upgrades_rate_limited_total 2\n") != std::string::npos);
+    CHECK(testing::metricValue(testing::metricsPort(gw), "gateway_upgrades_rate_limited_total") ==
+          std::optional<double>(2.0));
   }
 
   gw.signal(SIGTERM);

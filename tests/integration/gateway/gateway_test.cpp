@@ -33,6 +33,7 @@
 #include "tickstream/testing/child.h"
 #include "tickstream/testing/http_get.h"
 #include "tickstream/testing/infra.h"
+#include "tickstream/testing/metrics.h"
 #include "tickstream/testing/topic_cleanup.h"
 
 #include "gateway_support.h"
@@ -490,15 +491,10 @@ TEST_CASE("two gateway shards stream their own symbols to a real WebSocket clien
 
   {
     // What an operator sees on /metrics after all of the above (shard 0).
-    const std::regex metrics_listening(R"("http endpoint listening".*"port":(\d+))");
-    std::smatch m;
-    const std::string log = gw0.log();
-    REQUIRE(std::regex_search(log, m, metrics_listening));
-    const std::string text = httpGet(static_cast<uint16_t>(std::stoi(m[1].str())), "/metrics");
-    const auto value = [&](const std::string& series) {
-      const auto at = text.find("\n" + series + " ");
-      return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size() + 2));
-    };
+    const uint16_t metrics_port = testing::metricsPort(gw0);
+    REQUIRE(metrics_port != 0);
+    const std::string text = httpGet(metrics_port, "/metrics");
+    const auto value = [&](const std::string& series) { return testing::metricValue(text, series).value_or(-1.0); };
     INFO(text.substr(0, 4000));
     CHECK(value("gateway_connections_total") >= 10);
     CHECK(value("gateway_messages_out_total") >= 150);

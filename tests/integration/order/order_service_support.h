@@ -21,7 +21,7 @@
 #include "tickstream/kafka/topics.h"
 #include "tickstream/marketdata/v1/marketdata.pb.h"
 #include "tickstream/order/v1/order_service.grpc.pb.h"
-#include "tickstream/testing/http_get.h"
+#include "tickstream/testing/metrics.h"
 #include "tickstream/testing/topic_cleanup.h"
 #include "venue_process.h"
 
@@ -101,15 +101,10 @@ struct ServiceEnv {
     return producer.flushAndVerify(std::chrono::seconds(30));
   }
 
-  // The service's /metrics text (Prometheus exposition).
-  std::string metrics() const { return testing::httpGet(metrics_port, "/metrics"); }
-
   // The value of one sample of /metrics, e.g. `order_rejects_total{reason="venue_unavailable"}`;
   // 0 when the series is not there yet.
   double metric(const std::string& series) const {
-    const std::string text = metrics();
-    const auto at = text.find("\n" + series + " ");
-    return at == std::string::npos ? 0.0 : std::stod(text.substr(at + series.size() + 2));
+    return testing::metricValue(metrics_port, series).value_or(0.0);
   }
 
   // Starts the service (again, after a kill: same port) and waits until it is SERVING.
@@ -135,9 +130,8 @@ struct ServiceEnv {
     INFO(text);
     REQUIRE(std::regex_search(text, m, listening));
     port = std::stoi(m[1].str());
-    const std::regex metrics_listening(R"(http endpoint listening.*"port":(\d+))");
-    REQUIRE(std::regex_search(text, m, metrics_listening));
-    metrics_port = static_cast<std::uint16_t>(std::stoi(m[1].str()));
+    metrics_port = testing::metricsPort(*service);
+    REQUIRE(metrics_port != 0);
     channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
     stub = v1::OrderService::NewStub(channel);
     auto health = grpc::health::v1::Health::NewStub(channel);

@@ -152,10 +152,7 @@ TEST_CASE("risk decides on the exposure read under the account lock, and a refus
 }
 
 TEST_CASE("concurrent submits of one account get a dense account_seq whose outbox order follows it") {
-  const bool group_commit = GENERATE(true, false);
-  OrderStoreConfig config;
-  config.group_commit = group_commit;
-  StoreEnv env(config);
+  StoreEnv env(withGroupCommit(GENERATE(true, false)));
   allowAccount(env.url, "acct-hot");
   allowAccount(env.url, "acct-other");
   constexpr int kThreads = 4;
@@ -184,10 +181,7 @@ TEST_CASE("concurrent submits of one account get a dense account_seq whose outbo
 }
 
 TEST_CASE("a market order's collar is stored with it and in its event, alone or in a batch") {
-  const bool group_commit = GENERATE(true, false);
-  OrderStoreConfig config;
-  config.group_commit = group_commit;
-  StoreEnv env(config);
+  StoreEnv env(withGroupCommit(GENERATE(true, false)));
   allowAccount(env.url, "acct-m");
   // Concurrent submits: with group commit several share a transaction (the batch statement),
   // without it each is written alone.
@@ -360,10 +354,7 @@ TEST_CASE("listOrders pages newest first with an opaque token, filtered by statu
 }
 
 TEST_CASE("concurrent submits of one account never pass the same risk headroom twice") {
-  const bool group_commit = GENERATE(true, false);
-  OrderStoreConfig config;
-  config.group_commit = group_commit;
-  StoreEnv env(config);
+  StoreEnv env(withGroupCommit(GENERATE(true, false)));
   allowAccount(env.url, "acct-1", /*max_open_orders*/ 7);
   UnlimitedBuyingPower buying_power;
   RiskChecker checker(buying_power);

@@ -126,6 +126,14 @@ inline FillReport fill(const std::string& venue_execution_id, const std::string&
 }
 
 // A pool and a store on a fresh schema.
+// The store's defaults with group commit on or off: the cases that must hold on both paths
+// (a batch statement for many orders, or one transaction each) GENERATE both.
+inline OrderStoreConfig withGroupCommit(bool on) {
+  OrderStoreConfig c;
+  c.group_commit = on;
+  return c;
+}
+
 struct StoreEnv {
   std::string url;
   std::unique_ptr<pg::Pool> pool;

@@ -250,14 +250,12 @@ TEST_CASE("the next trading day on the same md.raw is published whole: yesterday
     REQUIRE(waitForTruth(truth, 30s) >= kMessages);
     // Every message of the day reaches md.raw: nothing counted as held by the resume.
     const auto published = [&] {
-      const std::string m = testing::httpGet(metricsPort(ingestion), "/metrics");
-      const auto at = m.find("\ningestion_published_total ");
-      return at == std::string::npos ? 0.0 : std::stod(m.substr(at + 27));
+      return testing::metricValue(testing::metricsPort(ingestion), "ingestion_published_total").value_or(0.0);
     };
     INFO(day << " ingestion log:\n" << ingestion.log());
     CHECK(testing::waitUntil([&] { return published() >= static_cast<double>(kMessages); }, 30s));
-    const std::string m = testing::httpGet(metricsPort(ingestion), "/metrics");
-    CHECK(m.find("\ningestion_resume_held_total 0") != std::string::npos);
+    CHECK(testing::metricValue(testing::metricsPort(ingestion), "ingestion_resume_held_total") ==
+          std::optional<double>(0.0));
     ingestion.signal(SIGTERM);
     CHECK(ingestion.waitExit(20s) == std::optional<int>(0));
     sim.signal(SIGTERM);

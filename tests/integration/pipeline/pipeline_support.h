@@ -20,6 +20,7 @@
 #include <catch2/catch.hpp>
 
 #include "tickstream/testing/child.h"
+#include "tickstream/testing/metrics.h"
 
 #include "market.h"
 #include "tickstream/itch/codec.h"
@@ -84,21 +85,6 @@ inline std::vector<std::string> simArgs(const std::string& bin, const std::strin
           "--seed", std::to_string(kSeed), "--messages", std::to_string(messages), "--rate",
           std::to_string(rate), "--truth-out", truth, "--drain-ms", "2000",
           "--log-format", "json"};
-}
-
-// The /metrics port a service logs at start ("http endpoint listening"), or 0 after 10 s.
-inline uint16_t metricsPort(Child& service) {
-  uint16_t port = 0;
-  const std::regex listening(R"("http endpoint listening".*"port":(\d+))");
-  testing::waitUntil(
-      [&] {
-        std::smatch m;
-        const std::string log = service.log();
-        if (std::regex_search(log, m, listening)) port = static_cast<uint16_t>(std::stoi(m[1].str()));
-        return port != 0 || !service.running();
-      },
-      10s);
-  return port;
 }
 
 // The session's exact message count once the truth file is complete, or 0 after `timeout`.
