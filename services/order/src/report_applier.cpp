@@ -24,6 +24,38 @@ void ReportApplier::ack(const std::string& order_id, const std::string& venue_or
                               });
 }
 
+void ReportApplier::redirectFill(FillReport fill, const v1::Order& original, const std::string& venue_order_id,
+                                 Done done) {
+  // An execution of the original that reached us after the replace was applied (the router
+  // applies the venue's REPLACED reply as it comes, before the stream's earlier reports): the
+  // shares are the replacement's now, because the venue keeps every fill of the order it
+  // replaces. `original` is REPLACED (terminal), so its fills are final, but the replacement may
+  // not have taken them yet: the REPLACED report is two transactions, and a failed batch, a
+  // restart or the ungrouped write path can put this fill between them. So the replacement is
+  // acked with them first (refused, with a logged warning, when it already was), then takes the
+  // fill: an ack never meets a replacement with fills of its own, where it could only take the
+  // larger of the two counts. A chain of replaces is followed to its end.
+  fill.order_id = original.replaced_by_order_id();
+  const auto target = fill.order_id;
+  ack(target, venue_order_id,
+      [this, fill = std::move(fill), venue_order_id, done = std::move(done)](std::exception_ptr e) mutable {
+        if (e) {
+          done(e);
+          return;
+        }
+        store_.applyFillAsync(fill, [this, fill, venue_order_id, done = std::move(done)](ChangeResult r,
+                                                                                          std::exception_ptr e2) mutable {
+          if (!e2 && r.outcome == ChangeOutcome::Refused && r.order.status() == v1::ORDER_STATUS_REPLACED &&
+              !r.order.replaced_by_order_id().empty()) {
+            redirectFill(std::move(fill), r.order, venue_order_id, std::move(done));  // replaced again
+            return;
+          }
+          done(e2);
+        });
+      },
+      TransitionDetails::Fills{original.filled_quantity(), original.avg_fill_price()});
+}
+
 std::uint64_t ReportApplier::repeatsSkipped() {
   std::lock_guard lock(recent_mu_);
   return repeats_skipped_;
@@ -150,20 +182,11 @@ void ReportApplier::applyOnce(const vv1::ExecutionReport& report, Done done) {
       fill.price = report.last_price();
       fill.fill_ts_ns = report.transact_ts_ns();
       fill.liquidity = report.liquidity();
-      store_.applyFillAsync(fill, [this, fill, settle, done = std::move(done)](ChangeResult r,
-                                                                                std::exception_ptr error) mutable {
+      store_.applyFillAsync(fill, [this, fill, settle, venue_id = report.venue_order_id(), done = std::move(done)](
+                                      ChangeResult r, std::exception_ptr error) mutable {
         if (!error && r.outcome == ChangeOutcome::Refused && r.order.status() == v1::ORDER_STATUS_REPLACED &&
             !r.order.replaced_by_order_id().empty()) {
-          // An execution of the original that reached us after the replace was applied (the
-          // venue's REPLACED reply is applied by the router as it comes, before the stream's
-          // earlier reports): the shares are the replacement's now (the venue keeps every fill
-          // of the order it replaces), so the fill is its.
-          fill.order_id = r.order.replaced_by_order_id();
-          store_.applyFillAsync(std::move(fill), [settle, done = std::move(done)](ChangeResult moved,
-                                                                                  std::exception_ptr e) {
-            if (!e) settle(moved);
-            done(e);
-          });
+          redirectFill(std::move(fill), r.order, venue_id, std::move(done));
           return;
         }
         if (!error) settle(r);

@@ -571,6 +571,83 @@ TEST_CASE("a fill of the original that arrives after its REPLACED report goes to
   applier.waitIdle();
 }
 
+// The REPLACED report is two transactions (the original's ReplaceAck, then the replacement's
+// ack carrying the original's final fills). A fill of the original that is redirected between
+// the two, after a failed batch, a restart, or on the ungrouped write path, must not leave the
+// replacement without its ack or with the larger of two counts instead of their sum.
+TEST_CASE("a late fill of the original that reaches the replacement before its ack: the ack still brings the original's fills") {
+  StoreEnv env(withGroupCommit(GENERATE(true, false)));
+  allowAccount(env.url, "acct-1");
+  ReportApplier applier(*env.store, [](const v1::Order&) {});
+  const auto id = env.store->submit(limitBuy("acct-1", "c-6", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-6")).outcome == ChangeOutcome::Applied);
+  applier.apply(fillReport(id, "V-6", "exec-6-1", 20, 1'000'000, false));
+  const auto replacement_id =
+      env.store->replace(replaceRequest("acct-1", id, "c-6-r1", 150, 1'000'100), acceptAll()).replacement.order_id();
+  applier.apply(fillReport(id, "V-6", "exec-6-2", 10, 1'000'100, false));  // while the replace is pending
+  // The REPLACED reply's first step committed, its second (the replacement's ack) did not.
+  REQUIRE(env.store->applyTransition(id, Trigger::ReplaceAck).outcome == ChangeOutcome::Applied);
+  applier.apply(fillReport(id, "V-6", "exec-6-3", 5, 1'000'200, false));  // redirected to the replacement
+  applier.apply(replacedReport(replacement_id, id, "V-6"));               // the report again
+  auto r = *env.store->getOrder(replacement_id);
+  CHECK(r.venue_order_id() == "V-6");
+  CHECK(r.status() == v1::ORDER_STATUS_PARTIALLY_FILLED);
+  CHECK(r.filled_quantity() == 35);
+  CHECK(r.avg_fill_price() == 1'000'057);
+  CHECK(count(env.url, "SELECT quantity FROM positions WHERE account = 'acct-1'") == 35);
+  CHECK(count(env.url, "SELECT count(*) FROM fills") == 3);
+  applier.apply(fillReport(replacement_id, "V-6", "exec-6-4", 115, 1'000'100, true));  // the venue's rest
+  r = *env.store->getOrder(replacement_id);
+  CHECK(r.status() == v1::ORDER_STATUS_FILLED);
+  CHECK(r.filled_quantity() == 150);
+  applier.waitIdle();
+}
+
+TEST_CASE("a replacement canceled before its ack: a redirected fill and the inherited ones add up") {
+  StoreEnv env(withGroupCommit(GENERATE(true, false)));
+  allowAccount(env.url, "acct-1");
+  std::atomic<int> cancels{0};
+  ReportApplier applier(*env.store, [&](const v1::Order&) { ++cancels; });
+  const auto id = env.store->submit(limitBuy("acct-1", "c-5", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-5")).outcome == ChangeOutcome::Applied);
+  applier.apply(fillReport(id, "V-5", "exec-5-1", 20, 1'000'000, false));
+  const auto replacement_id =
+      env.store->replace(replaceRequest("acct-1", id, "c-5-r1", 150, 1'000'100), acceptAll()).replacement.order_id();
+  REQUIRE(env.store->applyTransition(replacement_id, Trigger::CancelRequest).order.status() ==
+          v1::ORDER_STATUS_PENDING_CANCEL);
+  applier.apply(fillReport(id, "V-5", "exec-5-2", 10, 1'000'100, false));
+  REQUIRE(env.store->applyTransition(id, Trigger::ReplaceAck).outcome == ChangeOutcome::Applied);
+  applier.apply(fillReport(id, "V-5", "exec-5-3", 5, 1'000'200, false));
+  applier.apply(replacedReport(replacement_id, id, "V-5"));
+  const auto r = *env.store->getOrder(replacement_id);
+  CHECK(r.status() == v1::ORDER_STATUS_PENDING_CANCEL);
+  CHECK(r.filled_quantity() == 35);
+  CHECK(r.venue_order_id() == "V-5");
+  CHECK(cancels >= 1);
+  applier.waitIdle();
+}
+
+TEST_CASE("a late fill of the original after two replaces goes to the last replacement") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  ReportApplier applier(*env.store, [](const v1::Order&) {});
+  const auto id = env.store->submit(limitBuy("acct-1", "c-4", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-4")).outcome == ChangeOutcome::Applied);
+  const auto r1 =
+      env.store->replace(replaceRequest("acct-1", id, "c-4-r1", 120, 1'000'100), acceptAll()).replacement.order_id();
+  applier.apply(replacedReport(r1, id, "V-4"));
+  const auto r2 =
+      env.store->replace(replaceRequest("acct-1", r1, "c-4-r2", 130, 1'000'200), acceptAll()).replacement.order_id();
+  applier.apply(replacedReport(r2, r1, "V-4"));
+  // Both REPLACED replies were applied before the stream's report of this fill of the original:
+  // its first redirect (to r1) is refused too, and it must follow the chain, not be dropped.
+  applier.apply(fillReport(id, "V-4", "exec-4-1", 5, 1'000'000, false));
+  CHECK(env.store->getOrder(r2)->filled_quantity() == 5);
+  CHECK(count(env.url, "SELECT count(*) FROM fills") == 1);
+  CHECK(count(env.url, "SELECT quantity FROM positions WHERE account = 'acct-1'") == 5);
+  applier.waitIdle();
+}
+
 TEST_CASE("reconciliation after a replace the venue made in a gap of reports: REPLACED, not canceled") {
   StoreEnv env;
   allowAccount(env.url, "acct-1");
