@@ -56,7 +56,7 @@ struct Options {
   int32_t utc_offset_s = 0;   // exchange local time minus UTC, for exchange_ts_ns
   std::string metrics_listen = "127.0.0.1:0"; // HOST:PORT for /metrics, /healthz, /readyz
   int flush_timeout_ms = 30'000; // how long a shutdown waits for Kafka to take what is queued
-  int kafka_linger_ms = 5;                                // producer batching delay (latency vs. throughput)
+  int kafka_linger_ms = 0;  // producer batching delay: 0 = send at once (docs/benchmarks.md, "Producer linger")
   std::string kafka_compression = "lz4";                // producer codec: CPU on both ends vs. bytes on the wire
   bool resume = true;         // send nothing md.raw already holds of this session (no duplicates after a restart)
 };

@@ -55,7 +55,7 @@ struct Options {
   std::string trading_date;                               // YYYY-MM-DD in snapshots; "" = today
   int commit_interval_ms = 1000;                          // commit md.raw positions once acknowledged
   int flush_timeout_ms = 30'000;                          // how long a flush or a commit's acks may take
-  int kafka_linger_ms = 5;                                // producer batching delay (latency vs. throughput)
+  int kafka_linger_ms = 0;  // producer batching delay: 0 = send at once (docs/benchmarks.md, "Producer linger")
   std::string kafka_compression = "lz4";                // producer codec: CPU on both ends vs. bytes on the wire
   int fetch_min_bytes = 1;      // md.raw fetches: the broker answers once this much is there...
   int fetch_wait_max_ms = 5;    // ...or this long has passed

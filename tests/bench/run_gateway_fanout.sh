@@ -10,6 +10,9 @@
 #       [--rates 500,1000,2000,5000,10000] [--runs 1] [--duration 20] [--encoding proto]
 #       [--gateway BIN]   (another gateway binary, e.g. a build from before a change)
 #       [--source kafka|synthetic]
+#       [--linger-ms 0[,5...]]  (ticks_producer's linger.ms; several values alternate within
+#                                 each run, so they compare on the same broker; 0 is the
+#                                 normalizer's default)
 #       [--loadgen-busy-poll-us 0]  (loadgen polls without sleeping this long after events:
 #                                     no wake-ups charged to the shard's core; 0 = as a client)
 # --source synthetic generates the updates inside the gateway (--synthetic-updates-per-second)
@@ -19,17 +22,19 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
 build=$root/build/dev connections=10000 subs=20 rates=500,1000,2000,5000,10000 runs=1
-duration=20 warmup=5 encoding=proto gateway="" source=kafka busy_poll=0
+duration=20 warmup=5 encoding=proto gateway="" source=kafka busy_poll=0 lingers=0
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2 ;; --connections) connections=$2 ;; --subs) subs=$2 ;; --rates) rates=$2 ;;
     --runs) runs=$2 ;; --duration) duration=$2 ;; --warmup) warmup=$2 ;; --encoding) encoding=$2 ;;
     --gateway) gateway=$2 ;; --source) source=$2 ;; --loadgen-busy-poll-us) busy_poll=$2 ;;
+    --linger-ms) lingers=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
 done
 gateway=${gateway:-$build/services/gateway/gateway}
+[ "$source" = synthetic ] && lingers=0  # no producer: one pass per run
 state=$(mktemp -d -t tickstream-bench-fanout.XXXXXX)
 cleanup() {
   stop_pid "$state/gateway.pid" 20 || true
@@ -54,13 +59,14 @@ connect_rate=2500
 results=()
 for rate in ${rates//,/ }; do
   for run in $(seq 1 "$runs"); do
+  for linger in ${lingers//,/ }; do
     # Snapshots first (the gateway loads them at start), then updates at `rate` for the whole
     # connect + warm-up + measured window.
     connect_s=$(( connections / connect_rate + 5 ))
     total_s=$(( connect_s + warmup + duration + 10 ))
     if [ "$source" = kafka ]; then
       "$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 \
-        --rate "$rate" --duration-s "$total_s" --linger-ms 5 >"$state/producer.log" 2>&1 &
+        --rate "$rate" --duration-s "$total_s" --linger-ms "$linger" >"$state/producer.log" 2>&1 &
       echo $! >"$state/producer.pid"
       sleep 2
       source_flags=(--kafka-brokers "$brokers")
@@ -98,7 +104,7 @@ for rate in ${rates//,/ }; do
       tail -5 "$state/loadgen.log" >&2
     fi
     line=$(python3 - "$rate" "$run" "$connections" "$subs" "$encoding" "$t0" "$t1" "$s0" "$s1" "$hz" \
-      "$state/loadgen.json" "$source" "$l0" "$l1" "$sl" "$busy_poll" <<'PY'
+      "$state/loadgen.json" "$source" "$l0" "$l1" "$sl" "$busy_poll" "$linger" <<'PY'
 import json, sys
 rate, run, conns, subs = map(int, sys.argv[1:5])
 enc = sys.argv[5]
@@ -110,6 +116,8 @@ lat = lg["latency_publish_ms"]
 print(json.dumps({
     "bench": "gateway_fanout", "source": sys.argv[12], "rate": rate, "run": run, "connections": conns,
     "subscriptions_per_connection": subs, "encoding": enc, "loadgen_busy_poll_us": int(sys.argv[16]),
+    # the synthetic producer's linger.ms (kafka source only: the synthetic source has no producer)
+    "producer_linger_ms": int(sys.argv[17]) if sys.argv[12] == "kafka" else None,
     "connections_open": lg["connections_open_at_end"],
     "deliveries_per_s": round(lg["updates_per_s"]), "bytes_per_s": round(lg["bytes_per_s"]),
     "p50_ms": lat["p50"], "p99_ms": lat["p99"], "p999_ms": lat["p999"], "max_ms": lat["max"],
@@ -126,13 +134,14 @@ PY
     stop_pid "$state/gateway.pid" 20 || true
     stop_pid "$state/producer.pid" 20 || true
   done
+  done
 done
 printf '%s\n' "${results[@]}" | python3 -c '
 import json, statistics, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
-for rate in sorted({r["rate"] for r in rows}):
-    rs = [r for r in rows if r["rate"] == rate]
-    out = {"bench": "gateway_fanout_summary", "rate": rate, "runs": len(rs)}
+for rate, linger in sorted({(r["rate"], r["producer_linger_ms"]) for r in rows}, key=lambda k: (k[0], k[1] or 0)):
+    rs = [r for r in rows if r["rate"] == rate and r["producer_linger_ms"] == linger]
+    out = {"bench": "gateway_fanout_summary", "rate": rate, "producer_linger_ms": linger, "runs": len(rs)}
     for k in ["deliveries_per_s", "p50_ms", "p99_ms", "gateway_cpu", "loadgen_cpu", "seq_losses", "conflation_skips"]:
         out["median_" + k] = statistics.median(r[k] for r in rs)
     print(json.dumps(out))'

@@ -3,30 +3,31 @@
 # (live SoupBinTCP, 1000 symbols) -> ingestion -> normalizer -> md_latency_bench, once per run
 # on topics of its own. Prints each run's JSON line and a summary line with the medians.
 #   tests/bench/run_md_latency.sh [--build DIR] [--rate 100000] [--runs 3] [--duration 10]
-#                                 [--cap 1000000000] [--linger 1] [--partitions 16[,2...]]
+#                                 [--cap 1000000000] [--linger 0[,5...]] [--partitions 16[,2...]]
 #                                 [--compression lz4[,none...]] [--fetch-min-bytes 1[,32768...]]
 #                                 [--normalizer BIN]...
 # --cap is the normalizer's per-symbol rate cap: the default (no cap in practice) measures the
 # pipeline; a real cap (20) adds the conflation delay by design (each line also gives the
 # latency without the time the cap held the update: pipeline_*).
 # --normalizer (repeatable), --compression (a comma list: the producers' codec, ingestion's and
-# the normalizer's), --partitions (a comma list: md.raw's and md.ticks' partition count) and
-# --fetch-min-bytes (a comma list: the normalizer's md.raw fetches, with a 5 ms most wait)
-# A/B-test variants: each run round starts every (binary, codec, partitions, fetch) combination once,
-# alternately (in a rotating order), on the same broker, and the summary has one line per
-# combination. On a shared, noisy machine that is the only fair comparison (runs minutes apart
-# differ by up to +-100 %). Each line has the CPU (cores) of the broker, ingestion, the
-# normalizer and exchange-sim over the measured window.
+# the normalizer's), --linger (a comma list: both producers' linger.ms), --partitions (a comma
+# list: md.raw's and md.ticks' partition count) and --fetch-min-bytes (a comma list: the
+# normalizer's md.raw fetches, with a 5 ms most wait) A/B-test variants: each run round starts
+# every (binary, codec, linger, partitions, fetch) combination once, alternately (in a rotating
+# order), on the same broker, and the summary has one line per combination. On a shared, noisy
+# machine that is the only fair comparison (runs minutes apart differ by up to +-100 %). Each
+# line has the CPU (cores) of the broker, ingestion, the normalizer and exchange-sim over the
+# measured window.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
-build=$root/build/dev rate=100000 runs=3 duration=10 cap=1000000000 linger=1 warmup=10 partitions=16
+build=$root/build/dev rate=100000 runs=3 duration=10 cap=1000000000 lingers=0 warmup=10 partitions=16
 compressions=lz4 fetch_mins=1
 normalizers=()
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2 ;; --rate) rate=$2 ;; --runs) runs=$2 ;; --duration) duration=$2 ;;
-    --cap) cap=$2 ;; --linger) linger=$2 ;; --partitions) partitions=$2 ;; --warmup) warmup=$2 ;;
+    --cap) cap=$2 ;; --linger) lingers=$2 ;; --partitions) partitions=$2 ;; --warmup) warmup=$2 ;;
     --normalizer) normalizers+=("$2") ;; --compression) compressions=$2 ;; --fetch-min-bytes) fetch_mins=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -42,11 +43,13 @@ trap cleanup EXIT
 brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
 bin=$build/services
 [ ${#normalizers[@]} -gt 0 ] || normalizers=("$bin/normalizer/normalizer")
-variants=()  # "codec partitions fetch_min binary"
+variants=()  # "codec linger partitions fetch_min binary"
 for normalizer in "${normalizers[@]}"; do
   for codec in ${compressions//,/ }; do
-    for parts in ${partitions//,/ }; do
-      for fmin in ${fetch_mins//,/ }; do variants+=("$codec $parts $fmin $normalizer"); done
+    for linger in ${lingers//,/ }; do
+      for parts in ${partitions//,/ }; do
+        for fmin in ${fetch_mins//,/ }; do variants+=("$codec $linger $parts $fmin $normalizer"); done
+      done
     done
   done
 done
@@ -64,7 +67,7 @@ for i in "${!variants[@]}"; do
   # Each round starts with the next variant: the first run after the warm-up was the slowest in
   # every A/B on the busy machine, and a fixed order would charge that to the first variant.
   n=$(( (i + round - 1) % ${#variants[@]} ))
-  read -r codec parts fmin normalizer <<<"${variants[$n]}"
+  read -r codec linger parts fmin normalizer <<<"${variants[$n]}"
   # Only what differs from the defaults, so a binary from before these flags can still run (it
   # has no rate_cap_hold_ns either: its pipeline_* equals the total).
   codec_flags=(); [ "$codec" = lz4 ] || codec_flags=(--kafka-compression "$codec")
