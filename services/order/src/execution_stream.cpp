@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "tickstream/pg/backoff.h"
+#include "tickstream/runtime/clock.h"
 #include "tickstream/runtime/logging.h"
 #include "venue_client.h"
 
@@ -183,6 +184,7 @@ bool ExecutionStream::reconcile(Reconciliation::Reason reason) {
   ctx.set_wait_for_ready(true);  // as in follow()
   if (!attach(&ctx)) return false;
   Reconciliation r;
+  r.listed_at_ns = runtime::wallClockNs();
   const grpc::Status status = stub_->ListOpenOrders(&ctx, venue::ListOpenOrdersRequest{}, &r.open);
   detach();
   r.session = venueSessionOf(ctx);

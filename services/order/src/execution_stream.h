@@ -52,6 +52,10 @@ struct Reconciliation {
   std::uint64_t previous_last_applied = 0;
   std::string session;                  // the venue's session now
   venue::ListOpenOrdersResponse open;   // open orders and the last_exec_seq they reflect
+  // Wall clock just before ListOpenOrders was called (0: unknown). An order of ours changed at or
+  // after it may reflect what the venue did after the list (the router applies replies while
+  // the stream reconciles): the stream, from last_exec_seq + 1, settles it, not the repair.
+  std::int64_t listed_at_ns = 0;
 };
 
 const char* reconciliationReasonName(Reconciliation::Reason reason) noexcept;

@@ -22,9 +22,7 @@ OrderRouter::OrderRouter(OrderStore& store, VenueClient& venue, OrderRouterConfi
     : store_(store), venue_(venue), config_(config), hooks_(std::move(hooks)),
       applier_(store, [this](const v1::Order& order) {
         // From the stream's thread: the venue call must not hold up the reports behind it.
-        std::lock_guard lock(mu_);
-        if (!stopping_) queue_.push_back([this, order] { sendCancel(order); });
-        cv_.notify_one();
+        queueCancel(order, false);
       }, [this](const std::string& reason) { rejected(reason); }) {
   config_.validate();
 }
@@ -123,6 +121,27 @@ void OrderRouter::route(v1::Order order, bool first_send) {
   cv_.notify_one();
 }
 
+void OrderRouter::queueCancel(const v1::Order& order, bool resend) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;  // the order stays PENDING_CANCEL with its venue id: the next start sends it
+    const std::string key = "cancel:" + order.order_id();
+    if (!routing_.insert(key).second) return;  // already on its way
+    queue_.push_back([this, order, resend, key] {
+      struct Done {
+        OrderRouter& r;
+        const std::string& key;
+        ~Done() {
+          std::lock_guard lock(r.mu_);
+          r.routing_.erase(key);
+        }
+      } done{*this, key};
+      sendCancel(order, resend);
+    });
+  }
+  cv_.notify_one();
+}
+
 std::size_t OrderRouter::resendAccepted(pg::Pool& pool, std::chrono::milliseconds min_age) {
   const auto before_ns =
       runtime::wallClockNs() - std::chrono::duration_cast<std::chrono::nanoseconds>(min_age).count();
@@ -133,7 +152,7 @@ std::size_t OrderRouter::resendAccepted(pg::Pool& pool, std::chrono::millisecond
         // orders_working find them, instead of a pass over every order ever stored.
         for (const auto& row : tx.exec_params(std::string("SELECT ") + rows::kOrderColumns +
                                                   " FROM orders WHERE working "
-                                                  "AND (status = 2 OR (status = 6 AND coalesce(venue_order_id, '') = '')) "
+                                                  "AND (status = 2 OR status = 6) "
                                                   "AND updated_ts_ns < $1 "
                                                   "ORDER BY created_ts_ns LIMIT 10000",
                                               before_ns)) {
@@ -142,7 +161,15 @@ std::size_t OrderRouter::resendAccepted(pg::Pool& pool, std::chrono::millisecond
         return out;
       },
       pg::Retry::Idempotent);
-  for (const auto& o : orders) route(o, false);
+  for (const auto& o : orders) {
+    // A PENDING_CANCEL order the venue acknowledged: its cancel was due after the ack (queued in
+    // memory only, lost by a restart or a stop) or its outcome was unknown. Sent again.
+    if (o.status() == v1::ORDER_STATUS_PENDING_CANCEL && !o.venue_order_id().empty()) {
+      queueCancel(o, true);
+    } else {
+      route(o, false);
+    }
+  }
   return orders.size();
 }
 
@@ -217,6 +244,14 @@ void OrderRouter::settleNew(const NewOrder& n, VenueOutcome outcome, const grpc:
   }
 }
 
+namespace {
+TransitionDetails replacedBy(const std::string& replacement_id) {
+  TransitionDetails d;
+  d.replaced_by_order_id = replacement_id;
+  return d;
+}
+}  // namespace
+
 void OrderRouter::sendReplace(const v1::Order& replacement, const v1::Order& original, bool first_send) {
   vv1::ReplaceOrderRequest request;
   request.set_orig_order_id(original.order_id());
@@ -243,20 +278,31 @@ void OrderRouter::sendReplace(const v1::Order& replacement, const v1::Order& ori
   if (store_.applyTransition(replacement.order_id(), Trigger::VenueReject, details).outcome == ChangeOutcome::Applied) {
     rejected(result.outcome == VenueOutcome::NotSent ? "venue_unavailable" : "venue_rejected");
   }
-  store_.applyTransition(original.order_id(), Trigger::ReplaceReject);
+  store_.applyTransition(original.order_id(), Trigger::ReplaceReject, replacedBy(replacement.order_id()));
 }
 
-grpc::Status OrderRouter::sendCancel(const v1::Order& order) {
+grpc::Status OrderRouter::sendCancel(const v1::Order& order, bool resend) {
   vv1::CancelOrderRequest request;
   request.set_order_id(order.order_id());
   request.set_venue_order_id(order.venue_order_id());
   const auto result = venue_.cancelOrder(request);
   if (hooks_.routed) hooks_.routed(result.outcome);
   switch (result.outcome) {
-    case VenueOutcome::Answered:
-      applier_.apply(result.response.report());
+    case VenueOutcome::Answered: {
+      // The venue's executions before the cancel come on the stream, which may not have applied
+      // them yet: CANCELED now would refuse them (a canceled order takes no fill). The stream
+      // brings the CANCELED report after them; until then the order stays PENDING_CANCEL.
+      const auto& report = result.response.report();
+      if (report.exec_type() == vv1::EXEC_TYPE_CANCELED) {
+        const auto now = store_.getOrder(order.order_id());
+        if (now && report.cumulative_quantity() > now->filled_quantity()) return grpc::Status::OK;
+      }
+      applier_.apply(report);
       return grpc::Status::OK;
+    }
     case VenueOutcome::Refused:
+      // A cancel sent again: the first may have worked; the stream's report decides.
+      if (resend) return grpc::Status::OK;
       if (result.status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
         // Too late: filled or done at the venue. The fills arrive on the stream.
         store_.applyTransition(order.order_id(), Trigger::CancelReject);
@@ -266,6 +312,7 @@ grpc::Status OrderRouter::sendCancel(const v1::Order& order) {
       }
       return grpc::Status::OK;
     case VenueOutcome::NotSent:
+      if (resend) return grpc::Status::OK;  // still PENDING_CANCEL: the next re-send tries again
       store_.applyTransition(order.order_id(), Trigger::CancelReject);
       return {grpc::StatusCode::UNAVAILABLE, "venue unavailable: the cancel was not sent and the order is still working"};
     case VenueOutcome::Unknown:

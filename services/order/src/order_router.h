@@ -105,7 +105,11 @@ class OrderRouter {
                  const tickstream::venue::v1::ExecutionReport* report);
   void sendReplace(const v1::Order& replacement, const v1::Order& original, bool first_send);
   // Sends the cancel of an order the venue has acknowledged; applies cancel_ack/cancel_reject.
-  grpc::Status sendCancel(const v1::Order& order);
+  // `resend`: sent again (an earlier cancel may have worked), so a refusal or no connection
+  // leaves it PENDING_CANCEL for the stream or the next re-send.
+  grpc::Status sendCancel(const v1::Order& order, bool resend = false);
+  // Queues sendCancel on a worker, once per order at a time.
+  void queueCancel(const v1::Order& order, bool resend);
   void refresh(v1::Order& order);
 
   OrderStore& store_;

@@ -164,6 +164,11 @@ void inheritFills(v1::Order& o, const TransitionDetails& details) {
   }
 }
 
+bool staleReplaceReject(const v1::Order& o, Trigger trigger, const TransitionDetails& details) {
+  return trigger == Trigger::ReplaceReject && !details.replaced_by_order_id.empty() &&
+         o.replaced_by_order_id() != details.replaced_by_order_id;
+}
+
 v1::OrderEvent changeEvent(const v1::Order& o, std::int64_t seq, v1::OrderStatus from) {
   v1::OrderEvent event;
   event.set_event_id(eventId(o.account(), seq));

@@ -65,6 +65,9 @@ void applyTransitionDetails(v1::Order& o, v1::OrderStatus next, const Transition
 // Before the transition is looked up (the fills decide between ROUTED and PARTIALLY_FILLED):
 // takes details.inherited_fills when they are more than the order's own.
 void inheritFills(v1::Order& o, const TransitionDetails& details);
+// A ReplaceReject that names a replacement other than the one `o` waits for (an old report of an
+// earlier refused replace, applied again): refused like an illegal transition.
+bool staleReplaceReject(const v1::Order& o, Trigger trigger, const TransitionDetails& details);
 
 // "<account>/<account_seq>": unique, and says where the event sits.
 std::string eventId(const std::string& account, std::int64_t account_seq);

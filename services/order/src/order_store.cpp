@@ -533,7 +533,8 @@ OrderStore::ChangeWork OrderStore::transitionIn(pqxx::transaction_base& tx, cons
   const auto from = o.status();
   const v1::Order before = o;
   rows::inheritFills(o, details);
-  const auto next = transition(from, change.trigger, fillsOf(o));
+  auto next = transition(from, change.trigger, fillsOf(o));
+  if (rows::staleReplaceReject(o, change.trigger, details)) next.reset();
   if (!next) {
     logging::warn("order transition refused", {{"order_id", order_id},
                                                 {"status", v1::OrderStatus_Name(from)},

@@ -116,7 +116,9 @@ struct ChangeResult {
 struct TransitionDetails {
   std::string venue_order_id;        // VenueAck: the venue's id for the order (empty: keep)
   Rejection rejection;               // VenueReject: why (reason UNSPECIFIED: keep)
-  std::string replaced_by_order_id;  // ReplaceRequest: the replacement order (empty: keep)
+  // ReplaceRequest: the replacement order (empty: keep). ReplaceReject: the refused replacement;
+  // refused unless the original still waits for it (empty: any).
+  std::string replaced_by_order_id;
   // VenueAck of a replacement: the original's fills as the venue replaced it. The replacement
   // was stored with the original's fills at the request; fills that came while the replace was
   // pending are the venue's replacement's too, so it takes these when they are more (and is

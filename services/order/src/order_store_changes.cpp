@@ -119,7 +119,8 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     } else {
       v1::Order inherited = o;
       rows::inheritFills(inherited, c->details);
-      const auto next = transition(from, c->trigger, fillsOf(inherited));
+      auto next = transition(from, c->trigger, fillsOf(inherited));
+      if (rows::staleReplaceReject(o, c->trigger, c->details)) next.reset();
       if (!next) {
         logging::warn("order transition refused", {{"order_id", o.order_id()},
                                                     {"status", v1::OrderStatus_Name(from)},

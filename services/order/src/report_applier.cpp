@@ -232,12 +232,18 @@ void ReportApplier::applyOnce(const vv1::ExecutionReport& report, Done done) {
             }
             settle(r);
             if (r.outcome == ChangeOutcome::Applied && rejected_) rejected_("venue_rejected");
-            // A refused replacement: its original goes back to working.
-            if (r.outcome != ChangeOutcome::Applied || r.order.replaces_order_id().empty()) {
+            // A refused replacement: its original goes back to working. Also when the replacement
+            // was REJECTED already: this is the report again after its second step was lost (a
+            // failed batch, an in-doubt COMMIT, a restart between the two transactions). Only while
+            // the original still waits for this replacement (a later replace may be pending).
+            if (r.order.replaces_order_id().empty() || r.order.status() != v1::ORDER_STATUS_REJECTED ||
+                (r.outcome != ChangeOutcome::Applied && r.outcome != ChangeOutcome::Refused)) {
               done(nullptr);
               return;
             }
-            store_.applyTransitionAsync(r.order.replaces_order_id(), Trigger::ReplaceReject, {},
+            TransitionDetails waited_for;
+            waited_for.replaced_by_order_id = r.order.order_id();
+            store_.applyTransitionAsync(r.order.replaces_order_id(), Trigger::ReplaceReject, std::move(waited_for),
                                         [done = std::move(done)](ChangeResult, std::exception_ptr e) { done(e); });
           });
       return;

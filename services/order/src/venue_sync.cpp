@@ -257,6 +257,9 @@ void VenueSync::repair(const Reconciliation& r) {
     if (it == listed.end() && replaced_in_gap.contains(order.replaced_by_order_id())) {
       continue;  // the original of a replace applied above
     }
+    if (it == listed.end() && r.listed_at_ns != 0 && order.updated_ts_ns() >= r.listed_at_ns) {
+      continue;  // changed since the list was made: the venue may have taken it after (the stream settles it)
+    }
     if (it != listed.end()) {
       const auto& at_venue = *it->second;
       const auto via_replace = replaced_in_gap.find(order.order_id());
@@ -286,16 +289,11 @@ void VenueSync::repair(const Reconciliation& r) {
       continue;
     }
     if (order.status() == v1::ORDER_STATUS_ACCEPTED) {
-      if (restarted) {
-        TransitionDetails details;
-        details.rejection = {v1::REJECT_REASON_VENUE_UNAVAILABLE, "venue restarted before acknowledging"};
-        if (store_.applyTransition(order.order_id(), Trigger::VenueReject, details).outcome == ChangeOutcome::Applied) {
-          router_.rejected("venue_unavailable");
-        }
-      } else {
-        router_.route(order, false);  // same session: idempotent NewOrder again
-        ++resent;
-      }
+      // Also after a venue restart: the router re-sends ACCEPTED orders to whatever session it
+      // reaches (at start-up and every few seconds), so one may be entering the new session
+      // right now; rejecting it here would refuse its ack and fills. The venue's answer decides.
+      router_.route(order, false);  // idempotent NewOrder again
+      ++resent;
       continue;
     }
     // Working here, gone at the venue.

@@ -20,6 +20,9 @@
 #include "venue_client.h"
 #include "venue_sync.h"
 #include <grpcpp/create_channel.h>
+#include <grpcpp/server_builder.h>
+#include "tickstream/runtime/clock.h"
+#include "tickstream/venue/v1/venue.grpc.pb.h"
 #include "risk_check.h"
 
 using namespace tickstream::order;
@@ -683,6 +686,171 @@ TEST_CASE("reconciliation after a replace the venue made in a gap of reports: RE
   CHECK(replacement.status() == v1::ORDER_STATUS_PARTIALLY_FILLED);
   CHECK(replacement.filled_quantity() == 30);  // what the service saw
   CHECK(sync.flagged() == 1);                  // the 10 it never saw, for an operator
+}
+
+namespace {
+
+vv1::ExecutionReport venueReport(vv1::ExecType type, const std::string& order_id, const std::string& venue_order_id,
+                                 const std::string& execution_id) {
+  vv1::ExecutionReport r;
+  r.set_exec_type(type);
+  r.set_order_id(order_id);
+  r.set_venue_order_id(venue_order_id);
+  r.set_venue_execution_id(execution_id);
+  return r;
+}
+
+// A venue that answers every CancelOrder with `cancel_answer` and counts the calls.
+class FakeVenue final : public vv1::Venue::Service {
+ public:
+  FakeVenue() {
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    b.RegisterService(this);
+    server_ = b.BuildAndStart();
+  }
+  ~FakeVenue() override { server_->Shutdown(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  grpc::Status CancelOrder(grpc::ServerContext*, const vv1::CancelOrderRequest*, vv1::CancelOrderResponse* res) override {
+    std::lock_guard lock(mu);
+    ++cancels;
+    *res->mutable_report() = cancel_answer;
+    return grpc::Status::OK;
+  }
+  std::mutex mu;
+  vv1::ExecutionReport cancel_answer;
+  int cancels = 0;
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace
+
+// The venue refuses a replace (REJECTED report): the replacement's venue_reject, then the
+// original's replace_reject, two transactions. The second lost (a failed batch, an in-doubt
+// COMMIT, kill -9 between them): the report again must still put the original back to working.
+TEST_CASE("a refused replace whose second step was lost: the report again puts the original back to working") {
+  StoreEnv env(withGroupCommit(GENERATE(true, false)));
+  allowAccount(env.url, "acct-1");
+  ReportApplier applier(*env.store, [](const v1::Order&) {});
+  const auto id = env.store->submit(limitBuy("acct-1", "c-3", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-3")).outcome == ChangeOutcome::Applied);
+  const auto r1 =
+      env.store->replace(replaceRequest("acct-1", id, "c-3-r1", 150, 1'000'100), acceptAll()).replacement.order_id();
+  auto rejected = venueReport(vv1::EXEC_TYPE_REJECTED, r1, "V-3", "S-E5");
+  rejected.set_orig_order_id(id);
+  TransitionDetails details;
+  details.rejection = {v1::REJECT_REASON_VENUE_REJECTED, "refused"};
+  REQUIRE(env.store->applyTransition(r1, Trigger::VenueReject, details).outcome == ChangeOutcome::Applied);
+  applier.apply(rejected);  // the report again: a retry, or the stream after a restart
+  CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_ROUTED);
+
+  // Once the original works again, a second replace is pending; that old report once more (a
+  // restart: the applier's memory is empty) must not end it.
+  if (env.store->getOrder(id)->status() == v1::ORDER_STATUS_ROUTED) {
+    const auto r2 =
+        env.store->replace(replaceRequest("acct-1", id, "c-3-r2", 160, 1'000'100), acceptAll()).replacement.order_id();
+    ReportApplier after_restart(*env.store, [](const v1::Order&) {});
+    after_restart.apply(rejected);
+    CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_PENDING_REPLACE);
+    CHECK(env.store->getOrder(id)->replaced_by_order_id() == r2);
+    after_restart.waitIdle();
+  }
+  applier.waitIdle();
+}
+
+// The router applies the venue's CANCELED reply as it comes; the stream's report of an
+// execution just before the cancel may still be queued behind it.
+TEST_CASE("an execution the stream brings after the cancel's reply is not lost") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  FakeVenue fake;
+  CircuitBreaker breaker(CircuitBreakerConfig{});
+  VenueClient venue(grpc::CreateChannel(fake.address(), grpc::InsecureChannelCredentials()), VenueClientConfig{},
+                    breaker);
+  OrderRouter router(*env.store, venue, OrderRouterConfig{});
+  const auto id = env.store->submit(limitBuy("acct-1", "c-2", 100), acceptAll()).order.order_id();
+  router.applier().apply(venueReport(vv1::EXEC_TYPE_NEW, id, "V-2", "S-E1"));
+  // The venue executes 30 (S-E2: still queued in a VenueSync worker), then takes the cancel.
+  auto canceled = venueReport(vv1::EXEC_TYPE_CANCELED, id, "V-2", "S-E3");
+  canceled.set_cumulative_quantity(30);
+  fake.cancel_answer = canceled;
+  grpc::Status status;
+  router.cancel(*env.store->getOrder(id), status);
+  CHECK(status.ok());
+  // The stream's reports, in the venue's order.
+  router.applier().apply(fillReport(id, "V-2", "S-E2", 30, 1'000'000, false));
+  router.applier().apply(canceled);
+  const auto o = *env.store->getOrder(id);
+  CHECK(o.status() == v1::ORDER_STATUS_CANCELED);
+  CHECK(o.filled_quantity() == 30);
+  CHECK(count(env.url, "SELECT coalesce(sum(quantity), 0) FROM positions WHERE account = 'acct-1'") == 30);
+  router.stop();
+}
+
+// ListOpenOrders is taken first, the repair reads our orders later; the router keeps
+// entering orders and applying the venue's replies in between.
+TEST_CASE("reconciliation leaves alone an order the venue took after its list was made") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  CircuitBreaker breaker(CircuitBreakerConfig{});
+  VenueClient venue(grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()), VenueClientConfig{},
+                    breaker);
+  OrderRouter router(*env.store, venue, OrderRouterConfig{});
+  StreamPositionStore positions(*env.pool, "it-venue");
+  VenueSync sync(*env.pool, *env.store, router, positions);
+  const bool restarted = GENERATE(false, true);
+  const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+
+  // The venue's list, before the router's NewOrder reached it.
+  Reconciliation r;
+  r.reason = restarted ? Reconciliation::Reason::SessionChanged : Reconciliation::Reason::OutOfRange;
+  r.previous_session = restarted ? "S0" : "S1";
+  r.session = "S1";
+  r.open.set_last_exec_seq(10);
+  r.listed_at_ns = tickstream::runtime::wallClockNs();
+  // OutOfRange: the NewOrder's reply is applied before the repair reads the orders. After a venue
+  // restart: the NewOrder (re-sent at start-up) is still on its way while the repair runs.
+  if (!restarted) router.applier().apply(venueReport(vv1::EXEC_TYPE_NEW, id, "V-1", "S1-E11"));
+  REQUIRE(sync.onReconcile(r));
+  if (restarted) router.applier().apply(venueReport(vv1::EXEC_TYPE_NEW, id, "V-1", "S1-E11"));
+  // The stream, from last_exec_seq + 1.
+  router.applier().apply(fillReport(id, "V-1", "S1-E12", 30, 1'000'000, false));
+  const auto o = *env.store->getOrder(id);
+  CHECK(o.status() == v1::ORDER_STATUS_PARTIALLY_FILLED);
+  CHECK(o.filled_quantity() == 30);
+  CHECK(sync.flagged() == 0);
+  router.stop();
+}
+
+// A cancel asked before the venue's ack is sent when the ack comes, from a queue in
+// memory; the ack and the stream position are durable, the queued cancel is not.
+TEST_CASE("a cancel due after the ack that a restart lost is sent by the next start") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  FakeVenue fake;
+  CircuitBreaker breaker(CircuitBreakerConfig{});
+  VenueClient venue(grpc::CreateChannel(fake.address(), grpc::InsecureChannelCredentials()), VenueClientConfig{},
+                    breaker);
+  const auto id = env.store->submit(limitBuy("acct-1", "c-0", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::CancelRequest).order.status() == v1::ORDER_STATUS_PENDING_CANCEL);
+  {
+    // The process that applied the ack died (or stopped: router.stop() clears the queue) before
+    // its router sent the cancel.
+    ReportApplier dying(*env.store, [](const v1::Order&) {});
+    dying.apply(venueReport(vv1::EXEC_TYPE_NEW, id, "V-0", "S-E1"));
+    dying.waitIdle();
+  }
+  REQUIRE(env.store->getOrder(id)->venue_order_id() == "V-0");
+  fake.cancel_answer = venueReport(vv1::EXEC_TYPE_CANCELED, id, "V-0", "S-E2");
+  OrderRouter router(*env.store, venue, OrderRouterConfig{});
+  router.start();
+  router.resendAccepted(*env.pool, 0ms);  // what main() does at start-up
+  CHECK(tickstream::testing::waitUntil(
+      [&] { return env.store->getOrder(id)->status() == v1::ORDER_STATUS_CANCELED; }, 5s));
+  router.stop();
 }
 
 TEST_CASE("concurrent transitions and fills are group-committed in batches: each applied once, dense sequences") {
