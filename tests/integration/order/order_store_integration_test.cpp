@@ -518,6 +518,22 @@ vv1::ExecutionReport fillReport(const std::string& order_id, const std::string& 
   return r;
 }
 
+
+// The service's venue side (breaker, client, router, report stream handler) against a venue at
+// `address`; nobody serves 127.0.0.1:1, for tests that route nothing.
+struct RouterEnv {
+  RouterEnv(StoreEnv& env, const std::string& address)
+      : venue(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), VenueClientConfig{}, breaker),
+        router(*env.store, venue, OrderRouterConfig{}),
+        positions(*env.pool, "it-venue"),
+        sync(*env.pool, *env.store, router, positions) {}
+  CircuitBreaker breaker{CircuitBreakerConfig{}};
+  VenueClient venue;
+  OrderRouter router;
+  StreamPositionStore positions;
+  VenueSync sync;
+};
+
 }  // namespace
 
 TEST_CASE("a fill while a replace is pending is the replacement's too: the venue's fills of the rest complete it") {
@@ -654,13 +670,8 @@ TEST_CASE("a late fill of the original after two replaces goes to the last repla
 TEST_CASE("reconciliation after a replace the venue made in a gap of reports: REPLACED, not canceled") {
   StoreEnv env;
   allowAccount(env.url, "acct-1");
-  // The venue is never called here (nothing is routed or re-sent): an address nobody serves.
-  CircuitBreaker breaker(CircuitBreakerConfig{});
-  VenueClient venue(grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()), VenueClientConfig{},
-                    breaker);
-  OrderRouter router(*env.store, venue, OrderRouterConfig{});
-  StreamPositionStore positions(*env.pool, "it-venue");
-  VenueSync sync(*env.pool, *env.store, router, positions);
+  RouterEnv side(env, "127.0.0.1:1");  // the venue is never called here: nothing is routed or re-sent
+  auto& sync = side.sync;
 
   const auto id = env.store->submit(limitBuy("acct-1", "c-7", 100), acceptAll()).order.order_id();
   REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-7")).outcome == ChangeOutcome::Applied);
@@ -767,10 +778,8 @@ TEST_CASE("an execution the stream brings after the cancel's reply is not lost")
   StoreEnv env;
   allowAccount(env.url, "acct-1");
   FakeVenue fake;
-  CircuitBreaker breaker(CircuitBreakerConfig{});
-  VenueClient venue(grpc::CreateChannel(fake.address(), grpc::InsecureChannelCredentials()), VenueClientConfig{},
-                    breaker);
-  OrderRouter router(*env.store, venue, OrderRouterConfig{});
+  RouterEnv side(env, fake.address());
+  auto& router = side.router;
   const auto id = env.store->submit(limitBuy("acct-1", "c-2", 100), acceptAll()).order.order_id();
   router.applier().apply(venueReport(vv1::EXEC_TYPE_NEW, id, "V-2", "S-E1"));
   // The venue executes 30 (S-E2: still queued in a VenueSync worker), then takes the cancel.
@@ -795,12 +804,9 @@ TEST_CASE("an execution the stream brings after the cancel's reply is not lost")
 TEST_CASE("reconciliation leaves alone an order the venue took after its list was made") {
   StoreEnv env;
   allowAccount(env.url, "acct-1");
-  CircuitBreaker breaker(CircuitBreakerConfig{});
-  VenueClient venue(grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()), VenueClientConfig{},
-                    breaker);
-  OrderRouter router(*env.store, venue, OrderRouterConfig{});
-  StreamPositionStore positions(*env.pool, "it-venue");
-  VenueSync sync(*env.pool, *env.store, router, positions);
+  RouterEnv side(env, "127.0.0.1:1");
+  auto& router = side.router;
+  auto& sync = side.sync;
   const bool restarted = GENERATE(false, true);
   const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
 
@@ -831,9 +837,6 @@ TEST_CASE("a cancel due after the ack that a restart lost is sent by the next st
   StoreEnv env;
   allowAccount(env.url, "acct-1");
   FakeVenue fake;
-  CircuitBreaker breaker(CircuitBreakerConfig{});
-  VenueClient venue(grpc::CreateChannel(fake.address(), grpc::InsecureChannelCredentials()), VenueClientConfig{},
-                    breaker);
   const auto id = env.store->submit(limitBuy("acct-1", "c-0", 100), acceptAll()).order.order_id();
   REQUIRE(env.store->applyTransition(id, Trigger::CancelRequest).order.status() == v1::ORDER_STATUS_PENDING_CANCEL);
   {
@@ -845,7 +848,8 @@ TEST_CASE("a cancel due after the ack that a restart lost is sent by the next st
   }
   REQUIRE(env.store->getOrder(id)->venue_order_id() == "V-0");
   fake.cancel_answer = venueReport(vv1::EXEC_TYPE_CANCELED, id, "V-0", "S-E2");
-  OrderRouter router(*env.store, venue, OrderRouterConfig{});
+  RouterEnv next_start(env, fake.address());
+  auto& router = next_start.router;
   router.start();
   router.resendAccepted(*env.pool, 0ms);  // what main() does at start-up
   CHECK(tickstream::testing::waitUntil(
