@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <set>
@@ -50,7 +51,7 @@ struct Options {
   int32_t md_partitions = kafka::topics::Layout{}.md_partitions; // of md.ticks and md.snapshot
   std::string group_id = "normalizer";                    // consumer group on the raw topic
   uint32_t max_updates_per_second = 20;                   // per-symbol rate cap
-  size_t broken_trade_memory = size_t{1} << 18;           // executions a Broken Trade can undo
+  size_t broken_trade_memory = size_t{1} << 16;           // executions a Broken Trade can undo, per md.raw partition
   std::string metrics_listen = "127.0.0.1:0";             // /metrics, /healthz, /readyz
   std::string trading_date;                               // YYYY-MM-DD in snapshots; "" = today
   int commit_interval_ms = 1000;                          // commit md.raw positions once acknowledged
@@ -249,6 +250,9 @@ public:
       // of the process at 150k records/s). Bounded, so that tick() still runs about every ms.
       for (int n = 0; n < kMaxBatch; ++n) {
         auto m = consumer_.poll(n == 0 ? 5ms : 0ms);
+        if (n == 0) {
+          stallGuard(std::chrono::steady_clock::now());  // after the one poll that may wait
+        }
         if (!m) {
           break;
         }
@@ -262,6 +266,7 @@ public:
       // symbol, so once per millisecond rather than once per record (that was O(symbols) per
       // record at the rate cap).
       const auto now = std::chrono::steady_clock::now();
+      stallGuard(now);  // before tick() publishes what the rate cap held
       if (now >= next_tick) {
         normalizer_.tick(runtime::wallClockNs());
         sink_.releaseDue();
@@ -324,6 +329,45 @@ public:
                    {"restore_ms", static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::steady_clock::now() - started).count())}});
     health_.setReady("consumer", true);
+    loop_seen_ = std::chrono::steady_clock::now();
+  }
+
+  // The group's session expired. If this process was frozen meanwhile, another member may own
+  // our partitions by now, and publishing anything (a held update, the flush of a revocation)
+  // could repeat its seqs: crash-only, no flush, no output, exit. If the loop kept running, the
+  // coordinator was out of reach (a broker restart): nobody else could join it either, so the
+  // partitions are flushed and given up as in a revocation, and the regain check in
+  // onAssigned() decides whether they can be resumed.
+  void onLost(const std::vector<kafka::TopicPartitionOffset>& partitions) override {
+    if (stalled(std::chrono::steady_clock::now())) {
+      logging::error("partitions lost after the loop stalled: exiting without publishing",
+                     {{"count", static_cast<long long>(partitions.size())}});
+      std::_Exit(1);
+    }
+    logging::warn("partitions lost while running (the group coordinator was out of reach): "
+                  "given up as in a revocation",
+                  {{"count", static_cast<long long>(partitions.size())}});
+    onRevoked(partitions);
+  }
+
+  bool stalled(std::chrono::steady_clock::time_point now) const {
+    return now - loop_seen_ > std::chrono::milliseconds(kafka::ConsumerConfig{}.session_timeout_ms / 2);
+  }
+
+  // A process that did not run for about a session timeout (frozen by SIGSTOP, a paused VM, a
+  // debugger) may have lost its partitions to another member whether or not librdkafka has said
+  // so yet: exit before tick() or the next records publish anything. Half the timeout, because
+  // the group counts from the last heartbeat, which may be seconds before the freeze; a false
+  // alarm costs a restart, which is safe. Checked twice per loop pass, not per record (clock
+  // reads per record were a tenth of this thread's profile): a freeze in the middle of a batch
+  // still lets that batch's updates out. Real fencing needs Kafka transactions tied to the
+  // group (KIP-447); docs/normalizer.md, "Two instances and a frozen one".
+  void stallGuard(std::chrono::steady_clock::time_point now) {
+    if (stalled(now)) {
+      logging::error("loop stalled for half a session timeout: exiting without publishing", {});
+      std::_Exit(1);
+    }
+    loop_seen_ = now;
   }
 
   void onRevoked(const std::vector<kafka::TopicPartitionOffset>& partitions) override {
@@ -340,6 +384,7 @@ public:
       throw std::runtime_error("could not flush before giving up partitions");
     }
     logging::info("partitions revoked", {{"count", static_cast<long long>(revoked.size())}});
+    loop_seen_ = std::chrono::steady_clock::now();
   }
 
 private:
@@ -521,6 +566,7 @@ private:
   std::vector<kafka::TopicPartitionOffset> pending_positions_;
   std::chrono::steady_clock::time_point pending_since_{};
   uint64_t commits_ = 0;
+  std::chrono::steady_clock::time_point loop_seen_ = std::chrono::steady_clock::now();
   kafka::Consumer consumer_;              // last: its rebalance callback uses the members above
 };
 
@@ -543,7 +589,8 @@ int main(int argc, char** argv) {
             "per-symbol update rate cap (conflation above it)")
       ->check(CLI::Range(1U, 1'000'000'000U));
   flags.add("--broken-trade-memory", opts.broken_trade_memory,
-            "latest executions remembered so a Broken Trade ('B') can withdraw them (~60 bytes each)")
+            "latest executions of each md.raw partition remembered so a Broken Trade ('B') can "
+            "withdraw them (~60 bytes each, allocated per owned partition)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 28));
   flags.add("--metrics-listen", opts.metrics_listen,
             "HOST:PORT for /metrics, /healthz, /readyz (port 0 = any; empty = off)");
@@ -620,6 +667,9 @@ int main(int argc, char** argv) {
     producer_config.brokers = opts.kafka_brokers;
     producer_config.client_id = "normalizer";
     producer_config.idempotent = true; // a retry must not duplicate or reorder a symbol's seqs
+    // A failed update must fail every later record of its partition: a later update of the
+    // symbol that got through would leave a seq gap (as ingestion does for md.raw).
+    producer_config.extra["enable.gapless.guarantee"] = "true";
     producer_config.linger_ms = opts.kafka_linger_ms;
     producer_config.compression = opts.kafka_compression;
     producer_config.delivery_timeout_ms = opts.delivery_timeout_ms;

@@ -87,7 +87,11 @@ class Consumer::Rebalance : public RdKafka::RebalanceCb {
       return;
     }
     try {
-      listener_.onRevoked(tps);
+      if (consumer->assignment_lost()) {
+        listener_.onLost(tps);
+      } else {
+        listener_.onRevoked(tps);
+      }
     } catch (...) {
       if (!error_) error_ = std::current_exception();
     }

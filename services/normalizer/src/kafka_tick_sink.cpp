@@ -31,6 +31,10 @@ KafkaTickSink::KafkaTickSink(KafkaTickSinkConfig config, kafka::Producer& produc
 
 void KafkaTickSink::emit(std::string_view symbol, const marketdata::v1::MarketDataUpdate& update,
                          const marketdata::v1::SymbolSnapshot* snapshot) {
+  if (broken_.load(std::memory_order_acquire)) {
+    produce_failed_.fetch_add(1, std::memory_order_relaxed);  // after a lost update: never a later one
+    return;
+  }
   PendingSnapshot* slot = nullptr;
   if (snapshot != nullptr) {
     slot = takeSlot();
@@ -38,8 +42,11 @@ void KafkaTickSink::emit(std::string_view symbol, const marketdata::v1::MarketDa
     snapshot->SerializeToString(&slot->bytes);  // reuses the slot's capacity
   }
   update.SerializeToString(&buffer_);
-  if (!send(config_.ticks_topic, symbol, buffer_, slot, epoch_, 1000ms) && slot != nullptr) {
-    giveBack(slot);
+  if (!send(config_.ticks_topic, symbol, buffer_, slot, epoch_, 1000ms)) {
+    broken_.store(true, std::memory_order_release);
+    if (slot != nullptr) {
+      giveBack(slot);
+    }
   }
 }
 
@@ -51,7 +58,9 @@ void KafkaTickSink::onDelivery(const kafka::DeliveryReport& report) {
     unacked_[epoch].fetch_sub(1, std::memory_order_release);
     return;
   }
-  if (report.error == RdKafka::ERR_NO_ERROR) {
+  if (report.error != RdKafka::ERR_NO_ERROR) {
+    broken_.store(true, std::memory_order_release);  // with the gapless producer, later ones fail too
+  } else {
     if (config_.snapshot_interval.count() == 0) {
       // Never block here: this is the thread that frees the producer's queue.
       send(config_.snapshot_topic, slot->key, slot->bytes, nullptr, epoch, 0ms);

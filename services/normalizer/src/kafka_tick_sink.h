@@ -106,6 +106,9 @@ private:
   std::mutex slots_mu_;  // the emitting thread takes slots, the delivery thread returns them
   std::vector<std::unique_ptr<PendingSnapshot>> free_slots_;
   std::atomic<uint64_t> produce_failed_{0};
+  // Set by the first update refused or failed: no later update may reach md.ticks, or it would
+  // sit after a seq that never got there (a gap a restart cannot close). Sticky.
+  std::atomic<bool> broken_{false};
   // The delivery thread parks, the emitting thread releases.
   std::mutex throttle_mu_;
   std::unordered_map<std::string, Throttle> throttles_;  // by symbol; node-stable

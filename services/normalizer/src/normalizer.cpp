@@ -79,7 +79,6 @@ void NormalizerConfig::validate() const {
 
 Normalizer::Normalizer(const NormalizerConfig& config, TickSink& sink)
     : config_((config.validate(), config)), sink_(sink), books_(config.book),
-      trades_(config.broken_trade_memory),
       min_interval_ns_(kSecond / config.max_updates_per_second),
       index_by_locate_(config.book.books, 0), scratch_bids_(config.book.depth_levels),
       scratch_asks_(config.book.depth_levels), arena_block_(new char[kArenaBlockBytes]),
@@ -103,6 +102,13 @@ void Normalizer::registerSymbol(uint16_t locate, std::string_view symbol) {
   s.symbol = std::string(symbol);
   s.locate = locate;
   s.raw_partition = raw_partition_;
+  const auto ledger = static_cast<size_t>(raw_partition_ + 1);
+  if (ledger >= ledgers_.size()) {
+    ledgers_.resize(ledger + 1);
+  }
+  if (!ledgers_[ledger]) {
+    ledgers_[ledger] = std::make_unique<TradeLedger>(config_.broken_trade_memory);
+  }
   s.pub_bids.resize(config_.book.depth_levels);
   s.pub_asks.resize(config_.book.depth_levels);
   if (auto it = restored_.find(s.symbol); it != restored_.end()) {
@@ -183,7 +189,7 @@ ApplyResult Normalizer::onMessage(const itch::Message& message, int64_t exchange
             ++stats_.unknown_symbol;
             return ApplyResult::UnknownSymbol;
           }
-          const auto trade = trades_.take(m.match_number);
+          const auto trade = ledgerFor(*s).take(m.match_number);
           if (!trade || trade->locate != m.stock_locate) {
             ++stats_.unknown_breaks;
             return ApplyResult::UnknownTrade;
@@ -309,6 +315,9 @@ bool Normalizer::rollBars(SymbolState& s, int64_t exchange_ts_ns, int64_t now_ns
 void Normalizer::onTrade(SymbolState& s, int64_t price, int64_t size,
                          mdv1::AggressorSide side, uint64_t match_number, bool cross,
                          int64_t exchange_ts_ns, int64_t now_ns) noexcept {
+  // First: a completed bar the cap still holds may be forced out here, and that update must not
+  // carry this record's trade (its raw_next_offset does not cover this record yet).
+  rollBars(s, exchange_ts_ns, now_ns);
   const auto notional = static_cast<book::Uint128>(price) * static_cast<book::Uint128>(size);
   s.volume += size;
   s.notional += notional;
@@ -321,9 +330,8 @@ void Normalizer::onTrade(SymbolState& s, int64_t price, int64_t size,
   s.has_trade = true;
   s.last_trade = TradeState{price, size, side, match_number, exchange_ts_ns, cross, s.volume};
   s.trade_dirty = true;
-  trades_.record({match_number, s.locate, price, size, exchange_ts_ns});
+  ledgerFor(s).record({match_number, s.locate, price, size, exchange_ts_ns});
 
-  rollBars(s, exchange_ts_ns, now_ns);
   for (size_t i = 0; i < kBars; ++i) {
     const int64_t len = kBarLength[i];
     const int64_t start = exchange_ts_ns - (((exchange_ts_ns % len) + len) % len);
@@ -534,6 +542,14 @@ bool Normalizer::publish(SymbolState& s, int64_t now_ns) noexcept {
 }
 
 void Normalizer::absorb(SymbolState& s) noexcept {
+  // The record at the restored point itself: if it completed a bar and started the next one,
+  // the update that covered it carried only the completed bar and left the bar in progress for
+  // the next update, which may have died with the process. Keep it pending (at worst it goes
+  // out twice with the same values, never not at all).
+  std::array<bool, kBars> left{};
+  for (size_t i = 0; i < kBars; ++i) {
+    left[i] = raw_next_ == s.silent_until && s.closed_dirty[i] && s.bar_dirty[i];
+  }
   // The published baseline becomes the current state, so the first change after the restored
   // point is compared with what subscribers really saw last.
   const auto& b = books_.book(s.locate);
@@ -546,6 +562,14 @@ void Normalizer::absorb(SymbolState& s) noexcept {
   s.bar_dirty = {};
   s.closed_dirty = {};
   ++stats_.absorbed;
+  if (std::any_of(left.begin(), left.end(), [](bool kept) { return kept; })) {
+    s.bar_dirty = left;
+    s.pending = 1;
+    if (!s.queued) {
+      s.queued = true;
+      dirty_.push_back(s.locate);
+    }
+  }
 }
 
 void Normalizer::releaseDirty(int64_t now_ns, bool ignore_cap) noexcept {

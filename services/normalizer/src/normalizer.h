@@ -33,9 +33,10 @@ struct NormalizerConfig {
   book::BookSetConfig book{.books = 65'536};
   uint32_t max_updates_per_second = 20;    // per-symbol rate cap; 1..1e9
   std::string trading_day;                 // exchange-local "YYYY-MM-DD" put in snapshots
-  // Latest printable executions remembered so a Broken Trade ('B') can withdraw them (~60 bytes
-  // each); a break of an older one is counted in unknown_breaks and changes nothing.
-  size_t broken_trade_memory = size_t{1} << 18;
+  // Latest printable executions remembered per md.raw partition so a Broken Trade ('B') can
+  // withdraw them (~60 bytes each, per partition owned); a break of an older one is counted in
+  // unknown_breaks and changes nothing.
+  size_t broken_trade_memory = size_t{1} << 16;
 
   // Throws std::invalid_argument naming the first bad field.
   void validate() const;
@@ -240,7 +241,14 @@ private:
   NormalizerConfig config_;
   TickSink& sink_;
   book::BookSet books_;
-  TradeLedger trades_;
+  // One ledger per md.raw partition (index: partition + 1; -1 = not from Kafka), created when
+  // the partition's first Stock Directory registers: a partition's records replay in the same
+  // order after a restart, the interleaving of partitions does not, so a single ring would
+  // forget different executions before and after a restart.
+  std::vector<std::unique_ptr<TradeLedger>> ledgers_;
+  TradeLedger& ledgerFor(const SymbolState& s) noexcept {
+    return *ledgers_[static_cast<size_t>(s.raw_partition + 1)];
+  }
   int64_t min_interval_ns_ = 0;
   std::vector<uint32_t> index_by_locate_;  // locate -> 1 + index in symbols_; 0 = unknown
   std::vector<SymbolState> symbols_;

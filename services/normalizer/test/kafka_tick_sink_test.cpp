@@ -65,12 +65,14 @@ std::vector<uint64_t> snapshotSeqs(const std::vector<std::string>& records) {
 }
 
 struct Setup {
-  explicit Setup(std::chrono::milliseconds interval) {
+  // `queue_max_messages`: the producer's local queue (1: full at the second record in flight).
+  explicit Setup(std::chrono::milliseconds interval, int queue_max_messages = 1'000'000) {
     cluster.createTopic("t.ticks", 1);
     cluster.createTopic("t.snap", 1);
     kafka::ProducerConfig pc;
     pc.brokers = cluster.bootstrap();
     pc.linger_ms = 0;
+    pc.queue_max_messages = queue_max_messages;
     producer = std::make_unique<kafka::Producer>(pc, [this](const kafka::DeliveryReport& r) {
       if (sink) {
         sink->onDelivery(r);
@@ -134,4 +136,35 @@ TEST_CASE("an epoch is acknowledged only once its updates and the snapshots they
   t.cluster.setRtt(0ms);
   CHECK(readAll(t.cluster.bootstrap(), "t.ticks").size() == 5);
   CHECK(snapshotSeqs(readAll(t.cluster.bootstrap(), "t.snap")).size() == 5);
+}
+
+TEST_CASE("after an update is refused no later update reaches md.ticks: a prefix, never a gap") {
+  Setup t(60'000ms, 2);
+  t.cluster.setRtt(2500ms);  // a slow broker: the queue stays full for longer than emit() waits
+  auto emit = [&](uint64_t seq) {
+    mdv1::MarketDataUpdate u;
+    u.set_symbol("AAPL");
+    u.set_seq(seq);
+    mdv1::SymbolSnapshot s;
+    s.set_symbol("AAPL");
+    s.set_last_seq(seq);
+    t.sink->emit("AAPL", u, &s);
+  };
+  emit(1);
+  emit(2);
+  emit(3);  // the queue is full for the whole of emit()'s wait: refused, seq 3 never goes out
+  CHECK(t.sink->produceFailed() == 1);
+  t.cluster.setRtt(0ms);  // the broker recovers
+  REQUIRE(t.producer->flush(20s));
+  const auto failed_before = t.sink->produceFailed();
+  emit(4);  // what the service's loop may still emit before it sees the failure, or at exit
+  CHECK(t.sink->produceFailed() == failed_before + 1);  // counted as failed, not produced
+  REQUIRE(t.producer->flush(20s));
+  std::vector<uint64_t> seqs;
+  for (const auto& r : readAll(t.cluster.bootstrap(), "t.ticks")) {
+    mdv1::MarketDataUpdate u;
+    REQUIRE(u.ParseFromString(r));
+    seqs.push_back(u.seq());
+  }
+  CHECK(seqs == std::vector<uint64_t>{1, 2});
 }

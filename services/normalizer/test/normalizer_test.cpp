@@ -47,10 +47,12 @@ itch::AddOrder add(uint64_t ref, char side, uint32_t shares, uint32_t price) {
                         .stock = *itch::padRight<8>("TEST"), .price = price};
 }
 
-itch::Trade trade(uint32_t shares, uint32_t price, uint64_t match) {
-  return itch::Trade{.stock_locate = 1, .side = 'S', .shares = shares,
+itch::Trade tradeOn(uint16_t locate, uint32_t shares, uint32_t price, uint64_t match) {
+  return itch::Trade{.stock_locate = locate, .side = 'S', .shares = shares,
                      .stock = *itch::padRight<8>("TEST"), .price = price, .match_number = match};
 }
+
+itch::Trade trade(uint32_t shares, uint32_t price, uint64_t match) { return tradeOn(1, shares, price, match); }
 
 itch::StockTradingAction action(char state, std::string_view reason) {
   itch::StockTradingAction a;
@@ -727,4 +729,123 @@ TEST_CASE("by default every ITCH stock locate has a book, the highest included")
   REQUIRE_FALSE(sink.updates().empty());
   CHECK(sink.updates().back().symbol() == "LAST");
   CHECK(sink.updates().back().quote().bid_price() == 100'0000);
+}
+
+// Restart windows: a normalizer killed between two of its steps, and another that restores
+// from what the first published and replays md.raw (found by an audit, 2026-12-04).
+namespace {
+
+// One md.raw record: message, exchange time, wall time, offset + 1, partition.
+struct RawRecord {
+  itch::Message m;
+  int64_t exchange_ts;
+  int64_t now;
+  int64_t next_offset;
+  int32_t partition;
+};
+
+void feed(Normalizer& n, const RawRecord& r) {
+  n.onMessage(r.m, r.exchange_ts, r.exchange_ts, r.now, r.next_offset, r.partition);
+}
+
+NormalizerConfig cappedAt(uint32_t cap, size_t broken_trade_memory = size_t{1} << 18) {
+  auto c = Harness::uncapped();
+  c.max_updates_per_second = cap;
+  c.broken_trade_memory = broken_trade_memory;
+  return c;
+}
+
+bool hasBar(const MemorySink& sink, mdv1::BarInterval interval, int64_t start_ns) {
+  for (const auto& u : sink.updates()) {
+    for (const auto& b : u.bars()) {
+      if (b.interval() == interval && b.start_ts_ns() == start_ns) return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("a kill while the new bar in progress waits for the cap does not lose that bar") {
+  // The trade at 11.1 s closes the 10 s bar and starts the 11 s one. The update that goes out
+  // carries the completed bar and covers the record (raw_next_offset); the bar in progress
+  // waits for the cap's next slot, and the process dies before it.
+  const std::vector<RawRecord> records = {
+      {directory(1, "TEST"), kDay, kDay, 1, 0},
+      {trade(10, 50'0000, 1), kDay + 10'100 * kMs, kDay + 10'100 * kMs, 2, 0},
+      {trade(20, 51'0000, 2), kDay + 11'100 * kMs, kDay + 11'100 * kMs, 3, 0},
+  };
+  MemorySink first_sink;
+  Normalizer first(cappedAt(2), first_sink);
+  for (const auto& r : records) feed(first, r);
+  REQUIRE(first_sink.updates().size() == 2);
+  REQUIRE_FALSE(hasBar(first_sink, mdv1::BAR_INTERVAL_1S, kDay + 11 * kSecond));
+
+  MemorySink second_sink;
+  Normalizer second(cappedAt(2), second_sink);
+  second.restore(first_sink.snapshots().back());
+  for (auto r : records) {
+    r.now = kDay + 30 * kSecond;
+    feed(second, r);
+  }
+  second.tick(kDay + 40 * kSecond);
+  second.flushAll(kDay + 41 * kSecond);
+  CHECK(hasBar(second_sink, mdv1::BAR_INTERVAL_1S, kDay + 11 * kSecond));
+}
+
+TEST_CASE("a trade a forced bar roll publishes is not sent again after a restart") {
+  // Catching up: two bar boundaries inside one cap interval. The third trade forces the held
+  // completed bar out; that update must not carry the third trade, whose record it does not
+  // cover (raw_next_offset), or a restart from it sends that trade a second time.
+  const std::vector<RawRecord> records = {
+      {directory(1, "TEST"), kDay, kDay, 1, 0},
+      {trade(10, 50'0000, 1), kDay + 10'500 * kMs, kDay + 100 * kSecond, 2, 0},
+      {trade(20, 51'0000, 2), kDay + 11'010 * kMs, kDay + 100 * kSecond + 100 * kMs, 3, 0},
+      {trade(30, 52'0000, 3), kDay + 12'001 * kMs, kDay + 100 * kSecond + 200 * kMs, 4, 0},
+  };
+  MemorySink first_sink;
+  Normalizer first(cappedAt(2), first_sink);
+  for (const auto& r : records) feed(first, r);
+  REQUIRE(first_sink.updates().size() == 2);
+
+  MemorySink second_sink;
+  Normalizer second(cappedAt(2), second_sink);
+  second.restore(first_sink.updates().back());
+  for (auto r : records) {
+    r.now = kDay + 200 * kSecond;
+    feed(second, r);
+  }
+  second.flushAll(kDay + 201 * kSecond);
+  int sent = 0;
+  for (const auto* sink : {&first_sink, &second_sink}) {
+    for (const auto& u : sink->updates()) sent += u.has_trade() && u.trade().match_number() == 3 ? 1 : 0;
+  }
+  CHECK(sent == 1);
+}
+
+TEST_CASE("a restart that interleaves md.raw partitions differently still finds the same broken trades") {
+  const auto at = [](int64_t ms) { return kDay + ms * kMs; };
+  // Partition 0 holds TEST (locate 1), partition 1 OTHR (locate 2); memory for 2 executions.
+  const RawRecord p0[] = {{directory(1, "TEST"), at(0), at(0), 1, 0},
+                          {trade(10, 50'0000, 1), at(1000), at(1000), 2, 0},
+                          {brokenTrade(1), at(1200), at(1200), 3, 0},
+                          {trade(5, 50'0000, 4), at(1300), at(1300), 4, 0}};
+  const RawRecord p1[] = {{directory(2, "OTHR"), at(0), at(0), 1, 1},
+                          {tradeOn(2, 7, 60'0000, 2), at(1100), at(1100), 2, 1},
+                          {tradeOn(2, 7, 60'0000, 3), at(1250), at(1250), 3, 1}};
+  // Live, in arrival order: the break finds execution 1.
+  MemorySink first_sink;
+  Normalizer first(cappedAt(1'000'000'000, 2), first_sink);
+  for (const RawRecord* r : {&p0[0], &p1[0], &p0[1], &p1[1], &p0[2]}) feed(first, *r);
+  REQUIRE(first.stats().broken_trades == 1);
+  // The restart replays partition by partition, as fetches do: partition 1's executions now
+  // come between execution 1 and its break.
+  MemorySink second_sink;
+  Normalizer second(cappedAt(1'000'000'000, 2), second_sink);
+  for (const auto& s : first_sink.snapshots()) second.restore(s);
+  for (const RawRecord* r : {&p0[0], &p0[1], &p1[0], &p1[1], &p1[2], &p0[2], &p0[3]}) feed(second, *r);
+  CHECK(second.stats().unknown_breaks == 0);
+  const auto updates = second_sink.updatesFor("TEST");
+  REQUIRE_FALSE(updates.empty());
+  CHECK(updates.back().trade().session_volume() == 5);  // the broken 10 shares stay withdrawn
 }

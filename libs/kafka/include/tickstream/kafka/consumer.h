@@ -70,6 +70,9 @@ class RebalanceListener {
   virtual void onAssigned(std::vector<TopicPartitionOffset>& partitions) = 0;
   // Partitions taken away: whatever they produced should be flushed (and committed) now.
   virtual void onRevoked(const std::vector<TopicPartitionOffset>& partitions) = 0;
+  // Partitions lost (the session expired: another member may own them already). Nothing may be
+  // produced for them any more; by default treated as a revocation.
+  virtual void onLost(const std::vector<TopicPartitionOffset>& partitions) { onRevoked(partitions); }
 };
 
 // An RAII Kafka consumer with explicit commits (auto-commit is off: a service commits what it
