@@ -59,7 +59,11 @@ connect_rate=2500
 results=()
 for rate in ${rates//,/ }; do
   for run in $(seq 1 "$runs"); do
-  for linger in ${lingers//,/ }; do
+  read -ra all_lingers <<<"${lingers//,/ }"
+  for i in "${!all_lingers[@]}"; do
+  # Each run starts with the next linger: a fixed order would charge the first run after the
+  # warm-up (or after the previous rate) to the first value.
+  linger=${all_lingers[$(( (i + run - 1) % ${#all_lingers[@]} ))]}
     # Snapshots first (the gateway loads them at start), then updates at `rate` for the whole
     # connect + warm-up + measured window.
     connect_s=$(( connections / connect_rate + 5 ))

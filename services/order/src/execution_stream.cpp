@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include "tickstream/pg/backoff.h"
-#include "tickstream/runtime/clock.h"
 #include "tickstream/runtime/logging.h"
 #include "venue_client.h"
 
@@ -184,7 +183,12 @@ bool ExecutionStream::reconcile(Reconciliation::Reason reason) {
   ctx.set_wait_for_ready(true);  // as in follow()
   if (!attach(&ctx)) return false;
   Reconciliation r;
-  r.listed_at_ns = runtime::wallClockNs();
+  try {
+    r.awaiting_ack_before_list = handler_.awaitingAck();
+  } catch (const std::exception& e) {
+    logging::warn("venue reconciliation failed: our unacknowledged orders", {{"error", e.what()}});
+    return false;  // the database is away: redone after a pause, as a failed onReconcile
+  }
   const grpc::Status status = stub_->ListOpenOrders(&ctx, venue::ListOpenOrdersRequest{}, &r.open);
   detach();
   r.session = venueSessionOf(ctx);

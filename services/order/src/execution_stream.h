@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 #include <thread>
 
 #include "tickstream/venue/v1/venue.grpc.pb.h"
@@ -52,10 +53,11 @@ struct Reconciliation {
   std::uint64_t previous_last_applied = 0;
   std::string session;                  // the venue's session now
   venue::ListOpenOrdersResponse open;   // open orders and the last_exec_seq they reflect
-  // Wall clock just before ListOpenOrders was called (0: unknown). An order of ours changed at or
-  // after it may reflect what the venue did after the list (the router applies replies while
-  // the stream reconciles): the stream, from last_exec_seq + 1, settles it, not the repair.
-  std::int64_t listed_at_ns = 0;
+  // Our working orders the venue had not acknowledged just before ListOpenOrders was called
+  // (ExecutionHandler::awaitingAck). Only these can have reached the venue after its list while
+  // the router kept sending and applying replies: one the list lacks but that has a venue id by
+  // the repair was taken after the list, and the stream, from last_exec_seq + 1, settles it.
+  std::unordered_set<std::string> awaiting_ack_before_list;
 };
 
 const char* reconciliationReasonName(Reconciliation::Reason reason) noexcept;
@@ -75,6 +77,9 @@ class ExecutionHandler {
   // service holds as working that the list lacks are done at the venue (docs/order.md says how
   // each case is settled). Return false to have the whole reconciliation redone after a pause.
   virtual bool onReconcile(const Reconciliation& reconciliation) = 0;
+  // Ids of the working orders the venue has not acknowledged yet (no venue order id); asked just
+  // before ListOpenOrders (Reconciliation::awaiting_ack_before_list).
+  virtual std::unordered_set<std::string> awaitingAck() { return {}; }
 };
 
 // The stream's thread. start() once; stop() (or the destructor) cancels the open call and joins.

@@ -43,8 +43,8 @@ std::size_t newOrderBatchSize(bool circuit_closed, int configured_batch) noexcep
 struct RouterHooks {
   std::function<void(VenueOutcome)> routed;  // each NewOrder/Replace/Cancel's outcome
   std::function<void()> dropped;             // a NewOrder not queued (queue full)
-  // An order that ended REJECTED after its submit was answered: "venue_unavailable" (not sent,
-  // or the venue restarted before acknowledging it) or "venue_rejected" (the venue refused it).
+  // An order that ended REJECTED after its submit was answered: "venue_unavailable" (not sent)
+  // or "venue_rejected" (the venue refused it).
   // Called on a router worker or a writer lane: it must not block.
   std::function<void(const std::string& reason)> rejected;
 };
@@ -68,10 +68,11 @@ class OrderRouter {
   // the fills.
   void route(v1::Order order, bool first_send = true);
   // Queues every order that has been ACCEPTED for at least `min_age` (or PENDING_CANCEL before the
-  // venue acknowledged it): after a restart their
-  // NewOrder may never have been sent, and an attempt whose outcome was unknown (the venue
-  // stalled) is settled by sending it again. Safe to repeat: the venue answers a repeated order
-  // id with its first answer.
+  // venue acknowledged it): after a restart their NewOrder may never have been sent, and an
+  // attempt whose outcome was unknown (the venue stalled) is settled by sending it again. Safe to
+  // repeat: the venue answers a repeated order id with its first answer. A PENDING_CANCEL order
+  // the venue did acknowledge gets its cancel again (queueCancel): the cancel due after the ack
+  // lives in memory only, and a restart or a stop loses it.
   std::size_t resendAccepted(pg::Pool& pool, std::chrono::milliseconds min_age);
 
   // A client's cancel of `order` (its account already checked): the store's cancel_request,

@@ -164,9 +164,11 @@ void inheritFills(v1::Order& o, const TransitionDetails& details) {
   }
 }
 
-bool staleReplaceReject(const v1::Order& o, Trigger trigger, const TransitionDetails& details) {
-  return trigger == Trigger::ReplaceReject && !details.replaced_by_order_id.empty() &&
-         o.replaced_by_order_id() != details.replaced_by_order_id;
+bool repeatsOrContradicts(const v1::Order& o, Trigger trigger, const TransitionDetails& details) {
+  if (trigger == Trigger::ReplaceReject) {
+    return !details.replaced_by_order_id.empty() && o.replaced_by_order_id() != details.replaced_by_order_id;
+  }
+  return trigger == Trigger::VenueAck && !o.venue_order_id().empty();
 }
 
 v1::OrderEvent changeEvent(const v1::Order& o, std::int64_t seq, v1::OrderStatus from) {

@@ -65,9 +65,13 @@ void applyTransitionDetails(v1::Order& o, v1::OrderStatus next, const Transition
 // Before the transition is looked up (the fills decide between ROUTED and PARTIALLY_FILLED):
 // takes details.inherited_fills when they are more than the order's own.
 void inheritFills(v1::Order& o, const TransitionDetails& details);
-// A ReplaceReject that names a replacement other than the one `o` waits for (an old report of an
-// earlier refused replace, applied again): refused like an illegal transition.
-bool staleReplaceReject(const v1::Order& o, Trigger trigger, const TransitionDetails& details);
+// A transition the order's own fields refuse, beyond the state table, like an illegal one: a
+// ReplaceReject naming another replacement than the one `o` waits for (an old report of an
+// earlier refused replace, applied again), or a VenueAck of an order the venue has acknowledged
+// already (a report applied again, or a redirected fill's ack of a replacement: in
+// PENDING_CANCEL, where an ack is legal, it would write an event that changes nothing and send
+// the cancel a second time).
+bool repeatsOrContradicts(const v1::Order& o, Trigger trigger, const TransitionDetails& details);
 
 // "<account>/<account_seq>": unique, and says where the event sits.
 std::string eventId(const std::string& account, std::int64_t account_seq);

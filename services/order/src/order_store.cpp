@@ -534,7 +534,7 @@ OrderStore::ChangeWork OrderStore::transitionIn(pqxx::transaction_base& tx, cons
   const v1::Order before = o;
   rows::inheritFills(o, details);
   auto next = transition(from, change.trigger, fillsOf(o));
-  if (rows::staleReplaceReject(o, change.trigger, details)) next.reset();
+  if (rows::repeatsOrContradicts(o, change.trigger, details)) next.reset();
   if (!next) {
     logging::warn("order transition refused", {{"order_id", order_id},
                                                 {"status", v1::OrderStatus_Name(from)},

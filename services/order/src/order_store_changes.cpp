@@ -120,7 +120,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
       v1::Order inherited = o;
       rows::inheritFills(inherited, c->details);
       auto next = transition(from, c->trigger, fillsOf(inherited));
-      if (rows::staleReplaceReject(o, c->trigger, c->details)) next.reset();
+      if (rows::repeatsOrContradicts(o, c->trigger, c->details)) next.reset();
       if (!next) {
         logging::warn("order transition refused", {{"order_id", o.order_id()},
                                                     {"status", v1::OrderStatus_Name(from)},

@@ -50,6 +50,10 @@ void ReportApplier::redirectFill(FillReport fill, const v1::Order& original, con
             redirectFill(std::move(fill), r.order, venue_order_id, std::move(done));  // replaced again
             return;
           }
+          if (!e2 && r.outcome == ChangeOutcome::NotFound) {
+            logging::warn("venue fill redirected to an unknown replacement",
+                          {{"order_id", fill.order_id}, {"venue_execution_id", fill.venue_execution_id}});
+          }
           done(e2);
         });
       },

@@ -215,6 +215,19 @@ bool VenueSync::onReconcile(const Reconciliation& r) {
   }
 }
 
+std::unordered_set<std::string> VenueSync::awaitingAck() {
+  return pool_.run(
+      [](pqxx::work& tx) {
+        std::unordered_set<std::string> out;
+        for (const auto& row : tx.exec("SELECT order_id FROM orders WHERE working AND status <> 1 "
+                                       "AND coalesce(venue_order_id, '') = ''")) {
+          out.insert(row[0].as<std::string>());
+        }
+        return out;
+      },
+      pg::Retry::Idempotent);
+}
+
 void VenueSync::repair(const Reconciliation& r) {
   std::unordered_map<std::string, const venue::VenueOrder*> listed;
   for (const auto& o : r.open.orders()) listed.emplace(o.order_id(), &o);
@@ -257,8 +270,9 @@ void VenueSync::repair(const Reconciliation& r) {
     if (it == listed.end() && replaced_in_gap.contains(order.replaced_by_order_id())) {
       continue;  // the original of a replace applied above
     }
-    if (it == listed.end() && r.listed_at_ns != 0 && order.updated_ts_ns() >= r.listed_at_ns) {
-      continue;  // changed since the list was made: the venue may have taken it after (the stream settles it)
+    if (it == listed.end() && !order.venue_order_id().empty() &&
+        r.awaiting_ack_before_list.contains(order.order_id())) {
+      continue;  // acknowledged since the list was asked for: the venue took it after (the stream settles it)
     }
     if (it != listed.end()) {
       const auto& at_venue = *it->second;

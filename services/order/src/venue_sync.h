@@ -57,6 +57,7 @@ class VenueSync final : public ExecutionHandler {
 
   bool onReport(const std::string& session, const venue::ExecutionReport& report) override;
   bool onReconcile(const Reconciliation& reconciliation) override;
+  std::unordered_set<std::string> awaitingAck() override;
   // Stores the position of what has been applied (at shutdown, after waiting up to 5 s for the
   // reports still in the workers).
   void flushPosition();
