@@ -16,7 +16,7 @@ RUN cmake --preset release && cmake --build --preset release \
 FROM debian:12-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
       libgrpc++1.51 libprotobuf32 librdkafka++1 libpqxx-6.4 libprometheus-cpp-core1.0 \
-      libspdlog1.10 libfmt9 libssl3 zlib1g ca-certificates \
+      libspdlog1.10 libfmt9 libssl3 zlib1g ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* && useradd -u 10001 -M tickstream
 COPY --from=build /out/bin/ /usr/local/bin/
 # The gateway's watchlist page (--static-dir) and the order schema (--migrations-dir), where

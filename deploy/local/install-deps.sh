@@ -24,6 +24,8 @@ PACKAGES=(
   postgresql-15 postgresql-client-15 prometheus default-jre-headless maven
   # used by the scripts
   curl iproute2 procps util-linux
+  # the time zone database (--exchange-timezone; runtime_test)
+  tzdata
   # checks the deployment files (docker-compose.yml; the Helm chart uses helm, see install-helm.sh)
   docker-compose
 )

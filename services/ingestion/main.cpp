@@ -35,6 +35,7 @@
 #include "tickstream/observability/health.h"
 #include "tickstream/observability/http_endpoint.h"
 #include "tickstream/runtime/clock.h"
+#include "tickstream/runtime/exchange_zone.h"
 #include "tickstream/runtime/flags.h"
 #include "tickstream/runtime/logging.h"
 #include "tickstream/runtime/shutdown.h"
@@ -54,6 +55,7 @@ struct Options {
   uint64_t start_sequence = 1; // live: first sequence number to ask for (1 = the whole day)
   std::string trading_date;   // YYYY-MM-DD; empty = today (UTC)
   int32_t utc_offset_s = 0;   // exchange local time minus UTC, for exchange_ts_ns
+  std::string exchange_timezone;  // IANA zone: the default date and the offset come from it
   std::string metrics_listen = "127.0.0.1:0"; // HOST:PORT for /metrics, /healthz, /readyz
   int flush_timeout_ms = 30'000; // how long a shutdown waits for Kafka to take what is queued
   int kafka_linger_ms = 0;  // producer batching delay: 0 = send at once (docs/benchmarks.md, "Producer linger")
@@ -260,6 +262,16 @@ int runLive(runtime::ShutdownSignal& shutdown, const Options& opts,
 
 } // namespace
 
+// Runs `fn(zone)`, naming the flag in the error of an unknown zone.
+template <typename Fn>
+auto zoned(const std::string& zone, Fn fn) {
+  try {
+    return fn(zone);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--exchange-timezone: ") + e.what());
+  }
+}
+
 int main(int argc, char** argv) {
   runtime::ShutdownSignal shutdown; // first: every later thread inherits the blocked signals
 
@@ -287,9 +299,14 @@ int main(int argc, char** argv) {
             "and send nothing a partition already holds (false: publish everything asked for again)");
   flags.add("--capture-in", opts.capture_in,
             "replay mode: capture file (length-prefixed ITCH) to publish instead of SoupBinTCP");
-  flags.add("--trading-date", opts.trading_date, "trading day YYYY-MM-DD (default: today, UTC)");
+  flags.add("--trading-date", opts.trading_date,
+            "trading day YYYY-MM-DD (default: today in --exchange-timezone, or in UTC)");
+  flags.add("--exchange-timezone", opts.exchange_timezone,
+            "the venue's IANA time zone (America/New_York for NASDAQ): the default trading day and "
+            "the UTC offset on it, daylight saving included (empty: --utc-offset-s and UTC's date)");
   flags.add("--utc-offset-s", opts.utc_offset_s,
-            "exchange local time minus UTC in seconds (-18000 New York winter; 0 = UTC)")
+            "without --exchange-timezone: exchange local time minus UTC in seconds (-18000 New "
+            "York winter; 0 = UTC)")
       ->check(CLI::Range(-86'399, 86'399));
   flags.add("--metrics-listen", opts.metrics_listen,
             "HOST:PORT for /metrics, /healthz, /readyz (port 0 = any; empty = off)");
@@ -312,8 +329,16 @@ int main(int argc, char** argv) {
 
   ingestion::FeedHandlerConfig handler_config;
   try {
+    if (!opts.exchange_timezone.empty() && opts.utc_offset_s != 0) {
+      throw std::invalid_argument("give --exchange-timezone or --utc-offset-s, not both");
+    }
     if (opts.trading_date.empty()) {
       opts.trading_date = runtime::todayUtc();
+      if (!opts.exchange_timezone.empty()) {
+        opts.trading_date = runtime::formatDate(zoned(opts.exchange_timezone, [&](const std::string& zone) {
+          return runtime::exchangeDayAt(zone, std::chrono::system_clock::now()).date;
+        }));
+      }
     }
     const auto date = ingestion::parseTradingDate(opts.trading_date);
     if (!date) {
@@ -321,6 +346,14 @@ int main(int argc, char** argv) {
     }
     handler_config.trading_date = *date;
     handler_config.utc_offset_s = opts.utc_offset_s;
+    if (!opts.exchange_timezone.empty()) {
+      handler_config.utc_offset_s = zoned(opts.exchange_timezone, [&](const std::string& zone) {
+        return runtime::utcOffsetOn(zone, *date);
+      });
+    }
+    logging::info("trading day", {{"date", opts.trading_date},
+                                  {"utc_offset_s", static_cast<long long>(handler_config.utc_offset_s)},
+                                  {"exchange_timezone", opts.exchange_timezone}});
     if (opts.capture_in.empty()) {
       auto [host, port] = observability::parseHostPort(opts.soup_connect);
       if (port == 0) {

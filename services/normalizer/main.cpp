@@ -34,6 +34,7 @@
 #include "tickstream/observability/health.h"
 #include "tickstream/observability/http_endpoint.h"
 #include "tickstream/runtime/clock.h"
+#include "tickstream/runtime/exchange_zone.h"
 #include "tickstream/runtime/flags.h"
 #include "tickstream/runtime/logging.h"
 #include "tickstream/runtime/shutdown.h"
@@ -54,6 +55,7 @@ struct Options {
   size_t broken_trade_memory = size_t{1} << 16;           // executions a Broken Trade can undo, per md.raw partition
   std::string metrics_listen = "127.0.0.1:0";             // /metrics, /healthz, /readyz
   std::string trading_date;                               // YYYY-MM-DD in snapshots; "" = today
+  std::string exchange_timezone;                          // IANA zone whose date "today" is; "" = UTC
   int commit_interval_ms = 1000;                          // commit md.raw positions once acknowledged
   int flush_timeout_ms = 30'000;                          // how long a flush or a commit's acks may take
   int kafka_linger_ms = 0;  // producer batching delay: 0 = send at once (docs/benchmarks.md, "Producer linger")
@@ -594,7 +596,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{1} << 28));
   flags.add("--metrics-listen", opts.metrics_listen,
             "HOST:PORT for /metrics, /healthz, /readyz (port 0 = any; empty = off)");
-  flags.add("--trading-date", opts.trading_date, "trading day YYYY-MM-DD (default: today, UTC)");
+  flags.add("--trading-date", opts.trading_date,
+            "trading day YYYY-MM-DD (default: today in --exchange-timezone, or in UTC)");
+  flags.add("--exchange-timezone", opts.exchange_timezone,
+            "the venue's IANA time zone (America/New_York for NASDAQ): the default trading day is "
+            "its date (empty: UTC's)");
   flags.add("--commit-interval-ms", opts.commit_interval_ms,
             "how often to commit md.raw offsets (progress only), each once Kafka has "
             "acknowledged everything produced before it")
@@ -625,8 +631,17 @@ int main(int argc, char** argv) {
   if (auto code = flags.parse(argc, argv)) {
     return *code;
   }
-  if (opts.trading_date.empty()) {
-    opts.trading_date = runtime::todayUtc();
+  try {
+    if (opts.trading_date.empty()) {
+      opts.trading_date =
+          opts.exchange_timezone.empty()
+              ? runtime::todayUtc()
+              : runtime::formatDate(
+                    runtime::exchangeDayAt(opts.exchange_timezone, std::chrono::system_clock::now()).date);
+    }
+  } catch (const std::invalid_argument& e) {
+    logging::error("bad flag", {{"error", std::string("--exchange-timezone: ") + e.what()}});
+    return 2;
   }
 
   normalizer::NormalizerConfig config;
