@@ -1,6 +1,5 @@
 #include "tickstream/runtime/exchange_zone.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -75,14 +74,6 @@ ExchangeDay exchangeDayAt(const std::string& zone, std::chrono::system_clock::ti
 
 int32_t utcOffsetOn(const std::string& zone, std::chrono::sys_days date) {
   return inZone(zone, [&] { return offsetAtLocalNoon(date); });
-}
-
-std::string formatDate(std::chrono::sys_days date) {
-  const std::chrono::year_month_day ymd{date};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
 }
 
 }  // namespace tickstream::runtime

@@ -39,16 +39,21 @@ std::vector<std::string> readAll(const std::string& bootstrap, const std::string
   return out;
 }
 
+// Emits update `seq` for "AAPL" with its snapshot.
+void emitUpdate(KafkaTickSink& sink, uint64_t seq) {
+  mdv1::MarketDataUpdate u;
+  u.set_symbol("AAPL");
+  u.set_seq(seq);
+  mdv1::SymbolSnapshot s;
+  s.set_symbol("AAPL");
+  s.set_last_seq(seq);
+  sink.emit("AAPL", u, &s);
+}
+
 // Emits updates 1..n for "AAPL", each with its snapshot, `gap` apart.
 void emitUpdates(KafkaTickSink& sink, uint64_t n, std::chrono::milliseconds gap) {
   for (uint64_t seq = 1; seq <= n; ++seq) {
-    mdv1::MarketDataUpdate u;
-    u.set_symbol("AAPL");
-    u.set_seq(seq);
-    mdv1::SymbolSnapshot s;
-    s.set_symbol("AAPL");
-    s.set_last_seq(seq);
-    sink.emit("AAPL", u, &s);
+    emitUpdate(sink, seq);
     sink.releaseDue();
     std::this_thread::sleep_for(gap);
   }
@@ -141,15 +146,7 @@ TEST_CASE("an epoch is acknowledged only once its updates and the snapshots they
 TEST_CASE("after an update is refused no later update reaches md.ticks: a prefix, never a gap") {
   Setup t(60'000ms, 2);
   t.cluster.setRtt(2500ms);  // a slow broker: the queue stays full for longer than emit() waits
-  auto emit = [&](uint64_t seq) {
-    mdv1::MarketDataUpdate u;
-    u.set_symbol("AAPL");
-    u.set_seq(seq);
-    mdv1::SymbolSnapshot s;
-    s.set_symbol("AAPL");
-    s.set_last_seq(seq);
-    t.sink->emit("AAPL", u, &s);
-  };
+  auto emit = [&](uint64_t seq) { emitUpdate(*t.sink, seq); };
   emit(1);
   emit(2);
   emit(3);  // the queue is full for the whole of emit()'s wait: refused, seq 3 never goes out

@@ -16,14 +16,18 @@ inline int64_t wallClockNs() {
       .count();
 }
 
-// Today's date in UTC as YYYY-MM-DD (the default trading day).
-inline std::string todayUtc() {
-  const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-  const std::chrono::year_month_day ymd{today};
+// YYYY-MM-DD.
+inline std::string formatDate(std::chrono::sys_days date) {
+  const std::chrono::year_month_day ymd{date};
   char buf[16];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
   return buf;
+}
+
+// Today's date in UTC as YYYY-MM-DD (the default trading day without an exchange time zone).
+inline std::string todayUtc() {
+  return formatDate(std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()));
 }
 
 }  // namespace tickstream::runtime

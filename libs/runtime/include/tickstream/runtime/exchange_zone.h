@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "tickstream/runtime/clock.h"  // formatDate
+
 // An exchange's calendar from its IANA time zone (e.g. "America/New_York"): the local trading
 // date and the UTC offset that ITCH's "nanoseconds since midnight" need. A fixed offset flag is
 // wrong half of every year where the exchange keeps daylight saving time, and "today in UTC" is
@@ -23,8 +25,5 @@ ExchangeDay exchangeDayAt(const std::string& zone, std::chrono::system_clock::ti
 
 // The zone's offset on `date` (at local noon: clock changes happen at night, never in a session).
 int32_t utcOffsetOn(const std::string& zone, std::chrono::sys_days date);
-
-// YYYY-MM-DD.
-std::string formatDate(std::chrono::sys_days date);
 
 }  // namespace tickstream::runtime
