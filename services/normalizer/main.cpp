@@ -242,6 +242,7 @@ public:
     consumer_.subscribe({opts_.raw_topic});
     logging::info("consuming", {{"topic", opts_.raw_topic}, {"group", opts_.group_id}});
     const auto interval = std::chrono::milliseconds(opts_.commit_interval_ms);
+    loop_seen_ = std::chrono::steady_clock::now();  // start-up before this is not a stall
     auto next_commit = std::chrono::steady_clock::now() + interval;
     auto next_tick = std::chrono::steady_clock::now();
     bool ok = true;
