@@ -22,6 +22,7 @@
 #include <prometheus/registry.h>
 
 #include "kafka_tick_sink.h"
+#include "raw_dedupe.h"
 #include "normalizer.h"
 #include "tickstream/itch/codec.h"
 #include "tickstream/kafka/admin.h"
@@ -83,6 +84,7 @@ constexpr std::array<const char*, 5> kResultNames = {"ok", "ignored", "unknown_s
 struct LoopCounters {
   uint64_t records = 0;   // md.raw records consumed
   uint64_t malformed = 0; // not a RawFeedMessage, or ITCH bytes that did not decode
+  uint64_t duplicates = 0; // repeats of a message already applied (RawDedupe)
   std::array<uint64_t, kResultNames.size()> results{};
 };
 
@@ -94,6 +96,8 @@ public:
       : records_(observability::registerCounter(r, "normalizer_messages_total", "md.raw records consumed")),
         malformed_(observability::registerCounter(r, "normalizer_malformed_total",
                            "records that were not a RawFeedMessage or valid ITCH (skipped)")),
+        duplicates_(observability::registerCounter(r, "normalizer_raw_duplicates_total",
+                            "md.raw records repeating a (session, sequence) already applied (skipped)")),
         updates_(observability::registerCounter(r, "normalizer_updates_total", "MarketDataUpdates emitted")),
         snapshots_(observability::registerCounter(r, "normalizer_snapshots_total", "SymbolSnapshots emitted")),
         conflated_(observability::registerCounter(r, "normalizer_conflated_total",
@@ -117,6 +121,7 @@ public:
               const kafka::Producer& producer, uint64_t commits) {
     observability::advance(records_, c.records, last_.records);
     observability::advance(malformed_, c.malformed, last_.malformed);
+    observability::advance(duplicates_, c.duplicates, last_.duplicates);
     for (std::size_t i = 0; i < kResultNames.size(); ++i) {
       observability::advance(*results_[i], c.results[i], last_.results[i]);
     }
@@ -133,6 +138,7 @@ private:
 
   prometheus::Counter& records_;
   prometheus::Counter& malformed_;
+  prometheus::Counter& duplicates_;
   prometheus::Counter& updates_;
   prometheus::Counter& snapshots_;
   prometheus::Counter& conflated_;
@@ -414,6 +420,17 @@ private:
       malformed(m, "not a RawFeedMessage");
       return;
     }
+    constexpr int64_t kNsPerDay = 86'400'000'000'000;
+    if (!dedupe_.fresh(m.partition(), raw_.exchange_ts_ns() / kNsPerDay, raw_.session(), raw_.sequence_number())) {
+      if (++counters_.duplicates <= 10 || counters_.duplicates % 10'000 == 0) {
+        logging::warn("md.raw record repeats a message already applied: skipped",
+                      {{"partition", m.partition()},
+                       {"offset", static_cast<long long>(m.offset())},
+                       {"session", raw_.session()},
+                       {"sequence", static_cast<unsigned long long>(raw_.sequence_number())}});
+      }
+      return;
+    }
     const std::string& bytes = raw_.payload();
     const itch::DecodeStatus st = itch::decode(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
@@ -560,6 +577,7 @@ private:
   Metrics& metrics_;
   observability::Health& health_;
   marketdata::v1::RawFeedMessage raw_;  // reused for every record
+  normalizer::RawDedupe dedupe_;        // md.raw records that repeat a message are skipped
   itch::Message message_;
   LoopCounters counters_;
   std::map<int32_t, int64_t> positions_;  // md.raw partition -> next offset to read (ever owned)

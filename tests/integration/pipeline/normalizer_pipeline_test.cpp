@@ -76,6 +76,8 @@ enum class Fault {
   None,
   KillNormalizer,  // SIGKILL, then started again with the same flags
   RestartBroker,   // the broker stops (SIGTERM) and starts again on the same port
+  RepublishRaw,    // ingestion SIGKILLed and started again with --resume=false: md.raw gets
+                   // the session's messages so far a second time
 };
 
 // Runs exchange-sim -> ingestion -> normalizer and reads md.ticks as a gateway would. With a
@@ -102,11 +104,12 @@ void runPipeline(Fault fault) {
   INFO("exchange-sim log:\n" << sim.log());
   REQUIRE(port != 0);
 
-  Child ingestion({TICKSTREAM_INGESTION_BIN, "--kafka-brokers", brokers, "--raw-topic", raw_topic,
-                   "--md-partitions", std::to_string(kPartitions), "--soup-connect",
-                   "127.0.0.1:" + std::to_string(port), "--trading-date", "2024-01-02",
-                   "--metrics-listen", "127.0.0.1:0"},
-                  dir + "/ingestion.log");
+  std::vector<std::string> ingestion_args = {
+      TICKSTREAM_INGESTION_BIN, "--kafka-brokers", brokers, "--raw-topic", raw_topic,
+      "--md-partitions", std::to_string(kPartitions), "--soup-connect",
+      "127.0.0.1:" + std::to_string(port), "--trading-date", "2024-01-02",
+      "--metrics-listen", "127.0.0.1:0"};
+  auto ingestion = std::make_unique<Child>(ingestion_args, dir + "/ingestion.log");
   kafka::Admin admin(brokers);
   // Subscribing to a topic that does not exist yet would wait for a metadata refresh.
   REQUIRE(testing::waitUntil([&] { return admin.partitionCount(raw_topic) == kPartitions; }, 30s,
@@ -168,6 +171,11 @@ void runPipeline(Fault fault) {
         normalizer->signal(SIGKILL);
         REQUIRE(normalizer->waitExit(10s) == std::optional<int>(128 + SIGKILL));
         normalizer = std::make_unique<Child>(normalizer_args, dir + "/normalizer-restarted.log");
+      } else if (fault == Fault::RepublishRaw) {
+        ingestion->signal(SIGKILL);
+        REQUIRE(ingestion->waitExit(10s) == std::optional<int>(128 + SIGKILL));
+        ingestion_args.push_back("--resume=false");
+        ingestion = std::make_unique<Child>(ingestion_args, dir + "/ingestion-restarted.log");
       } else {
         // The services and this reader ride it out; the restart runs beside the reading.
         restarter = std::jthread([&] {
@@ -199,7 +207,7 @@ void runPipeline(Fault fault) {
   }
   INFO("records " << records);
   INFO("normalizer log (after the fault):\n" << normalizer->log());
-  INFO("ingestion log:\n" << ingestion.log());
+  INFO("ingestion log:\n" << ingestion->log());
   CHECK(killed == faulted);
   if (restarter.joinable()) restarter.join();
   if (fault == Fault::RestartBroker) {
@@ -287,9 +295,9 @@ void runPipeline(Fault fault) {
   CHECK(snapshot_behind == 0);
   CHECK(snapshot_regressions == 0);
 
-  REQUIRE(ingestion.running());
-  ingestion.signal(SIGTERM);
-  CHECK(ingestion.waitExit(20s) == std::optional<int>(0));
+  REQUIRE(ingestion->running());
+  ingestion->signal(SIGTERM);
+  CHECK(ingestion->waitExit(20s) == std::optional<int>(0));
   sim.signal(SIGTERM);
   CHECK(sim.waitExit(20s) == std::optional<int>(0));
   // The normalizer stops before its topics go: a snapshot or conflated update it published after
@@ -315,4 +323,9 @@ TEST_CASE("a kill -9 of the normalizer mid-run: still dense seqs, no duplicate, 
 TEST_CASE("a broker restart mid-run: ingestion and the normalizer ride it out with dense seqs, no "
           "duplicate, rate-capped, last quote = truth") {
   runPipeline(Fault::RestartBroker);
+}
+
+TEST_CASE("md.raw holding the session twice (ingestion restarted without resume): the normalizer "
+          "applies each message once - dense seqs, no duplicate, last quote = truth") {
+  runPipeline(Fault::RepublishRaw);
 }
