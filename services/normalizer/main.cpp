@@ -84,7 +84,6 @@ constexpr std::array<const char*, 5> kResultNames = {"ok", "ignored", "unknown_s
 struct LoopCounters {
   uint64_t records = 0;   // md.raw records consumed
   uint64_t malformed = 0; // not a RawFeedMessage, or ITCH bytes that did not decode
-  uint64_t duplicates = 0; // repeats of a message already applied (RawDedupe)
   std::array<uint64_t, kResultNames.size()> results{};
 };
 
@@ -117,11 +116,11 @@ public:
     }
   }
 
-  void update(const LoopCounters& c, const normalizer::NormalizerStats& s, uint64_t produce_failed,
-              const kafka::Producer& producer, uint64_t commits) {
+  void update(const LoopCounters& c, uint64_t duplicates, const normalizer::NormalizerStats& s,
+              uint64_t produce_failed, const kafka::Producer& producer, uint64_t commits) {
     observability::advance(records_, c.records, last_.records);
     observability::advance(malformed_, c.malformed, last_.malformed);
-    observability::advance(duplicates_, c.duplicates, last_.duplicates);
+    observability::advance(duplicates_, duplicates, last_duplicates_);
     for (std::size_t i = 0; i < kResultNames.size(); ++i) {
       observability::advance(*results_[i], c.results[i], last_.results[i]);
     }
@@ -155,6 +154,7 @@ private:
   uint64_t last_delivered_ = 0;
   uint64_t last_delivery_failed_ = 0;
   uint64_t last_commits_ = 0;
+  uint64_t last_duplicates_ = 0;
 };
 
 struct RestoreStats {
@@ -422,7 +422,7 @@ private:
     }
     constexpr int64_t kNsPerDay = 86'400'000'000'000;
     if (!dedupe_.fresh(m.partition(), raw_.exchange_ts_ns() / kNsPerDay, raw_.session(), raw_.sequence_number())) {
-      if (++counters_.duplicates <= 10 || counters_.duplicates % 10'000 == 0) {
+      if (dedupe_.duplicates() <= 10 || dedupe_.duplicates() % 10'000 == 0) {
         logging::warn("md.raw record repeats a message already applied: skipped",
                       {{"partition", m.partition()},
                        {"offset", static_cast<long long>(m.offset())},
@@ -567,7 +567,8 @@ private:
   }
 
   void refresh() {
-    metrics_.update(counters_, normalizer_.stats(), sink_.produceFailed(), producer_, commits_);
+    metrics_.update(counters_, dedupe_.duplicates(), normalizer_.stats(), sink_.produceFailed(), producer_,
+                    commits_);
   }
 
   const Options& opts_;

@@ -755,6 +755,18 @@ NormalizerConfig cappedAt(uint32_t cap, size_t broken_trade_memory = size_t{1} <
   return c;
 }
 
+// The restarted process: restores from `point` (what the first one published last), then
+// replays md.raw from its first record at wall time `now`, as after a kill.
+template <typename Point>
+void replayAfterRestart(Normalizer& second, const Point& point, const std::vector<RawRecord>& records,
+                        int64_t now) {
+  second.restore(point);
+  for (auto r : records) {
+    r.now = now;
+    feed(second, r);
+  }
+}
+
 bool hasBar(const MemorySink& sink, mdv1::BarInterval interval, int64_t start_ns) {
   for (const auto& u : sink.updates()) {
     for (const auto& b : u.bars()) {
@@ -783,11 +795,7 @@ TEST_CASE("a kill while the new bar in progress waits for the cap does not lose 
 
   MemorySink second_sink;
   Normalizer second(cappedAt(2), second_sink);
-  second.restore(first_sink.snapshots().back());
-  for (auto r : records) {
-    r.now = kDay + 30 * kSecond;
-    feed(second, r);
-  }
+  replayAfterRestart(second, first_sink.snapshots().back(), records, kDay + 30 * kSecond);
   second.tick(kDay + 40 * kSecond);
   second.flushAll(kDay + 41 * kSecond);
   CHECK(hasBar(second_sink, mdv1::BAR_INTERVAL_1S, kDay + 11 * kSecond));
@@ -810,11 +818,7 @@ TEST_CASE("a trade a forced bar roll publishes is not sent again after a restart
 
   MemorySink second_sink;
   Normalizer second(cappedAt(2), second_sink);
-  second.restore(first_sink.updates().back());
-  for (auto r : records) {
-    r.now = kDay + 200 * kSecond;
-    feed(second, r);
-  }
+  replayAfterRestart(second, first_sink.updates().back(), records, kDay + 200 * kSecond);
   second.flushAll(kDay + 201 * kSecond);
   int sent = 0;
   for (const auto* sink : {&first_sink, &second_sink}) {
