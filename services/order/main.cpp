@@ -188,7 +188,9 @@ int main(int argc, char** argv) {
     order::OrderRouter router(store, venue, router_config, hooks);
     order::StreamPositionStore positions(pool, opts.venue_name);
     order::VenueSync sync(pool, store, router, positions, 64);
-    order::ExecutionStream executions(channel, {}, sync, positions.load());
+    const auto start_from = positions.load();
+    router.followVenueSession(start_from.session);
+    order::ExecutionStream executions(channel, {}, sync, start_from);
 
     // The store's session options too: the relay's read of the outbox's head is then an index
     // scan however the table looked when its plan was made.

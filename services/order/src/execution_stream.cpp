@@ -30,6 +30,10 @@ const char* reconciliationReasonName(Reconciliation::Reason reason) noexcept {
   return "invalid";
 }
 
+std::uint64_t resumeAfter(const Reconciliation& r) noexcept {
+  return r.reason == Reconciliation::Reason::SessionChanged ? 0 : r.open.last_exec_seq();
+}
+
 ExecutionStream::ExecutionStream(std::shared_ptr<grpc::Channel> channel,
                                  ExecutionStreamConfig config, ExecutionHandler& handler,
                                  StreamPosition start_from)
@@ -207,13 +211,14 @@ bool ExecutionStream::reconcile(Reconciliation::Reason reason) {
   if (!handler_.onReconcile(r)) return false;
   {
     std::lock_guard lock(mu_);
-    position_ = {r.session, r.open.last_exec_seq()};
+    position_ = {r.session, resumeAfter(r)};
   }
   ++reconciliations_;
   logging::info("venue reconciled", {{"reason", reconciliationReasonName(r.reason)},
                                      {"session", r.session},
                                      {"open_orders", r.open.orders_size()},
-                                     {"last_exec_seq", r.open.last_exec_seq()}});
+                                     {"last_exec_seq", r.open.last_exec_seq()},
+                                     {"resume_after", resumeAfter(r)}});
   return true;
 }
 

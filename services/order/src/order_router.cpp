@@ -181,6 +181,7 @@ void OrderRouter::sendNew(const std::vector<NewOrder>& batch) {
     for (const auto& n : batch) settleNew(n, result.outcome, result.status, result.circuit_open, nullptr);
     return;
   }
+  if (!fromFollowedSession(result.venue_session, batch.front().order.order_id())) return;
   const auto& results = result.response.results();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (i >= static_cast<std::size_t>(results.size())) {
@@ -262,7 +263,7 @@ void OrderRouter::sendReplace(const v1::Order& replacement, const v1::Order& ori
   const auto result = venue_.replaceOrder(request);
   if (hooks_.routed) hooks_.routed(result.outcome);
   if (result.outcome == VenueOutcome::Answered) {
-    applier_.apply(result.response.report());
+    if (fromFollowedSession(result.venue_session, replacement.order_id())) applier_.apply(result.response.report());
     return;
   }
   if (result.outcome == VenueOutcome::Unknown || (result.outcome == VenueOutcome::NotSent && !first_send)) {
@@ -289,6 +290,7 @@ grpc::Status OrderRouter::sendCancel(const v1::Order& order, bool resend) {
   if (hooks_.routed) hooks_.routed(result.outcome);
   switch (result.outcome) {
     case VenueOutcome::Answered: {
+      if (!fromFollowedSession(result.venue_session, order.order_id())) return grpc::Status::OK;
       // The venue's executions before the cancel come on the stream, which may not have applied
       // them yet: CANCELED now would refuse them (a canceled order takes no fill). The stream
       // brings the CANCELED report after them; until then the order stays PENDING_CANCEL.
@@ -319,6 +321,21 @@ grpc::Status OrderRouter::sendCancel(const v1::Order& order, bool resend) {
       break;  // PENDING_CANCEL until the stream's report (or reconciliation) settles it
   }
   return grpc::Status::OK;
+}
+
+void OrderRouter::followVenueSession(std::string session) {
+  std::lock_guard lock(mu_);
+  followed_session_ = std::move(session);
+}
+
+bool OrderRouter::fromFollowedSession(const std::string& session, const std::string& order_id) {
+  {
+    std::lock_guard lock(mu_);
+    if (followed_session_.empty() || session == followed_session_) return true;
+  }
+  logging::info("venue answer from a session the stream has not reconciled yet; the stream applies it",
+                {{"order_id", order_id}, {"session", session}});
+  return false;
 }
 
 void OrderRouter::refresh(v1::Order& order) {

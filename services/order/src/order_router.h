@@ -85,6 +85,15 @@ class OrderRouter {
   // ReplaceOrder and applies the answer. Both orders as they stand after it.
   void replace(v1::Order& original, v1::Order& replacement);
 
+  // The venue session the execution stream follows (VenueSync sets it: the stored position at
+  // start-up, then each reconciliation). A reply from another session is not applied: the venue
+  // restarted and the stream has not reconciled yet. The order keeps its status, and the stream,
+  // which takes a new session from its first report (resumeAfter), brings the same report. Applied
+  // at once, such an ack made the repair take the order for one the old session lost (cancelled
+  // while the venue filled it) or for one taken after the list (left to a stream that then
+  // started after its reports). "" (no session yet): every reply is applied.
+  void followVenueSession(std::string session);
+
   // Applies a venue report (from a reply here or from the execution stream).
   ReportApplier& applier() { return applier_; }
   // Counts an order that ended REJECTED after its submit was answered (RouterHooks::rejected);
@@ -112,6 +121,8 @@ class OrderRouter {
   // Queues sendCancel on a worker, once per order at a time.
   void queueCancel(const v1::Order& order, bool resend);
   void refresh(v1::Order& order);
+  // Whether a reply from `session` may be applied (followVenueSession); logs one it holds back.
+  bool fromFollowedSession(const std::string& session, const std::string& order_id);
 
   OrderStore& store_;
   VenueClient& venue_;
@@ -127,6 +138,7 @@ class OrderRouter {
   // backlog the periodic re-send would otherwise queue every waiting order again and again).
   std::unordered_set<std::string> routing_;
   bool stopping_ = false;
+  std::string followed_session_;  // guarded by mu_
   std::vector<std::thread> workers_;
 };
 

@@ -202,12 +202,15 @@ bool VenueSync::onReconcile(const Reconciliation& r) {
       drain(lock);  // the repair reads orders that reports in flight would still change
     }
     repair(r);
-    const StreamPosition position{r.session, r.open.last_exec_seq()};
+    const StreamPosition position{r.session, resumeAfter(r)};
     positions_.save(position);
-    std::lock_guard lock(mu_);
-    session_ = position.session;
-    last_handed_ = position.last_applied;
-    saved_ = position;
+    {
+      std::lock_guard lock(mu_);
+      session_ = position.session;
+      last_handed_ = position.last_applied;
+      saved_ = position;
+    }
+    router_.followVenueSession(r.session);  // its replies apply from now on
     return true;
   } catch (const std::exception& e) {
     logging::warn("reconciliation failed; it is redone", {{"error", e.what()}});
@@ -270,9 +273,15 @@ void VenueSync::repair(const Reconciliation& r) {
     if (it == listed.end() && replaced_in_gap.contains(order.replaced_by_order_id())) {
       continue;  // the original of a replace applied above
     }
-    if (it == listed.end() && !order.venue_order_id().empty() &&
+    if (!restarted && it == listed.end() && !order.venue_order_id().empty() &&
         r.awaiting_ack_before_list.contains(order.order_id())) {
       continue;  // acknowledged since the list was asked for: the venue took it after (the stream settles it)
+    }
+    if (restarted && it != listed.end()) {
+      // Sent since the restart: the stream takes the new session from its first report
+      // (resumeAfter), so this order's ack and fills come on it, the reply's having been held.
+      listed.erase(it);
+      continue;
     }
     if (it != listed.end()) {
       const auto& at_venue = *it->second;
@@ -302,10 +311,14 @@ void VenueSync::repair(const Reconciliation& r) {
       listed.erase(it);
       continue;
     }
-    if (order.status() == v1::ORDER_STATUS_ACCEPTED) {
+    if (order.status() == v1::ORDER_STATUS_ACCEPTED ||
+        (restarted && order.status() == v1::ORDER_STATUS_PENDING_CANCEL && order.venue_order_id().empty())) {
       // Also after a venue restart: the router re-sends ACCEPTED orders to whatever session it
       // reaches (at start-up and every few seconds), so one may be entering the new session
       // right now; rejecting it here would refuse its ack and fills. The venue's answer decides.
+      // A cancel asked before any ack too, after a restart: the router re-sends it as a NewOrder
+      // (resendAccepted), so cancelling it here could leave the new session an order we call
+      // CANCELED. Once entered and acked, its cancel is sent.
       router_.route(order, false);  // idempotent NewOrder again
       ++resent;
       continue;

@@ -710,7 +710,8 @@ vv1::ExecutionReport venueReport(vv1::ExecType type, const std::string& order_id
   return r;
 }
 
-// A venue that answers every CancelOrder with `cancel_answer` and counts the calls.
+// A venue that answers every CancelOrder with `cancel_answer` and every order of NewOrders with
+// `new_answer` (its order id set), counting the calls; `session` is its venue-session header.
 class FakeVenue final : public vv1::Venue::Service {
  public:
   FakeVenue() {
@@ -721,15 +722,33 @@ class FakeVenue final : public vv1::Venue::Service {
   }
   ~FakeVenue() override { server_->Shutdown(); }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  grpc::Status CancelOrder(grpc::ServerContext*, const vv1::CancelOrderRequest*, vv1::CancelOrderResponse* res) override {
+  grpc::Status CancelOrder(grpc::ServerContext* ctx, const vv1::CancelOrderRequest*,
+                           vv1::CancelOrderResponse* res) override {
     std::lock_guard lock(mu);
+    if (!session.empty()) ctx->AddInitialMetadata(kVenueSessionHeader, session);
     ++cancels;
     *res->mutable_report() = cancel_answer;
     return grpc::Status::OK;
   }
+  grpc::Status NewOrders(grpc::ServerContext* ctx, const vv1::NewOrdersRequest* req, vv1::NewOrdersResponse* res) override {
+    std::lock_guard lock(mu);
+    if (!session.empty()) ctx->AddInitialMetadata(kVenueSessionHeader, session);
+    for (const auto& o : req->orders()) {
+      ++new_orders;
+      auto& r = *res->add_results()->mutable_response();
+      r.set_order_id(o.order_id());
+      r.set_venue_order_id(new_answer.venue_order_id());
+      *r.mutable_report() = new_answer;
+      r.mutable_report()->set_order_id(o.order_id());
+    }
+    return grpc::Status::OK;
+  }
   std::mutex mu;
+  std::string session;
   vv1::ExecutionReport cancel_answer;
+  vv1::ExecutionReport new_answer;
   int cancels = 0;
+  int new_orders = 0;
 
  private:
   int port_ = 0;
@@ -1066,4 +1085,63 @@ TEST_CASE("submitAsync completes each submit once after COMMIT, refuses past the
   }
   // The lanes kept working after the completions that threw.
   CHECK(env.store->submit(limitBuy("acct-a", "after"), decide).outcome == SubmitOutcome::Created);
+}
+
+// The venue restarted (S0 to S1) and the stream has not reconciled yet when the router re-sends
+// an order whose first NewOrder had no answer: S1 takes it and fills it at once (an IOC), before
+// its list. Applied from the reply, its ack made the repair cancel it as an order S0 lost (its
+// fill then refused), or leave it to a stream that starts after the list and never brings the
+// fill: a working order forever, whose shares the venue traded.
+TEST_CASE("after a venue restart, an order the new session took before its list gets its fills from the stream") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  FakeVenue fake;
+  fake.session = "S1";
+  fake.new_answer = venueReport(vv1::EXEC_TYPE_NEW, "", "S1-O1", "S1-E1");
+  fake.new_answer.set_exec_seq(1);
+  RouterEnv side(env, fake.address());
+  auto& router = side.router;
+  auto& sync = side.sync;
+  router.followVenueSession("S0");  // the stored stream position's session, as main() sets it
+  const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+  // And one S0 had acknowledged: gone with it.
+  const auto old_id = env.store->submit(limitBuy("acct-1", "c-old", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(old_id, Trigger::VenueAck, venueId("S0-O7")).outcome == ChangeOutcome::Applied);
+
+  router.start();
+  router.resendAccepted(*env.pool, 0ms);
+  REQUIRE(tickstream::testing::waitUntil([&] {
+    std::lock_guard lock(fake.mu);
+    return fake.new_orders >= 1;
+  }, 5s));
+  // A reply from S1 is held back: the order is still ACCEPTED (before the fix it turned ROUTED here).
+  CHECK_FALSE(tickstream::testing::waitUntil(
+      [&] { return env.store->getOrder(id)->status() != v1::ORDER_STATUS_ACCEPTED; }, 500ms));
+
+  // The stream finds S1: its list (the IOC is done, nothing open; its NEW and FILL are 1 and 2).
+  Reconciliation r;
+  r.reason = Reconciliation::Reason::SessionChanged;
+  r.previous_session = "S0";
+  r.previous_last_applied = 40;
+  r.session = "S1";
+  r.open.set_last_exec_seq(2);
+  r.awaiting_ack_before_list = sync.awaitingAck();
+  REQUIRE(sync.onReconcile(r));
+  // Then S1's reports after the stored position, as the stream delivers them.
+  const auto from = side.positions.load();
+  CHECK(from.session == "S1");
+  CHECK(from.last_applied == 0);
+  auto fill = fillReport(id, "S1-O1", "S1-E2", 100, 1'000'000, true);
+  fill.set_exec_seq(2);
+  for (auto report : {fake.new_answer, fill}) {
+    report.set_order_id(id);
+    if (report.exec_seq() > from.last_applied) router.applier().apply(report);
+  }
+  const auto o = *env.store->getOrder(id);
+  CHECK(o.status() == v1::ORDER_STATUS_FILLED);
+  CHECK(o.filled_quantity() == 100);
+  CHECK(env.store->getOrder(old_id)->status() == v1::ORDER_STATUS_CANCELED);
+  CHECK(sync.flagged() == 0);
+  CHECK(count(env.url, "SELECT coalesce(sum(quantity), 0) FROM positions WHERE account = 'acct-1'") == 100);
+  router.stop();
 }

@@ -480,6 +480,55 @@ TEST_CASE("a venue restart is detected on the stream and reconciled, and the str
   stream.stop();
 }
 
+// The new session takes an order before the stream has found it (the service's router re-sends
+// orders as soon as the venue answers, while the stream is still in its backoff). A market IOC
+// ends at once, so the list lacks it; the stream must still bring its reports, which lie before
+// the list's last_exec_seq: a new session is followed from its first report (resumeAfter).
+TEST_CASE("after a venue restart the stream brings the reports of orders the new session took before its list") {
+  auto sim = std::make_unique<VenueProcess>("Q1", 0);
+  const int port = sim->port();
+  const auto cfg = clientConfig(1s, 3s);
+  auto channel = tickstream::order::makeVenueChannel(sim->address(), cfg);
+  CircuitBreaker breaker(breakerConfig(100, 100ms));
+  VenueClient client(tickstream::order::makeVenueChannel(sim->address(), cfg), cfg, breaker);
+  RecordingHandler handler;
+  auto slow = streamConfig();
+  slow.reconnect_min = 5s;  // the stream stays away from the new session while the order goes in
+  slow.reconnect_max = 5s;
+  slow.reconnect_jitter = 0;
+  ExecutionStream stream(channel, slow, handler, StreamPosition{});
+  stream.start();
+  REQUIRE(waitUntil([&] { return !handler.reconciliations().empty(); }, 10s));
+  REQUIRE(client.newOrder(restingBuy("q-1")).outcome == VenueOutcome::Answered);
+  REQUIRE(waitUntil([&] { return handler.find("q-1", {venue::EXEC_TYPE_NEW}).has_value(); }, 10s));
+
+  sim->child().signal(SIGKILL);
+  REQUIRE(sim->child().waitExit(10s));
+  sim = std::make_unique<VenueProcess>("Q2", port);
+  REQUIRE(waitUntil([&] { return client.newOrder(marketBuy("q-2")).outcome == VenueOutcome::Answered; }, 4s, 50ms));
+  const auto before = handler.reconciliations();
+  REQUIRE(before.back().reason == Reconciliation::Reason::FirstConnect);  // the stream has not found Q2 yet
+
+  std::optional<venue::ExecutionReport> ack, end;
+  REQUIRE(waitUntil(
+      [&] {
+        ack = handler.find("q-2", {venue::EXEC_TYPE_NEW});
+        end = handler.find("q-2", {venue::EXEC_TYPE_FILL, venue::EXEC_TYPE_CANCELED});
+        return ack.has_value() && end.has_value();
+      },
+      15s));
+  const auto rec = handler.reconciliations().back();
+  CHECK(rec.reason == Reconciliation::Reason::SessionChanged);
+  CHECK(rec.open.last_exec_seq() >= end->exec_seq());  // both lie before the list's point
+  CHECK(ack->venue_execution_id().rfind("Q2-E", 0) == 0);
+  CHECK(stream.position().session == "Q2");
+  const auto seqs = handler.seqs("Q2");
+  REQUIRE_FALSE(seqs.empty());
+  CHECK(seqs.front() == 1);
+  CHECK(dense(seqs));
+  stream.stop();
+}
+
 TEST_CASE("a resume point the venue no longer holds leads to reconciliation with its open orders") {
   // The venue keeps only 2 reports: resuming from the first is OUT_OF_RANGE.
   VenueProcess sim("H1", 0, {"--venue-history", "2"});
