@@ -203,23 +203,34 @@ void Server::tick() {
   if (metrics_) {
     delivery_stats_.flushTo(*metrics_);
   }
-  if (++ticks_ % kHousekeepEvery == 0) {
-    // A copy: housekeeping may close (and so remove) connections.
-    std::vector<std::shared_ptr<Connection>> all(connections_.begin(), connections_.end());
-    std::size_t subs = 0;
-    for (const auto& c : all) {
-      c->housekeeping(now);
-      subs += c->subscriptions();
-    }
-    if (metrics_) {
-      metrics_->connections.Set(static_cast<double>(connections_.size()));
-      metrics_->subscriptions.Set(static_cast<double>(subs));
-    }
-  }
+  housekeepSlice(now);
   timer_.expires_after(kTick);
   timer_.async_wait([this](const boost::system::error_code& e) {
     if (!e) tick();
   });
+}
+
+void Server::housekeepSlice(int64_t now) {
+  // Every connection about once per kHousekeepEvery ticks, a slice per tick. All at once, the
+  // connections that came together (a deploy's reconnect storm, a load test's ramp) were pinged
+  // together: 15 s later ~2,500 pings and their pongs in one tick, then again every 15 s, and
+  // the pass itself (a cold cache line or two per connection) held the sweep up meanwhile.
+  const std::size_t slice = (by_index_.size() + kHousekeepEvery - 1) / kHousekeepEvery;
+  for (std::size_t k = 0; k < slice; ++k) {
+    if (housekeep_cursor_ >= by_index_.size()) {
+      housekeep_cursor_ = 0;
+      if (metrics_) {  // a whole pass counted
+        metrics_->connections.Set(static_cast<double>(connections_.size()));
+        metrics_->subscriptions.Set(static_cast<double>(housekept_subscriptions_));
+      }
+      housekept_subscriptions_ = 0;
+    }
+    if (Connection* c = by_index_[housekeep_cursor_++]) {
+      const auto keep = c->shared_from_this();  // housekeeping may close it, and closed() drop it
+      keep->housekeeping(now);
+      housekept_subscriptions_ += keep->subscriptions();
+    }
+  }
 }
 
 void Server::loadSnapshots(const std::vector<marketdata::v1::SymbolSnapshot>& snapshots) {

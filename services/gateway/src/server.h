@@ -105,6 +105,8 @@ public:
 
 private:
   void accept();
+  // Timeouts and pings (Connection::housekeeping) of the next slice of connections.
+  void housekeepSlice(int64_t now);
   // A slice of the sweep: the next kSweepSlice marked connections (in index order, wrapping)
   // pull and write what is new for them; then the I/O thread runs what queued meanwhile
   // (md.ticks batches mark more connections) before the next slice.
@@ -127,7 +129,10 @@ private:
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer accept_retry_;  // re-arms accept after an error (e.g. EMFILE)
   uint16_t port_ = 0;
-  uint64_t ticks_ = 0;
+  // Housekeeping goes through by_index_ a slice per tick (tick()); where the next slice starts,
+  // and the subscriptions counted since the pass began (for the gauge).
+  std::size_t housekeep_cursor_ = 0;
+  std::size_t housekept_subscriptions_ = 0;
   auth::KeyedRateLimiter upgrades_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
   // Connections by index, a small number reused after a close: topics list their subscribers
