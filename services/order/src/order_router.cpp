@@ -1,6 +1,7 @@
 #include "order_router.h"
 
 #include <stdexcept>
+#include <utility>
 
 #include "order_rows.h"
 #include "tickstream/runtime/clock.h"
@@ -21,8 +22,10 @@ void OrderRouterConfig::validate() const {
 OrderRouter::OrderRouter(OrderStore& store, VenueClient& venue, OrderRouterConfig config, RouterHooks hooks)
     : store_(store), venue_(venue), config_(config), hooks_(std::move(hooks)),
       applier_(store, [this](const v1::Order& order) {
-        // From the stream's thread: the venue call must not hold up the reports behind it.
-        queueCancel(order, false);
+        // From the stream's thread: the venue call must not hold up the reports behind it. Sent
+        // as a re-send: the client was answered PENDING_CANCEL long ago, so a venue out of reach
+        // leaves it so for the next re-send instead of taking the cancel back (cancel_reject).
+        queueCancel(order, true);
       }, [this](const std::string& reason) { rejected(reason); }) {
   config_.validate();
 }
@@ -100,6 +103,9 @@ void OrderRouter::route(v1::Order order, bool first_send) {
       if (hooks_.dropped) hooks_.dropped();
       return;  // stays ACCEPTED; resendAccepted() sends it
     }
+    // A session took it and its ack is held (HeldAck): the next reconciliation settles it. Sent
+    // again, a session that has since ended would leave it entered twice.
+    if (held_acks_.contains(order.order_id())) return;
     if (!routing_.insert(order.order_id()).second) return;  // already on its way
     if (order.replaces_order_id().empty()) {
       new_orders_.push_back({std::move(order), first_send});
@@ -181,7 +187,12 @@ void OrderRouter::sendNew(const std::vector<NewOrder>& batch) {
     for (const auto& n : batch) settleNew(n, result.outcome, result.status, result.circuit_open, nullptr);
     return;
   }
-  if (!fromFollowedSession(result.venue_session, batch.front().order.order_id())) return;
+  if (!fromFollowedSession(result.venue_session, batch, result.response)) {
+    if (hooks_.routed) {
+      for (std::size_t i = 0; i < batch.size(); ++i) hooks_.routed(VenueOutcome::Answered);
+    }
+    return;
+  }
   const auto& results = result.response.results();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (i >= static_cast<std::size_t>(results.size())) {
@@ -336,6 +347,36 @@ bool OrderRouter::fromFollowedSession(const std::string& session, const std::str
   logging::info("venue answer from a session the stream has not reconciled yet; the stream applies it",
                 {{"order_id", order_id}, {"session", session}});
   return false;
+}
+
+bool OrderRouter::fromFollowedSession(const std::string& session, const std::vector<NewOrder>& batch,
+                                      const vv1::NewOrdersResponse& response) {
+  {
+    std::lock_guard lock(mu_);
+    if (followed_session_.empty() || session == followed_session_) return true;
+    // Recorded under the same lock as the check: a reconciliation that follows `session` next
+    // either sees the ack here or its reply is applied.
+    for (const auto& r : response.results()) {
+      const auto& report = r.response().report();
+      if (r.code() == grpc::StatusCode::OK && report.exec_type() == vv1::EXEC_TYPE_NEW) {
+        held_acks_[report.order_id()] = {session, report.venue_order_id()};
+      }
+    }
+  }
+  logging::info("venue answer from a session the stream has not reconciled yet; the stream applies it",
+                {{"order_id", batch.front().order.order_id()}, {"orders", static_cast<long long>(batch.size())},
+                 {"session", session}});
+  return false;
+}
+
+std::unordered_map<std::string, OrderRouter::HeldAck> OrderRouter::takeHeldAcks() {
+  std::lock_guard lock(mu_);
+  return std::exchange(held_acks_, {});
+}
+
+void OrderRouter::keepHeldAcks(std::unordered_map<std::string, HeldAck> acks) {
+  std::lock_guard lock(mu_);
+  held_acks_.merge(acks);  // one held meanwhile is newer: it stays
 }
 
 void OrderRouter::refresh(v1::Order& order) {

@@ -1145,3 +1145,63 @@ TEST_CASE("after a venue restart, an order the new session took before its list 
   CHECK(count(env.url, "SELECT coalesce(sum(quantity), 0) FROM positions WHERE account = 'acct-1'") == 100);
   router.stop();
 }
+
+// The venue restarts twice before the stream follows it (a crash loop): S1 took the order, its
+// reply was held, and S1 is gone before the stream reconciled it. Sent again, S2 would enter it
+// a second time; S1's executions of it are out of sight. Settled as a working order the venue
+// no longer has: canceled, and flagged for an operator.
+TEST_CASE("a venue that restarts twice before the stream follows it: the order its middle session took is not entered again") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  FakeVenue fake;
+  fake.session = "S1";
+  fake.new_answer = venueReport(vv1::EXEC_TYPE_NEW, "", "S1-O1", "S1-E1");
+  RouterEnv side(env, fake.address());
+  auto& router = side.router;
+  router.followVenueSession("S0");
+  const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+  router.start();
+  router.resendAccepted(*env.pool, 0ms);
+  const auto sent = [&] {
+    std::lock_guard lock(fake.mu);
+    return fake.new_orders;
+  };
+  REQUIRE(tickstream::testing::waitUntil([&] { return sent() >= 1; }, 5s));
+  {
+    std::lock_guard lock(fake.mu);
+    fake.session = "S2";  // S1 died; S2 answers now
+    fake.new_answer = venueReport(vv1::EXEC_TYPE_NEW, "", "S2-O1", "S2-E1");
+  }
+  router.resendAccepted(*env.pool, 0ms);  // the periodic re-send
+  Reconciliation r;
+  r.reason = Reconciliation::Reason::SessionChanged;
+  r.previous_session = "S0";
+  r.session = "S2";
+  REQUIRE(side.sync.onReconcile(r));
+  CHECK_FALSE(tickstream::testing::waitUntil([&] { return sent() > 1; }, 500ms));
+  const auto o = *env.store->getOrder(id);
+  CHECK(o.status() == v1::ORDER_STATUS_CANCELED);
+  CHECK(o.venue_order_id() == "S1-O1");
+  CHECK(side.sync.flagged() == 1);
+  router.stop();
+}
+
+// A client's cancel of an order not yet acknowledged is sent when the ack comes. The client was
+// answered PENDING_CANCEL then; a venue out of reach at that moment must leave it so for the
+// next re-send, not take the cancel back (before 2026-12-04 it became working again, and the
+// client's cancel was dropped without a word).
+TEST_CASE("a cancel due after the ack that cannot reach the venue stays pending for the next re-send") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  RouterEnv side(env, "127.0.0.1:1");
+  auto& router = side.router;
+  const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::CancelRequest).order.status() == v1::ORDER_STATUS_PENDING_CANCEL);
+  router.start();
+  router.applier().apply(venueReport(vv1::EXEC_TYPE_NEW, id, "V-1", "S-E1"));
+  // The venue client's retry budget is 1.5 s; the cancel_reject came after it.
+  CHECK_FALSE(tickstream::testing::waitUntil(
+      [&] { return env.store->getOrder(id)->status() != v1::ORDER_STATUS_PENDING_CANCEL; }, 3s));
+  CHECK(env.store->getOrder(id)->venue_order_id() == "V-1");
+  router.stop();
+}
