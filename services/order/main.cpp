@@ -188,9 +188,7 @@ int main(int argc, char** argv) {
     order::OrderRouter router(store, venue, router_config, hooks);
     order::StreamPositionStore positions(pool, opts.venue_name);
     order::VenueSync sync(pool, store, router, positions, 64);
-    const auto start_from = positions.load();
-    router.followVenueSession(start_from.session);
-    order::ExecutionStream executions(channel, {}, sync, start_from);
+    order::ExecutionStream executions(channel, {}, sync, positions.load());
 
     // The store's session options too: the relay's read of the outbox's head is then an index
     // scan however the table looked when its plan was made.

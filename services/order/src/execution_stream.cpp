@@ -30,10 +30,6 @@ const char* reconciliationReasonName(Reconciliation::Reason reason) noexcept {
   return "invalid";
 }
 
-std::uint64_t resumeAfter(const Reconciliation& r) noexcept {
-  return r.reason == Reconciliation::Reason::SessionChanged ? 0 : r.open.last_exec_seq();
-}
-
 ExecutionStream::ExecutionStream(std::shared_ptr<grpc::Channel> channel,
                                  ExecutionStreamConfig config, ExecutionHandler& handler,
                                  StreamPosition start_from)
@@ -181,6 +177,54 @@ ExecutionStream::Next ExecutionStream::follow(Reconciliation::Reason& reason, bo
   return next;
 }
 
+ExecutionStream::Replay ExecutionStream::replaySession(const Reconciliation& r) {
+  // Why first: the router keeps sending orders while the stream finds the new session, and
+  // applies the replies. An order the new session took and ended before its list (an IOC filled
+  // at once) is in neither the list nor a stream that starts after it; its ack alone made the
+  // repair cancel it as one the old session lost, and refuse its fill. With the session's reports
+  // up to the list applied, every order it took is as the venue had it then, and an order still
+  // working that the list lacks is one the old session lost.
+  const std::uint64_t until = r.open.last_exec_seq();
+  if (until == 0) return Replay::Done;
+  grpc::ClientContext ctx;
+  ctx.set_wait_for_ready(true);
+  if (!attach(&ctx)) return Replay::Failed;
+  venue::StreamExecutionsRequest request;
+  request.set_from_execution_seq(1);
+  auto reader = stub_->StreamExecutions(&ctx, request);
+  reader->WaitForInitialMetadata();
+  bool ok = venueSessionOf(ctx) == r.session;  // else it restarted again: a new list is due
+  bool unavailable = false;
+  std::uint64_t last = 0;
+  venue::ExecutionReport report;
+  while (ok && last < until && reader->Read(&report)) {
+    if (report.exec_seq() != last + 1) {
+      unavailable = last == 0;  // the session's history no longer starts at its first report
+      ok = false;
+      break;
+    }
+    if (!handler_.onReport(r.session, report)) {
+      ok = false;
+      break;
+    }
+    last = report.exec_seq();
+  }
+  ctx.TryCancel();
+  while (reader->Read(&report)) {
+  }
+  const grpc::Status status = reader->Finish();
+  detach();
+  if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) return Replay::Unavailable;
+  if (unavailable) return Replay::Unavailable;
+  if (!ok || last < until) {
+    logging::warn("venue session replay before reconciliation failed",
+                  {{"session", r.session}, {"replayed", last}, {"until", until},
+                   {"error", status.error_message()}});
+    return Replay::Failed;
+  }
+  return Replay::Done;
+}
+
 bool ExecutionStream::reconcile(Reconciliation::Reason reason) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + config_.list_deadline);
@@ -208,17 +252,24 @@ bool ExecutionStream::reconcile(Reconciliation::Reason reason) {
   r.reason = from.session.empty()      ? Reconciliation::Reason::FirstConnect
              : r.session != from.session ? Reconciliation::Reason::SessionChanged
                                          : reason;
+  if (r.reason == Reconciliation::Reason::SessionChanged) {
+    const Replay replay = replaySession(r);
+    if (replay == Replay::Failed) return false;  // redone after a pause, list and all
+    if (replay == Replay::Unavailable) {
+      logging::warn("venue no longer holds the new session's first reports; reconciling without them",
+                    {{"session", r.session}});
+    }
+  }
   if (!handler_.onReconcile(r)) return false;
   {
     std::lock_guard lock(mu_);
-    position_ = {r.session, resumeAfter(r)};
+    position_ = {r.session, r.open.last_exec_seq()};
   }
   ++reconciliations_;
   logging::info("venue reconciled", {{"reason", reconciliationReasonName(r.reason)},
                                      {"session", r.session},
                                      {"open_orders", r.open.orders_size()},
-                                     {"last_exec_seq", r.open.last_exec_seq()},
-                                     {"resume_after", resumeAfter(r)}});
+                                     {"last_exec_seq", r.open.last_exec_seq()}});
   return true;
 }
 

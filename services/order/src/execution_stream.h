@@ -54,23 +54,13 @@ struct Reconciliation {
   std::string session;                  // the venue's session now
   venue::ListOpenOrdersResponse open;   // open orders and the last_exec_seq they reflect
   // Our working orders the venue had not acknowledged just before ListOpenOrders was called
-  // (ExecutionHandler::awaitingAck). In the same session (OutOfRange), only these can have
-  // reached the venue after its list while the router kept sending and applying replies: one the
-  // list lacks but that has a venue id by the repair was taken after the list, and the stream,
-  // from last_exec_seq + 1, settles it.
+  // (ExecutionHandler::awaitingAck). Only these can have reached the venue after its list while
+  // the router kept sending and applying replies: one the list lacks but that has a venue id by
+  // the repair was taken after the list, and the stream, from last_exec_seq + 1, settles it.
   std::unordered_set<std::string> awaiting_ack_before_list;
 };
 
 const char* reconciliationReasonName(Reconciliation::Reason reason) noexcept;
-
-// The exec_seq after which the stream resumes once `r` is repaired. A new session (the venue
-// restarted) is taken from its first report: everything in it concerns orders sent since the
-// restart, and the router does not apply a new session's replies before this reconciliation
-// (OrderRouter::followVenueSession), so an order the venue took and ended before its list
-// (an IOC filled at once) gets its reports from the stream and from nowhere else. Otherwise the
-// list's last_exec_seq: before it lies a gap (OutOfRange) or another service's history
-// (FirstConnect).
-std::uint64_t resumeAfter(const Reconciliation& r) noexcept;
 
 // What the service does with reports. Called on the stream's thread, one call at a time.
 class ExecutionHandler {
@@ -83,7 +73,9 @@ class ExecutionHandler {
   // report after a pause.
   virtual bool onReport(const std::string& session, const venue::ExecutionReport& report) = 0;
   // Repairs the service's state from the venue's open orders and stores the position
-  // {session, resumeAfter(reconciliation)}; reports after that point follow on the stream. Orders the
+  // {session, open.last_exec_seq()}; reports after that point follow on the stream. After a venue
+  // restart (SessionChanged) the new session's reports up to that point have been handed to
+  // onReport first, so a position of that session must not be stored before this call. Orders the
   // service holds as working that the list lacks are done at the venue (docs/order.md says how
   // each case is settled). Return false to have the whole reconciliation redone after a pause.
   virtual bool onReconcile(const Reconciliation& reconciliation) = 0;
@@ -119,6 +111,11 @@ class ExecutionStream {
   // `went_live`: the stream reached the current session's reports.
   Next follow(Reconciliation::Reason& reason, bool& went_live);
   bool reconcile(Reconciliation::Reason reason);
+  enum class Replay { Done, Failed, Unavailable };
+  // A new session's reports from its first up to the list's last_exec_seq, handed to the handler
+  // before the repair (docs/order.md says why). Unavailable: the venue no longer holds its first
+  // report, and the repair goes ahead without.
+  Replay replaySession(const Reconciliation& r);
   // Waits `pause` or until stop(); false when stopping.
   bool pauseFor(std::chrono::milliseconds pause);
   bool stopping() const;

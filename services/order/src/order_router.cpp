@@ -1,7 +1,6 @@
 #include "order_router.h"
 
 #include <stdexcept>
-#include <utility>
 
 #include "order_rows.h"
 #include "tickstream/runtime/clock.h"
@@ -103,9 +102,6 @@ void OrderRouter::route(v1::Order order, bool first_send) {
       if (hooks_.dropped) hooks_.dropped();
       return;  // stays ACCEPTED; resendAccepted() sends it
     }
-    // A session took it and its ack is held (HeldAck): the next reconciliation settles it. Sent
-    // again, a session that has since ended would leave it entered twice.
-    if (held_acks_.contains(order.order_id())) return;
     if (!routing_.insert(order.order_id()).second) return;  // already on its way
     if (order.replaces_order_id().empty()) {
       new_orders_.push_back({std::move(order), first_send});
@@ -185,12 +181,6 @@ void OrderRouter::sendNew(const std::vector<NewOrder>& batch) {
   const auto result = venue_.newOrders(request);
   if (result.outcome != VenueOutcome::Answered) {
     for (const auto& n : batch) settleNew(n, result.outcome, result.status, result.circuit_open, nullptr);
-    return;
-  }
-  if (!fromFollowedSession(result.venue_session, batch, result.response)) {
-    if (hooks_.routed) {
-      for (std::size_t i = 0; i < batch.size(); ++i) hooks_.routed(VenueOutcome::Answered);
-    }
     return;
   }
   const auto& results = result.response.results();
@@ -274,7 +264,7 @@ void OrderRouter::sendReplace(const v1::Order& replacement, const v1::Order& ori
   const auto result = venue_.replaceOrder(request);
   if (hooks_.routed) hooks_.routed(result.outcome);
   if (result.outcome == VenueOutcome::Answered) {
-    if (fromFollowedSession(result.venue_session, replacement.order_id())) applier_.apply(result.response.report());
+    applier_.apply(result.response.report());
     return;
   }
   if (result.outcome == VenueOutcome::Unknown || (result.outcome == VenueOutcome::NotSent && !first_send)) {
@@ -301,7 +291,6 @@ grpc::Status OrderRouter::sendCancel(const v1::Order& order, bool resend) {
   if (hooks_.routed) hooks_.routed(result.outcome);
   switch (result.outcome) {
     case VenueOutcome::Answered: {
-      if (!fromFollowedSession(result.venue_session, order.order_id())) return grpc::Status::OK;
       // The venue's executions before the cancel come on the stream, which may not have applied
       // them yet: CANCELED now would refuse them (a canceled order takes no fill). The stream
       // brings the CANCELED report after them; until then the order stays PENDING_CANCEL.
@@ -332,51 +321,6 @@ grpc::Status OrderRouter::sendCancel(const v1::Order& order, bool resend) {
       break;  // PENDING_CANCEL until the stream's report (or reconciliation) settles it
   }
   return grpc::Status::OK;
-}
-
-void OrderRouter::followVenueSession(std::string session) {
-  std::lock_guard lock(mu_);
-  followed_session_ = std::move(session);
-}
-
-bool OrderRouter::fromFollowedSession(const std::string& session, const std::string& order_id) {
-  {
-    std::lock_guard lock(mu_);
-    if (followed_session_.empty() || session == followed_session_) return true;
-  }
-  logging::info("venue answer from a session the stream has not reconciled yet; the stream applies it",
-                {{"order_id", order_id}, {"session", session}});
-  return false;
-}
-
-bool OrderRouter::fromFollowedSession(const std::string& session, const std::vector<NewOrder>& batch,
-                                      const vv1::NewOrdersResponse& response) {
-  {
-    std::lock_guard lock(mu_);
-    if (followed_session_.empty() || session == followed_session_) return true;
-    // Recorded under the same lock as the check: a reconciliation that follows `session` next
-    // either sees the ack here or its reply is applied.
-    for (const auto& r : response.results()) {
-      const auto& report = r.response().report();
-      if (r.code() == grpc::StatusCode::OK && report.exec_type() == vv1::EXEC_TYPE_NEW) {
-        held_acks_[report.order_id()] = {session, report.venue_order_id()};
-      }
-    }
-  }
-  logging::info("venue answer from a session the stream has not reconciled yet; the stream applies it",
-                {{"order_id", batch.front().order.order_id()}, {"orders", static_cast<long long>(batch.size())},
-                 {"session", session}});
-  return false;
-}
-
-std::unordered_map<std::string, OrderRouter::HeldAck> OrderRouter::takeHeldAcks() {
-  std::lock_guard lock(mu_);
-  return std::exchange(held_acks_, {});
-}
-
-void OrderRouter::keepHeldAcks(std::unordered_map<std::string, HeldAck> acks) {
-  std::lock_guard lock(mu_);
-  held_acks_.merge(acks);  // one held meanwhile is newer: it stays
 }
 
 void OrderRouter::refresh(v1::Order& order) {

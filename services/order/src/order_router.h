@@ -7,7 +7,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -86,28 +85,6 @@ class OrderRouter {
   // ReplaceOrder and applies the answer. Both orders as they stand after it.
   void replace(v1::Order& original, v1::Order& replacement);
 
-  // The venue session the execution stream follows (VenueSync sets it: the stored position at
-  // start-up, then each reconciliation). A reply from another session is not applied: the venue
-  // restarted and the stream has not reconciled yet. The order keeps its status, and the stream,
-  // which takes a new session from its first report (resumeAfter), brings the same report. Applied
-  // at once, such an ack made the repair take the order for one the old session lost (cancelled
-  // while the venue filled it) or for one taken after the list (left to a stream that then
-  // started after its reports). "" (no session yet): every reply is applied.
-  void followVenueSession(std::string session);
-
-  // A NewOrder's ack held back by followVenueSession: the session that took the order, and its id
-  // there. The order stays ACCEPTED (or PENDING_CANCEL), but the venue has it: it is not sent
-  // again (a session that then ended would leave it entered twice), and the next reconciliation
-  // settles it (VenueSync::repair).
-  struct HeldAck {
-    std::string session;
-    std::string venue_order_id;
-  };
-  // Takes the held acks, for a reconciliation to settle; it gives back those still waiting for the
-  // stream (keepHeldAcks). Acks held meanwhile are kept.
-  std::unordered_map<std::string, HeldAck> takeHeldAcks();
-  void keepHeldAcks(std::unordered_map<std::string, HeldAck> acks);
-
   // Applies a venue report (from a reply here or from the execution stream).
   ReportApplier& applier() { return applier_; }
   // Counts an order that ended REJECTED after its submit was answered (RouterHooks::rejected);
@@ -135,11 +112,6 @@ class OrderRouter {
   // Queues sendCancel on a worker, once per order at a time.
   void queueCancel(const v1::Order& order, bool resend);
   void refresh(v1::Order& order);
-  // Whether a reply from `session` may be applied (followVenueSession); logs one it holds back.
-  bool fromFollowedSession(const std::string& session, const std::string& order_id);
-  // The same for a NewOrders reply; remembers the acks of one it holds back (HeldAck).
-  bool fromFollowedSession(const std::string& session, const std::vector<NewOrder>& batch,
-                           const tickstream::venue::v1::NewOrdersResponse& response);
 
   OrderStore& store_;
   VenueClient& venue_;
@@ -155,8 +127,6 @@ class OrderRouter {
   // backlog the periodic re-send would otherwise queue every waiting order again and again).
   std::unordered_set<std::string> routing_;
   bool stopping_ = false;
-  std::string followed_session_;  // guarded by mu_
-  std::unordered_map<std::string, HeldAck> held_acks_;  // by order id; guarded by mu_
   std::vector<std::thread> workers_;
 };
 

@@ -49,6 +49,7 @@ VenueSync::VenueSync(pg::Pool& pool, OrderStore& store, OrderRouter& router, Str
 VenueSync::~VenueSync() { stop(); }
 
 void VenueSync::start() {
+  reconciled_session_ = positions_.load().session;  // the stream resumes there
   for (auto& w : workers_) {
     w->thread = std::thread([this, worker = w.get()] { work(*worker); });
   }
@@ -171,7 +172,9 @@ void VenueSync::saveIfDue(bool force) {
   {
     std::lock_guard lock(mu_);
     const auto now = std::chrono::steady_clock::now();
-    if (session_.empty() || (!force && now - last_save_ < kSaveInterval)) return;
+    // Not a session before its reconciliation (its reports replayed ahead of the repair): stored,
+    // a restart would resume in it and never repair the orders the old session lost.
+    if (session_.empty() || session_ != reconciled_session_ || (!force && now - last_save_ < kSaveInterval)) return;
     position = {session_, appliedUpTo()};
     if (position.session == saved_.session && position.last_applied == saved_.last_applied) return;
     last_save_ = now;
@@ -202,15 +205,13 @@ bool VenueSync::onReconcile(const Reconciliation& r) {
       drain(lock);  // the repair reads orders that reports in flight would still change
     }
     repair(r);
-    const StreamPosition position{r.session, resumeAfter(r)};
+    const StreamPosition position{r.session, r.open.last_exec_seq()};
     positions_.save(position);
-    {
-      std::lock_guard lock(mu_);
-      session_ = position.session;
-      last_handed_ = position.last_applied;
-      saved_ = position;
-    }
-    router_.followVenueSession(r.session);  // its replies apply from now on
+    std::lock_guard lock(mu_);
+    session_ = position.session;
+    reconciled_session_ = position.session;
+    last_handed_ = position.last_applied;
+    saved_ = position;
     return true;
   } catch (const std::exception& e) {
     logging::warn("reconciliation failed; it is redone", {{"error", e.what()}});
@@ -245,10 +246,6 @@ void VenueSync::repair(const Reconciliation& r) {
       },
       pg::Retry::Idempotent);
   const bool restarted = r.reason == Reconciliation::Reason::SessionChanged;
-  // Acks the router held back (from a session it did not follow yet): those still waiting for
-  // the stream are given back at the end.
-  auto held = router_.takeHeldAcks();
-  std::unordered_map<std::string, OrderRouter::HeldAck> still_held;
   std::size_t acked = 0, ended = 0, resent = 0, replaced = 0;
   // A replace the venue carried out in the gap: the original (PENDING_REPLACE) is gone and the
   // venue lists its replacement. Applied as the REPLACED report that was missed, so the original
@@ -277,46 +274,9 @@ void VenueSync::repair(const Reconciliation& r) {
     if (it == listed.end() && replaced_in_gap.contains(order.replaced_by_order_id())) {
       continue;  // the original of a replace applied above
     }
-    const auto h = held.find(order.order_id());
-    if (h != held.end() && order.venue_order_id().empty() &&
-        (order.status() == v1::ORDER_STATUS_ACCEPTED || order.status() == v1::ORDER_STATUS_PENDING_CANCEL)) {
-      // Not listed, and taken by another session or (the same session) ended in the gap.
-      const bool gone = it == listed.end() && (h->second.session != r.session || !restarted);
-      if (gone) {
-        // A session took it (its reply said so) and has ended since, or it ended at the venue in
-        // a gap of this session: what it did there we will not see. Acked and canceled, as a
-        // working order the venue no longer has, and flagged: sending it again could enter it
-        // twice (found by the review, 2026-12-04: a venue restarting twice in a row).
-        router_.applier().apply([&] {
-          venue::ExecutionReport ack;
-          ack.set_exec_type(venue::EXEC_TYPE_NEW);
-          ack.set_order_id(order.order_id());
-          ack.set_venue_order_id(h->second.venue_order_id);
-          return ack;
-        }());
-        store_.applyTransition(order.order_id(), Trigger::CancelAck);
-        ++ended;
-        flagged_.fetch_add(1);
-        logging::error("order taken by a venue session whose reports the service never saw",
-                       {{"order_id", order.order_id()}, {"session", h->second.session}});
-        continue;
-      }
-      if (restarted && h->second.session == r.session) {
-        // Taken by the session now followed: the stream brings its reports from the first.
-        still_held.insert(*h);
-        if (it != listed.end()) listed.erase(it);
-        continue;
-      }
-    }
-    if (!restarted && it == listed.end() && !order.venue_order_id().empty() &&
+    if (it == listed.end() && !order.venue_order_id().empty() &&
         r.awaiting_ack_before_list.contains(order.order_id())) {
       continue;  // acknowledged since the list was asked for: the venue took it after (the stream settles it)
-    }
-    if (restarted && it != listed.end()) {
-      // Sent since the restart: the stream takes the new session from its first report
-      // (resumeAfter), so this order's ack and fills come on it, the reply's having been held.
-      listed.erase(it);
-      continue;
     }
     if (it != listed.end()) {
       const auto& at_venue = *it->second;
@@ -366,7 +326,6 @@ void VenueSync::repair(const Reconciliation& r) {
       logging::error("order ended at the venue in a gap of reports", {{"order_id", order.order_id()}});
     }
   }
-  router_.keepHeldAcks(std::move(still_held));
   unknown_at_venue_.fetch_add(listed.size());
   for (const auto& [id, o] : listed) {
     logging::warn("venue holds an order the service does not know", {{"order_id", id}});

@@ -99,6 +99,7 @@ class VenueSync final : public ExecutionHandler {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::set<std::uint64_t> in_flight_;      // exec_seqs handed over, not yet applied
   std::string session_;                    // the session of the reports handed over
+  std::string reconciled_session_;         // the stored one at start, then each reconciliation's
   std::uint64_t last_handed_ = 0;          // the highest exec_seq handed over
   StreamPosition saved_;                   // what venue_stream_position holds
   std::chrono::steady_clock::time_point last_save_{};

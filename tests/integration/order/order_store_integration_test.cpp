@@ -743,8 +743,33 @@ class FakeVenue final : public vv1::Venue::Service {
     }
     return grpc::Status::OK;
   }
+  // The execution stream: the session header, `journal` from the requested exec_seq, then open
+  // until the client cancels. ListOpenOrders: nothing open, at the journal's last exec_seq.
+  grpc::Status StreamExecutions(grpc::ServerContext* ctx, const vv1::StreamExecutionsRequest* req,
+                                grpc::ServerWriter<vv1::ExecutionReport>* writer) override {
+    std::vector<vv1::ExecutionReport> out;
+    {
+      std::lock_guard lock(mu);
+      ctx->AddInitialMetadata(kVenueSessionHeader, session);
+      for (const auto& r : journal) {
+        if (r.exec_seq() >= std::max<std::uint64_t>(req->from_execution_seq(), 1)) out.push_back(r);
+      }
+    }
+    writer->SendInitialMetadata();
+    for (const auto& r : out) writer->Write(r);
+    while (!ctx->IsCancelled()) std::this_thread::sleep_for(10ms);
+    return grpc::Status::OK;
+  }
+  grpc::Status ListOpenOrders(grpc::ServerContext* ctx, const vv1::ListOpenOrdersRequest*,
+                              vv1::ListOpenOrdersResponse* res) override {
+    std::lock_guard lock(mu);
+    ctx->AddInitialMetadata(kVenueSessionHeader, session);
+    res->set_last_exec_seq(journal.empty() ? 0 : journal.back().exec_seq());
+    return grpc::Status::OK;
+  }
   std::mutex mu;
   std::string session;
+  std::vector<vv1::ExecutionReport> journal;
   vv1::ExecutionReport cancel_answer;
   vv1::ExecutionReport new_answer;
   int cancels = 0;
@@ -1087,12 +1112,12 @@ TEST_CASE("submitAsync completes each submit once after COMMIT, refuses past the
   CHECK(env.store->submit(limitBuy("acct-a", "after"), decide).outcome == SubmitOutcome::Created);
 }
 
-// The venue restarted (S0 to S1) and the stream has not reconciled yet when the router re-sends
-// an order whose first NewOrder had no answer: S1 takes it and fills it at once (an IOC), before
-// its list. Applied from the reply, its ack made the repair cancel it as an order S0 lost (its
-// fill then refused), or leave it to a stream that starts after the list and never brings the
-// fill: a working order forever, whose shares the venue traded.
-TEST_CASE("after a venue restart, an order the new session took before its list gets its fills from the stream") {
+// The venue restarted (S0 to S1). Before the stream has found S1 (it is in its reconnect
+// backoff), the router re-sends an order whose first NewOrder had no answer: S1 takes it and
+// fills it at once (an IOC), before its list, and the reply's ack is applied. The stream must
+// then bring S1's reports before the repair: with only the ack, the repair took the order for
+// one S0 lost and canceled it, and its fill was refused (CANCELED with 0 filled, 100 traded).
+TEST_CASE("after a venue restart, an order the new session took and filled before its list ends FILLED, not canceled") {
   StoreEnv env;
   allowAccount(env.url, "acct-1");
   FakeVenue fake;
@@ -1101,89 +1126,116 @@ TEST_CASE("after a venue restart, an order the new session took before its list 
   fake.new_answer.set_exec_seq(1);
   RouterEnv side(env, fake.address());
   auto& router = side.router;
-  auto& sync = side.sync;
-  router.followVenueSession("S0");  // the stored stream position's session, as main() sets it
+  side.positions.save({"S0", 40});  // where the stream was in the old session
   const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
   // And one S0 had acknowledged: gone with it.
   const auto old_id = env.store->submit(limitBuy("acct-1", "c-old", 100), acceptAll()).order.order_id();
   REQUIRE(env.store->applyTransition(old_id, Trigger::VenueAck, venueId("S0-O7")).outcome == ChangeOutcome::Applied);
-
-  router.start();
-  router.resendAccepted(*env.pool, 0ms);
-  REQUIRE(tickstream::testing::waitUntil([&] {
+  {
+    // S1's journal: the order's NEW and its fill; nothing open.
     std::lock_guard lock(fake.mu);
-    return fake.new_orders >= 1;
-  }, 5s));
-  // A reply from S1 is held back: the order is still ACCEPTED (before the fix it turned ROUTED here).
-  CHECK_FALSE(tickstream::testing::waitUntil(
-      [&] { return env.store->getOrder(id)->status() != v1::ORDER_STATUS_ACCEPTED; }, 500ms));
+    auto ack = fake.new_answer;
+    auto fill = fillReport("", "S1-O1", "S1-E2", 100, 1'000'000, true);
+    fill.set_exec_seq(2);
+    fake.journal = {ack, fill};
+  }
+  router.start();
+  side.sync.start();
+  router.resendAccepted(*env.pool, 0ms);
+  REQUIRE(tickstream::testing::waitUntil([&] { return env.store->getOrder(id)->status() == v1::ORDER_STATUS_ROUTED; }, 5s));
+  {
+    std::lock_guard lock(fake.mu);
+    for (auto& r : fake.journal) r.set_order_id(id);
+  }
 
-  // The stream finds S1: its list (the IOC is done, nothing open; its NEW and FILL are 1 and 2).
+  // Now the stream finds S1.
+  ExecutionStreamConfig cfg;
+  cfg.reconnect_min = 20ms;
+  cfg.reconnect_max = 100ms;
+  ExecutionStream stream(grpc::CreateChannel(fake.address(), grpc::InsecureChannelCredentials()), cfg, side.sync,
+                         side.positions.load());
+  stream.start();
+  REQUIRE(tickstream::testing::waitUntil([&] { return stream.reconciliations() >= 1; }, 10s));
+  const auto o = *env.store->getOrder(id);
+  CHECK(o.status() == v1::ORDER_STATUS_FILLED);
+  CHECK(o.filled_quantity() == 100);
+  CHECK(env.store->getOrder(old_id)->status() == v1::ORDER_STATUS_CANCELED);
+  CHECK(side.sync.flagged() == 0);
+  CHECK(count(env.url, "SELECT coalesce(sum(quantity), 0) FROM positions WHERE account = 'acct-1'") == 100);
+  CHECK(stream.position().session == "S1");
+  CHECK(stream.position().last_applied == 2);
+  stream.stop();
+  side.sync.stop();
+  router.stop();
+}
+
+// The new session's reports are applied ahead of its repair; a position in that session stored
+// meanwhile would make a restart resume there and never repair the orders the old session lost.
+TEST_CASE("a new session's position is not stored before its reconciliation") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  RouterEnv side(env, "127.0.0.1:1");
+  side.positions.save({"S0", 40});
+  side.sync.start();
+  const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+  auto ack = venueReport(vv1::EXEC_TYPE_NEW, id, "S1-O1", "S1-E1");
+  ack.set_exec_seq(1);
+  REQUIRE(side.sync.onReport("S1", ack));
+  REQUIRE(tickstream::testing::waitUntil([&] { return env.store->getOrder(id)->status() == v1::ORDER_STATUS_ROUTED; }, 5s));
+  side.sync.flushPosition();  // what a stop does: store the position now
+  CHECK(side.positions.load().session == "S0");
   Reconciliation r;
   r.reason = Reconciliation::Reason::SessionChanged;
   r.previous_session = "S0";
   r.previous_last_applied = 40;
   r.session = "S1";
-  r.open.set_last_exec_seq(2);
-  r.awaiting_ack_before_list = sync.awaitingAck();
-  REQUIRE(sync.onReconcile(r));
-  // Then S1's reports after the stored position, as the stream delivers them.
-  const auto from = side.positions.load();
-  CHECK(from.session == "S1");
-  CHECK(from.last_applied == 0);
-  auto fill = fillReport(id, "S1-O1", "S1-E2", 100, 1'000'000, true);
-  fill.set_exec_seq(2);
-  for (auto report : {fake.new_answer, fill}) {
-    report.set_order_id(id);
-    if (report.exec_seq() > from.last_applied) router.applier().apply(report);
-  }
-  const auto o = *env.store->getOrder(id);
-  CHECK(o.status() == v1::ORDER_STATUS_FILLED);
-  CHECK(o.filled_quantity() == 100);
-  CHECK(env.store->getOrder(old_id)->status() == v1::ORDER_STATUS_CANCELED);
-  CHECK(sync.flagged() == 0);
-  CHECK(count(env.url, "SELECT coalesce(sum(quantity), 0) FROM positions WHERE account = 'acct-1'") == 100);
-  router.stop();
+  r.open.set_last_exec_seq(1);
+  auto* listed = r.open.add_orders();
+  listed->set_order_id(id);
+  listed->set_venue_order_id("S1-O1");
+  REQUIRE(side.sync.onReconcile(r));
+  CHECK(side.positions.load().session == "S1");
+  CHECK(side.positions.load().last_applied == 1);
+  CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_ROUTED);
+  side.sync.stop();
 }
 
-// The venue restarts twice before the stream follows it (a crash loop): S1 took the order, its
-// reply was held, and S1 is gone before the stream reconciled it. Sent again, S2 would enter it
-// a second time; S1's executions of it are out of sight. Settled as a working order the venue
-// no longer has: canceled, and flagged for an operator.
-TEST_CASE("a venue that restarts twice before the stream follows it: the order its middle session took is not entered again") {
+// A venue that restarts twice in a row: S1 took the order (its ack applied from the reply) and
+// died before the stream followed it. The stream then finds S2, which does not know the order:
+// it is settled as one a restart lost, and never sent to S2 (S1 may have filled it).
+TEST_CASE("an order a venue session took and lost in a second restart is canceled, not entered again") {
   StoreEnv env;
   allowAccount(env.url, "acct-1");
   FakeVenue fake;
   fake.session = "S1";
   fake.new_answer = venueReport(vv1::EXEC_TYPE_NEW, "", "S1-O1", "S1-E1");
   RouterEnv side(env, fake.address());
-  auto& router = side.router;
-  router.followVenueSession("S0");
+  side.positions.save({"S0", 40});
   const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
-  router.start();
-  router.resendAccepted(*env.pool, 0ms);
-  const auto sent = [&] {
-    std::lock_guard lock(fake.mu);
-    return fake.new_orders;
-  };
-  REQUIRE(tickstream::testing::waitUntil([&] { return sent() >= 1; }, 5s));
+  side.router.start();
+  side.sync.start();
+  side.router.resendAccepted(*env.pool, 0ms);
+  REQUIRE(tickstream::testing::waitUntil([&] { return env.store->getOrder(id)->status() == v1::ORDER_STATUS_ROUTED; }, 5s));
   {
     std::lock_guard lock(fake.mu);
-    fake.session = "S2";  // S1 died; S2 answers now
-    fake.new_answer = venueReport(vv1::EXEC_TYPE_NEW, "", "S2-O1", "S2-E1");
+    fake.session = "S2";
   }
-  router.resendAccepted(*env.pool, 0ms);  // the periodic re-send
-  Reconciliation r;
-  r.reason = Reconciliation::Reason::SessionChanged;
-  r.previous_session = "S0";
-  r.session = "S2";
-  REQUIRE(side.sync.onReconcile(r));
-  CHECK_FALSE(tickstream::testing::waitUntil([&] { return sent() > 1; }, 500ms));
-  const auto o = *env.store->getOrder(id);
-  CHECK(o.status() == v1::ORDER_STATUS_CANCELED);
-  CHECK(o.venue_order_id() == "S1-O1");
-  CHECK(side.sync.flagged() == 1);
-  router.stop();
+  side.router.resendAccepted(*env.pool, 0ms);  // the periodic re-send: nothing is ACCEPTED
+  ExecutionStreamConfig cfg;
+  cfg.reconnect_min = 20ms;
+  cfg.reconnect_max = 100ms;
+  ExecutionStream stream(grpc::CreateChannel(fake.address(), grpc::InsecureChannelCredentials()), cfg, side.sync,
+                         side.positions.load());
+  stream.start();
+  REQUIRE(tickstream::testing::waitUntil([&] { return stream.reconciliations() >= 1; }, 10s));
+  CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_CANCELED);
+  {
+    std::lock_guard lock(fake.mu);
+    CHECK(fake.new_orders == 1);
+  }
+  stream.stop();
+  side.sync.stop();
+  side.router.stop();
 }
 
 // A client's cancel of an order not yet acknowledged is sent when the ack comes. The client was
