@@ -214,8 +214,11 @@ ExecutionStream::Replay ExecutionStream::replaySession(const Reconciliation& r) 
   }
   const grpc::Status status = reader->Finish();
   detach();
-  if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) return Replay::Unavailable;
-  if (unavailable) return Replay::Unavailable;
+  if (stopping()) return Replay::Failed;
+  const bool same_session = venueSessionOf(ctx) == r.session;  // else a new list is due first
+  if (same_session && (unavailable || status.error_code() == grpc::StatusCode::OUT_OF_RANGE)) {
+    return Replay::Unavailable;
+  }
   if (!ok || last < until) {
     logging::warn("venue session replay before reconciliation failed",
                   {{"session", r.session}, {"replayed", last}, {"until", until},
@@ -229,14 +232,14 @@ bool ExecutionStream::reconcile(Reconciliation::Reason reason) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + config_.list_deadline);
   ctx.set_wait_for_ready(true);  // as in follow()
-  if (!attach(&ctx)) return false;
   Reconciliation r;
   try {
-    r.awaiting_ack_before_list = handler_.awaitingAck();
+    r.acked_before_list = handler_.ackedBeforeList();
   } catch (const std::exception& e) {
-    logging::warn("venue reconciliation failed: our unacknowledged orders", {{"error", e.what()}});
+    logging::warn("venue reconciliation failed: our acknowledged orders", {{"error", e.what()}});
     return false;  // the database is away: redone after a pause, as a failed onReconcile
   }
+  if (!attach(&ctx)) return false;
   const grpc::Status status = stub_->ListOpenOrders(&ctx, venue::ListOpenOrdersRequest{}, &r.open);
   detach();
   r.session = venueSessionOf(ctx);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <thread>
 
@@ -53,11 +54,12 @@ struct Reconciliation {
   std::uint64_t previous_last_applied = 0;
   std::string session;                  // the venue's session now
   venue::ListOpenOrdersResponse open;   // open orders and the last_exec_seq they reflect
-  // Our working orders the venue had not acknowledged just before ListOpenOrders was called
-  // (ExecutionHandler::awaitingAck). Only these can have reached the venue after its list while
-  // the router kept sending and applying replies: one the list lacks but that has a venue id by
-  // the repair was taken after the list, and the stream, from last_exec_seq + 1, settles it.
-  std::unordered_set<std::string> awaiting_ack_before_list;
+  // Our working orders that had a venue id just before ListOpenOrders was called, with that id
+  // (ExecutionHandler::ackedBeforeList). The router keeps sending orders and applying replies
+  // while the list, the replay and the repair run: a working order the list lacks is one the
+  // venue no longer has only if it is here with the same id. Any other was acknowledged since
+  // (submitted meanwhile, re-sent, or a replacement), and the stream settles it.
+  std::unordered_map<std::string, std::string> acked_before_list;
 };
 
 const char* reconciliationReasonName(Reconciliation::Reason reason) noexcept;
@@ -79,9 +81,9 @@ class ExecutionHandler {
   // service holds as working that the list lacks are done at the venue (docs/order.md says how
   // each case is settled). Return false to have the whole reconciliation redone after a pause.
   virtual bool onReconcile(const Reconciliation& reconciliation) = 0;
-  // Ids of the working orders the venue has not acknowledged yet (no venue order id); asked just
-  // before ListOpenOrders (Reconciliation::awaiting_ack_before_list).
-  virtual std::unordered_set<std::string> awaitingAck() { return {}; }
+  // The working orders that have a venue order id (order id → venue order id), once every report
+  // handed over is applied; asked just before ListOpenOrders (Reconciliation::acked_before_list).
+  virtual std::unordered_map<std::string, std::string> ackedBeforeList() { return {}; }
 };
 
 // The stream's thread. start() once; stop() (or the destructor) cancels the open call and joins.

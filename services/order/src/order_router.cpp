@@ -304,7 +304,13 @@ grpc::Status OrderRouter::sendCancel(const v1::Order& order, bool resend) {
     }
     case VenueOutcome::Refused:
       // A cancel sent again: the first may have worked; the stream's report decides.
-      if (resend) return grpc::Status::OK;
+      if (resend) {
+        if (result.status.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
+          logging::warn("venue refused a cancel sent again", {{"order_id", order.order_id()},
+                                                               {"error", result.status.error_message()}});
+        }
+        return grpc::Status::OK;
+      }
       if (result.status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
         // Too late: filled or done at the venue. The fills arrive on the stream.
         store_.applyTransition(order.order_id(), Trigger::CancelReject);

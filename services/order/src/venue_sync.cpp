@@ -219,13 +219,20 @@ bool VenueSync::onReconcile(const Reconciliation& r) {
   }
 }
 
-std::unordered_set<std::string> VenueSync::awaitingAck() {
+std::unordered_map<std::string, std::string> VenueSync::ackedBeforeList() {
+  {
+    // Reports handed over (a replay that failed half-way) apply first: an ack still in a worker
+    // would otherwise count as one made after the list, and its order be left to a stream that
+    // never reports it.
+    std::unique_lock lock(mu_);
+    drain(lock);
+  }
   return pool_.run(
       [](pqxx::work& tx) {
-        std::unordered_set<std::string> out;
-        for (const auto& row : tx.exec("SELECT order_id FROM orders WHERE working AND status <> 1 "
-                                       "AND coalesce(venue_order_id, '') = ''")) {
-          out.insert(row[0].as<std::string>());
+        std::unordered_map<std::string, std::string> out;
+        for (const auto& row : tx.exec("SELECT order_id, venue_order_id FROM orders WHERE working AND status <> 1 "
+                                       "AND coalesce(venue_order_id, '') <> ''")) {
+          out.emplace(row[0].as<std::string>(), row[1].as<std::string>());
         }
         return out;
       },
@@ -274,9 +281,11 @@ void VenueSync::repair(const Reconciliation& r) {
     if (it == listed.end() && replaced_in_gap.contains(order.replaced_by_order_id())) {
       continue;  // the original of a replace applied above
     }
-    if (it == listed.end() && !order.venue_order_id().empty() &&
-        r.awaiting_ack_before_list.contains(order.order_id())) {
-      continue;  // acknowledged since the list was asked for: the venue took it after (the stream settles it)
+    if (it == listed.end() && !order.venue_order_id().empty()) {
+      const auto before = r.acked_before_list.find(order.order_id());
+      if (before == r.acked_before_list.end() || before->second != order.venue_order_id()) {
+        continue;  // acknowledged since the list was asked for: the stream settles it
+      }
     }
     if (it != listed.end()) {
       const auto& at_venue = *it->second;

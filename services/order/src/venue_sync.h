@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 #include <thread>
 #include <vector>
@@ -57,7 +58,7 @@ class VenueSync final : public ExecutionHandler {
 
   bool onReport(const std::string& session, const venue::ExecutionReport& report) override;
   bool onReconcile(const Reconciliation& reconciliation) override;
-  std::unordered_set<std::string> awaitingAck() override;
+  std::unordered_map<std::string, std::string> ackedBeforeList() override;
   // Stores the position of what has been applied (at shutdown, after waiting up to 5 s for the
   // reports still in the workers).
   void flushPosition();

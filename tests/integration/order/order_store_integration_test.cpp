@@ -780,6 +780,19 @@ class FakeVenue final : public vv1::Venue::Service {
   std::unique_ptr<grpc::Server> server_;
 };
 
+// The execution stream of `side` against the venue at `address`, from the stored position, once
+// it has reconciled. stop() it before `side` goes.
+std::unique_ptr<ExecutionStream> streamReconciled(RouterEnv& side, const std::string& address) {
+  ExecutionStreamConfig cfg;
+  cfg.reconnect_min = 20ms;
+  cfg.reconnect_max = 100ms;
+  auto stream = std::make_unique<ExecutionStream>(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
+                                                  cfg, side.sync, side.positions.load());
+  stream->start();
+  REQUIRE(tickstream::testing::waitUntil([&] { return stream->reconciliations() >= 1; }, 10s));
+  return stream;
+}
+
 }  // namespace
 
 // The venue refuses a replace (REJECTED report): the replacement's venue_reject, then the
@@ -863,7 +876,7 @@ TEST_CASE("reconciliation leaves alone an order the venue took after its list wa
   r.previous_session = restarted ? "S0" : "S1";
   r.session = "S1";
   r.open.set_last_exec_seq(10);
-  r.awaiting_ack_before_list = sync.awaitingAck();
+  r.acked_before_list = sync.ackedBeforeList();
   REQUIRE(env.store->applyTransition(old_id, Trigger::CancelRequest).order.status() ==
           v1::ORDER_STATUS_PENDING_CANCEL);
   // OutOfRange: the NewOrder's reply is applied before the repair reads the orders. After a venue
@@ -1149,22 +1162,16 @@ TEST_CASE("after a venue restart, an order the new session took and filled befor
   }
 
   // Now the stream finds S1.
-  ExecutionStreamConfig cfg;
-  cfg.reconnect_min = 20ms;
-  cfg.reconnect_max = 100ms;
-  ExecutionStream stream(grpc::CreateChannel(fake.address(), grpc::InsecureChannelCredentials()), cfg, side.sync,
-                         side.positions.load());
-  stream.start();
-  REQUIRE(tickstream::testing::waitUntil([&] { return stream.reconciliations() >= 1; }, 10s));
+  const auto stream = streamReconciled(side, fake.address());
   const auto o = *env.store->getOrder(id);
   CHECK(o.status() == v1::ORDER_STATUS_FILLED);
   CHECK(o.filled_quantity() == 100);
   CHECK(env.store->getOrder(old_id)->status() == v1::ORDER_STATUS_CANCELED);
   CHECK(side.sync.flagged() == 0);
   CHECK(count(env.url, "SELECT coalesce(sum(quantity), 0) FROM positions WHERE account = 'acct-1'") == 100);
-  CHECK(stream.position().session == "S1");
-  CHECK(stream.position().last_applied == 2);
-  stream.stop();
+  CHECK(stream->position().session == "S1");
+  CHECK(stream->position().last_applied == 2);
+  stream->stop();
   side.sync.stop();
   router.stop();
 }
@@ -1221,19 +1228,13 @@ TEST_CASE("an order a venue session took and lost in a second restart is cancele
     fake.session = "S2";
   }
   side.router.resendAccepted(*env.pool, 0ms);  // the periodic re-send: nothing is ACCEPTED
-  ExecutionStreamConfig cfg;
-  cfg.reconnect_min = 20ms;
-  cfg.reconnect_max = 100ms;
-  ExecutionStream stream(grpc::CreateChannel(fake.address(), grpc::InsecureChannelCredentials()), cfg, side.sync,
-                         side.positions.load());
-  stream.start();
-  REQUIRE(tickstream::testing::waitUntil([&] { return stream.reconciliations() >= 1; }, 10s));
+  const auto stream = streamReconciled(side, fake.address());
   CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_CANCELED);
   {
     std::lock_guard lock(fake.mu);
     CHECK(fake.new_orders == 1);
   }
-  stream.stop();
+  stream->stop();
   side.sync.stop();
   side.router.stop();
 }
@@ -1256,4 +1257,31 @@ TEST_CASE("a cancel due after the ack that cannot reach the venue stays pending 
       [&] { return env.store->getOrder(id)->status() != v1::ORDER_STATUS_PENDING_CANCEL; }, 3s));
   CHECK(env.store->getOrder(id)->venue_order_id() == "V-1");
   router.stop();
+}
+
+// The router keeps entering orders while a reconciliation lists, replays and repairs: an order
+// submitted after the list was asked for, and acknowledged from the reply before the repair, is
+// not in the list. It is no order the venue lost (before 2026-12-04 it was canceled here while
+// the venue worked it, and its fills were then refused).
+TEST_CASE("an order submitted and acknowledged while a reconciliation runs is left to the stream") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  RouterEnv side(env, "127.0.0.1:1");
+  const bool restarted = GENERATE(false, true);
+  Reconciliation r;
+  r.reason = restarted ? Reconciliation::Reason::SessionChanged : Reconciliation::Reason::OutOfRange;
+  r.previous_session = restarted ? "S0" : "S1";
+  r.session = "S1";
+  r.open.set_last_exec_seq(10);
+  r.acked_before_list = side.sync.ackedBeforeList();
+  // After the list: a new order, and its ack from the router's reply.
+  const auto id = env.store->submit(limitBuy("acct-1", "c-late", 100), acceptAll()).order.order_id();
+  side.router.applier().apply(venueReport(vv1::EXEC_TYPE_NEW, id, "S1-O11", "S1-E11"));
+  REQUIRE(side.sync.onReconcile(r));
+  CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_ROUTED);
+  CHECK(side.sync.flagged() == 0);
+  // The stream, from last_exec_seq + 1.
+  side.router.applier().apply(fillReport(id, "S1-O11", "S1-E12", 100, 1'000'000, true));
+  CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_FILLED);
+  side.router.stop();
 }
