@@ -54,6 +54,7 @@ void ExecutionStream::stop() {
     if (active_ != nullptr) active_->TryCancel();
   }
   cv_.notify_all();
+  handler_.interrupt();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -229,9 +230,6 @@ ExecutionStream::Replay ExecutionStream::replaySession(const Reconciliation& r) 
 }
 
 bool ExecutionStream::reconcile(Reconciliation::Reason reason) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + config_.list_deadline);
-  ctx.set_wait_for_ready(true);  // as in follow()
   Reconciliation r;
   try {
     r.acked_before_list = handler_.ackedBeforeList();
@@ -239,6 +237,9 @@ bool ExecutionStream::reconcile(Reconciliation::Reason reason) {
     logging::warn("venue reconciliation failed: our acknowledged orders", {{"error", e.what()}});
     return false;  // the database is away: redone after a pause, as a failed onReconcile
   }
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + config_.list_deadline);
+  ctx.set_wait_for_ready(true);  // as in follow()
   if (!attach(&ctx)) return false;
   const grpc::Status status = stub_->ListOpenOrders(&ctx, venue::ListOpenOrdersRequest{}, &r.open);
   detach();
@@ -259,6 +260,7 @@ bool ExecutionStream::reconcile(Reconciliation::Reason reason) {
     const Replay replay = replaySession(r);
     if (replay == Replay::Failed) return false;  // redone after a pause, list and all
     if (replay == Replay::Unavailable) {
+      r.replay_missing = true;
       logging::warn("venue no longer holds the new session's first reports; reconciling without them",
                     {{"session", r.session}});
     }

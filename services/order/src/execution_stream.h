@@ -60,6 +60,10 @@ struct Reconciliation {
   // venue no longer has only if it is here with the same id. Any other was acknowledged since
   // (submitted meanwhile, re-sent, or a replacement), and the stream settles it.
   std::unordered_map<std::string, std::string> acked_before_list;
+  // SessionChanged only: the venue no longer held the new session's first reports, so they were
+  // not applied before the repair (ExecutionStream::replaySession); what the repair settles
+  // unseen is flagged as after a gap.
+  bool replay_missing = false;
 };
 
 const char* reconciliationReasonName(Reconciliation::Reason reason) noexcept;
@@ -84,6 +88,10 @@ class ExecutionHandler {
   // The working orders that have a venue order id (order id → venue order id), once every report
   // handed over is applied; asked just before ListOpenOrders (Reconciliation::acked_before_list).
   virtual std::unordered_map<std::string, std::string> ackedBeforeList() { return {}; }
+  // Called by ExecutionStream::stop() before it joins the stream's thread: a call of the thread
+  // that waits for reports being applied (a database that is away) returns, and onReport returns
+  // false. Without it a stop during a database outage hung in such a wait.
+  virtual void interrupt() {}
 };
 
 // The stream's thread. start() once; stop() (or the destructor) cancels the open call and joins.

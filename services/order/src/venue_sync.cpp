@@ -79,8 +79,8 @@ bool VenueSync::onReport(const std::string& session, const venue::ExecutionRepor
   // they went to two workers, and a fill could arrive after the original was REPLACED).
   const std::string& key = report.venue_order_id().empty() ? report.order_id() : report.venue_order_id();
   auto& w = *workers_[std::hash<std::string>{}(key) % workers_.size()];
-  idle_.wait(lock, [&] { return stopping_ || w.queue.size() < kMaxQueued; });
-  if (stopping_) return false;
+  idle_.wait(lock, [&] { return stopping_ || interrupted_ || w.queue.size() < kMaxQueued; });
+  if (stopping_ || interrupted_) return false;
   in_flight_.insert(report.exec_seq());
   last_handed_ = report.exec_seq();
   w.queue.push_back(report);
@@ -160,7 +160,15 @@ bool VenueSync::applyRetrying(const venue::ExecutionReport& report) {
 }
 
 void VenueSync::drain(std::unique_lock<std::mutex>& lock) {
-  idle_.wait(lock, [&] { return stopping_ || in_flight_.empty(); });
+  idle_.wait(lock, [&] { return stopping_ || interrupted_ || in_flight_.empty(); });
+}
+
+void VenueSync::interrupt() {
+  {
+    std::lock_guard lock(mu_);
+    interrupted_ = true;
+  }
+  idle_.notify_all();
 }
 
 std::uint64_t VenueSync::appliedUpTo() const {
@@ -203,6 +211,7 @@ bool VenueSync::onReconcile(const Reconciliation& r) {
     {
       std::unique_lock lock(mu_);
       drain(lock);  // the repair reads orders that reports in flight would still change
+      if (interrupted_) return false;
     }
     repair(r);
     const StreamPosition position{r.session, r.open.last_exec_seq()};
@@ -226,6 +235,7 @@ std::unordered_map<std::string, std::string> VenueSync::ackedBeforeList() {
     // never reports it.
     std::unique_lock lock(mu_);
     drain(lock);
+    if (interrupted_) throw std::runtime_error("stopping");
   }
   return pool_.run(
       [](pqxx::work& tx) {
@@ -316,13 +326,14 @@ void VenueSync::repair(const Reconciliation& r) {
       continue;
     }
     if (order.status() == v1::ORDER_STATUS_ACCEPTED ||
-        (restarted && order.status() == v1::ORDER_STATUS_PENDING_CANCEL && order.venue_order_id().empty())) {
+        (order.status() == v1::ORDER_STATUS_PENDING_CANCEL && order.venue_order_id().empty())) {
       // Also after a venue restart: the router re-sends ACCEPTED orders to whatever session it
       // reaches (at start-up and every few seconds), so one may be entering the new session
       // right now; rejecting it here would refuse its ack and fills. The venue's answer decides.
-      // A cancel asked before any ack too, after a restart: the router re-sends it as a NewOrder
-      // (resendAccepted), so cancelling it here could leave the new session an order we call
-      // CANCELED. Once entered and acked, its cancel is sent.
+      // A cancel asked before any ack too: the router re-sends it as a NewOrder (resendAccepted),
+      // so cancelling it here could leave the venue an order we call CANCELED. Once entered and
+      // acked, its cancel is sent. (One that entered and ended in a gap then stays PENDING_CANCEL,
+      // its cancel refused at each re-send: visible, where the other way a live order was not.)
       router_.route(order, false);  // idempotent NewOrder again
       ++resent;
       continue;
@@ -330,7 +341,9 @@ void VenueSync::repair(const Reconciliation& r) {
     // Working here, gone at the venue.
     store_.applyTransition(order.order_id(), Trigger::CancelAck);
     ++ended;
-    if (!restarted) {
+    // After a restart whose first reports were replayed, it is one the restart lost, and its
+    // fills all came before; otherwise what it did at the venue may be unseen.
+    if (!restarted || r.replay_missing) {
       flagged_.fetch_add(1);
       logging::error("order ended at the venue in a gap of reports", {{"order_id", order.order_id()}});
     }

@@ -59,6 +59,7 @@ class VenueSync final : public ExecutionHandler {
   bool onReport(const std::string& session, const venue::ExecutionReport& report) override;
   bool onReconcile(const Reconciliation& reconciliation) override;
   std::unordered_map<std::string, std::string> ackedBeforeList() override;
+  void interrupt() override;
   // Stores the position of what has been applied (at shutdown, after waiting up to 5 s for the
   // reports still in the workers).
   void flushPosition();
@@ -105,6 +106,7 @@ class VenueSync final : public ExecutionHandler {
   StreamPosition saved_;                   // what venue_stream_position holds
   std::chrono::steady_clock::time_point last_save_{};
   bool stopping_ = false;
+  bool interrupted_ = false;               // the stream is stopping (interrupt())
 
   std::atomic<std::uint64_t> flagged_{0};
   std::atomic<std::uint64_t> unknown_at_venue_{0};

@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -527,6 +528,44 @@ TEST_CASE("after a venue restart the stream brings the reports of orders the new
   CHECK(seqs.front() == 1);
   CHECK(dense(seqs));
   stream.stop();
+}
+
+// A handler whose ackedBeforeList waits, as VenueSync's does for reports it cannot apply while
+// the database is away, until interrupted (or 10 s pass).
+class BlockingHandler : public ExecutionHandler {
+ public:
+  bool onReport(const std::string&, const venue::ExecutionReport&) override { return false; }
+  bool onReconcile(const Reconciliation&) override { return false; }
+  std::unordered_map<std::string, std::string> ackedBeforeList() override {
+    std::unique_lock lock(mu);
+    entered = true;
+    cv.notify_all();
+    cv.wait_for(lock, 10s, [&] { return interrupted; });
+    throw std::runtime_error("stopping");
+  }
+  void interrupt() override {
+    std::lock_guard lock(mu);
+    interrupted = true;
+    cv.notify_all();
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false;
+  bool interrupted = false;
+};
+
+TEST_CASE("stopping the stream ends a reconciliation that waits on its handler") {
+  auto channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
+  BlockingHandler handler;
+  ExecutionStream stream(channel, streamConfig(), handler, StreamPosition{});
+  stream.start();  // no position: it reconciles first, and the handler's question waits
+  {
+    std::unique_lock lock(handler.mu);
+    REQUIRE(handler.cv.wait_for(lock, 5s, [&] { return handler.entered; }));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  stream.stop();
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
 }
 
 TEST_CASE("a resume point the venue no longer holds leads to reconciliation with its open orders") {
