@@ -333,12 +333,7 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("give --exchange-timezone or --utc-offset-s, not both");
     }
     if (opts.trading_date.empty()) {
-      opts.trading_date = runtime::todayUtc();
-      if (!opts.exchange_timezone.empty()) {
-        opts.trading_date = runtime::formatDate(zoned(opts.exchange_timezone, [&](const std::string& zone) {
-          return runtime::exchangeDayAt(zone, std::chrono::system_clock::now()).date;
-        }));
-      }
+      opts.trading_date = zoned(opts.exchange_timezone, runtime::todayIn);
     }
     const auto date = ingestion::parseTradingDate(opts.trading_date);
     if (!date) {

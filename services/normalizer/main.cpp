@@ -420,8 +420,8 @@ private:
       malformed(m, "not a RawFeedMessage");
       return;
     }
-    constexpr int64_t kNsPerDay = 86'400'000'000'000;
-    if (!dedupe_.fresh(m.partition(), raw_.exchange_ts_ns() / kNsPerDay, raw_.session(), raw_.sequence_number())) {
+    const auto day = raw_.exchange_ts_ns() / static_cast<int64_t>(itch::kNanosPerDay);
+    if (!dedupe_.fresh(m.partition(), day, raw_.session(), raw_.sequence_number())) {
       if (dedupe_.duplicates() <= 10 || dedupe_.duplicates() % 10'000 == 0) {
         logging::warn("md.raw record repeats a message already applied: skipped",
                       {{"partition", m.partition()},
@@ -653,11 +653,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (opts.trading_date.empty()) {
-      opts.trading_date =
-          opts.exchange_timezone.empty()
-              ? runtime::todayUtc()
-              : runtime::formatDate(
-                    runtime::exchangeDayAt(opts.exchange_timezone, std::chrono::system_clock::now()).date);
+      opts.trading_date = runtime::todayIn(opts.exchange_timezone);
     }
   } catch (const std::invalid_argument& e) {
     logging::error("bad flag", {{"error", std::string("--exchange-timezone: ") + e.what()}});

@@ -76,4 +76,8 @@ int32_t utcOffsetOn(const std::string& zone, std::chrono::sys_days date) {
   return inZone(zone, [&] { return offsetAtLocalNoon(date); });
 }
 
+std::string todayIn(const std::string& zone) {
+  return zone.empty() ? todayUtc() : formatDate(exchangeDayAt(zone, std::chrono::system_clock::now()).date);
+}
+
 }  // namespace tickstream::runtime

@@ -9,6 +9,8 @@
 using namespace std::chrono;
 using tickstream::runtime::exchangeDayAt;
 using tickstream::runtime::formatDate;
+using tickstream::runtime::todayIn;
+using tickstream::runtime::todayUtc;
 using tickstream::runtime::utcOffsetOn;
 
 TEST_CASE("New York's offset follows daylight saving time") {
@@ -38,4 +40,13 @@ TEST_CASE("an unknown zone is an error, not UTC, and the process's TZ is left as
   utcOffsetOn("America/New_York", sys_days{2024y / January / 2});
   CHECK(std::string(std::getenv("TZ")) == "Europe/Berlin");
   ::unsetenv("TZ");
+}
+
+TEST_CASE("the default trading day is today in the zone, or in UTC without one") {
+  CHECK(todayIn("") == todayUtc());
+  const auto ny = todayIn("America/New_York");
+  CHECK(ny.size() == 10);
+  CHECK((ny == todayUtc() || ny == formatDate(floor<days>(
+                                              system_clock::now() - hours(24)))));
+  CHECK_THROWS_AS(todayIn("Nowhere/Atlantis"), std::invalid_argument);
 }

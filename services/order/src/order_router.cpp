@@ -107,20 +107,18 @@ void OrderRouter::route(v1::Order order, bool first_send) {
       new_orders_.push_back({std::move(order), first_send});
     } else {
       queue_.push_back([this, order = std::move(order), first_send] {
-        struct Done {
-          OrderRouter& r;
-          const std::string& id;
-          ~Done() {
-            std::lock_guard lock(r.mu_);
-            r.routing_.erase(id);
-          }
-        } done{*this, order.order_id()};
+        const RoutingDone done{*this, order.order_id()};
         const auto original = store_.getOrder(order.replaces_order_id());
         if (original) sendReplace(order, *original, first_send);
       });
     }
   }
   cv_.notify_one();
+}
+
+OrderRouter::RoutingDone::~RoutingDone() {
+  std::lock_guard lock(router.mu_);
+  router.routing_.erase(key);
 }
 
 void OrderRouter::queueCancel(const v1::Order& order, bool resend) {
@@ -130,14 +128,7 @@ void OrderRouter::queueCancel(const v1::Order& order, bool resend) {
     const std::string key = "cancel:" + order.order_id();
     if (!routing_.insert(key).second) return;  // already on its way
     queue_.push_back([this, order, resend, key] {
-      struct Done {
-        OrderRouter& r;
-        const std::string& key;
-        ~Done() {
-          std::lock_guard lock(r.mu_);
-          r.routing_.erase(key);
-        }
-      } done{*this, key};
+      const RoutingDone done{*this, key};
       sendCancel(order, resend);
     });
   }
@@ -245,14 +236,6 @@ void OrderRouter::settleNew(const NewOrder& n, VenueOutcome outcome, const grpc:
       break;
   }
 }
-
-namespace {
-TransitionDetails replacedBy(const std::string& replacement_id) {
-  TransitionDetails d;
-  d.replaced_by_order_id = replacement_id;
-  return d;
-}
-}  // namespace
 
 void OrderRouter::sendReplace(const v1::Order& replacement, const v1::Order& original, bool first_send) {
   vv1::ReplaceOrderRequest request;

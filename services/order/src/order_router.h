@@ -111,6 +111,12 @@ class OrderRouter {
   grpc::Status sendCancel(const v1::Order& order, bool resend = false);
   // Queues sendCancel on a worker, once per order at a time.
   void queueCancel(const v1::Order& order, bool resend);
+  // Ends a queued task's entry in routing_ when the task ends, however it ends.
+  struct RoutingDone {
+    OrderRouter& router;
+    const std::string& key;
+    ~RoutingDone();
+  };
   void refresh(v1::Order& order);
 
   OrderStore& store_;

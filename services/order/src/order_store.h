@@ -130,6 +130,14 @@ struct TransitionDetails {
   std::optional<Fills> inherited_fills;
 };
 
+// The details naming a replacement (TransitionDetails::replaced_by_order_id): the one a
+// ReplaceRequest creates, or the one a ReplaceReject refused.
+inline TransitionDetails replacedBy(std::string replacement_id) {
+  TransitionDetails d;
+  d.replaced_by_order_id = std::move(replacement_id);
+  return d;
+}
+
 // One execution report from the venue.
 struct FillReport {
   std::string venue_execution_id;  // unique per venue: the deduplication key

@@ -245,9 +245,7 @@ void ReportApplier::applyOnce(const vv1::ExecutionReport& report, Done done) {
               done(nullptr);
               return;
             }
-            TransitionDetails waited_for;
-            waited_for.replaced_by_order_id = r.order.order_id();
-            store_.applyTransitionAsync(r.order.replaces_order_id(), Trigger::ReplaceReject, std::move(waited_for),
+            store_.applyTransitionAsync(r.order.replaces_order_id(), Trigger::ReplaceReject, replacedBy(r.order.order_id()),
                                         [done = std::move(done)](ChangeResult, std::exception_ptr e) { done(e); });
           });
       return;

@@ -108,12 +108,6 @@ inline TransitionDetails venueId(const std::string& venue_order_id) {
   return d;
 }
 
-inline TransitionDetails replacedBy(const std::string& order_id) {
-  TransitionDetails d;
-  d.replaced_by_order_id = order_id;
-  return d;
-}
-
 inline FillReport fill(const std::string& venue_execution_id, const std::string& order_id, long long quantity,
                        long long price) {
   FillReport f;

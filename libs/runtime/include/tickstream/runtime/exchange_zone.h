@@ -26,4 +26,8 @@ ExchangeDay exchangeDayAt(const std::string& zone, std::chrono::system_clock::ti
 // The zone's offset on `date` (at local noon: clock changes happen at night, never in a session).
 int32_t utcOffsetOn(const std::string& zone, std::chrono::sys_days date);
 
+// Today's date in `zone` as YYYY-MM-DD, or UTC's when `zone` is empty: the services' default
+// trading day. Throws as exchangeDayAt.
+std::string todayIn(const std::string& zone);
+
 }  // namespace tickstream::runtime
