@@ -15,6 +15,11 @@
 #                                 normalizer's default)
 #       [--loadgen-busy-poll-us 0]  (loadgen polls without sleeping this long after events:
 #                                     no wake-ups charged to the shard's core; 0 = as a client)
+#       [--loadgen-poll-sleep-us 0]  (loadgen never blocks in epoll_wait: it polls, and sleeps
+#                                     this long when nothing came; no wake-ups charged to the
+#                                     shard's core either, without spinning; 0 = as a client)
+#       [--timeline-ms 0]  (the loadgen's per-slot update count and worst latency, kept as
+#                           timeline-<rate>-<run>.jsonl in --timeline-dir)
 # --source synthetic generates the updates inside the gateway (--synthetic-updates-per-second)
 # and starts no broker: the fan-out alone, with CPU 0 for the shard and CPU 1 for loadgen, as
 # the issue's uWebSockets figures were measured. kafka (default) is the whole path.
@@ -22,13 +27,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
 build=$root/build/dev connections=10000 subs=20 rates=500,1000,2000,5000,10000 runs=1
-duration=20 warmup=5 encoding=proto gateway="" source=kafka busy_poll=0 lingers=0
+duration=20 warmup=5 encoding=proto gateway="" source=kafka busy_poll=0 poll_sleep=0 lingers=0
+timeline=0 timeline_dir=.
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$2 ;; --connections) connections=$2 ;; --subs) subs=$2 ;; --rates) rates=$2 ;;
     --runs) runs=$2 ;; --duration) duration=$2 ;; --warmup) warmup=$2 ;; --encoding) encoding=$2 ;;
     --gateway) gateway=$2 ;; --source) source=$2 ;; --loadgen-busy-poll-us) busy_poll=$2 ;;
-    --linger-ms) lingers=$2 ;;
+    --linger-ms) lingers=$2 ;; --loadgen-poll-sleep-us) poll_sleep=$2 ;;
+    --timeline-ms) timeline=$2 ;; --timeline-dir) timeline_dir=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -89,8 +96,8 @@ for rate in ${rates//,/ }; do
     taskset -c 1 "$build/tools/loadgen/loadgen" --url "ws://127.0.0.1:$port/v1/stream" \
       --connections "$connections" --symbols-per-connection "$subs" --source-ips 16 \
       --connect-rate "$connect_rate" --warmup-s "$warmup" --duration-s "$duration" \
-      --encoding "$encoding" --busy-poll-us "$busy_poll" >"$state/loadgen.json" \
-      2>"$state/loadgen.log" &
+      --encoding "$encoding" --busy-poll-us "$busy_poll" --poll-sleep-us "$poll_sleep" \
+      --timeline-ms "$timeline" >"$state/loadgen.json" 2>"$state/loadgen.log" &
     lg=$!
     # The gateway's CPU over the measured window (connect phase and warm-up excluded).
     established() { grep -q "open=$connections" "$state/loadgen.log"; }
@@ -107,8 +114,11 @@ for rate in ${rates//,/ }; do
       echo "loadgen failed (rate $rate, run $run); its log ends:" >&2
       tail -5 "$state/loadgen.log" >&2
     fi
+    if [ "$timeline" != 0 ]; then
+      grep '"timeline_ms"' "$state/loadgen.log" >"$timeline_dir/timeline-$rate-$run.jsonl" || true
+    fi
     line=$(python3 - "$rate" "$run" "$connections" "$subs" "$encoding" "$t0" "$t1" "$s0" "$s1" "$hz" \
-      "$state/loadgen.json" "$source" "$l0" "$l1" "$sl" "$busy_poll" "$linger" <<'PY'
+      "$state/loadgen.json" "$source" "$l0" "$l1" "$sl" "$busy_poll" "$linger" "$poll_sleep" <<'PY'
 import json, sys
 rate, run, conns, subs = map(int, sys.argv[1:5])
 enc = sys.argv[5]
@@ -120,6 +130,7 @@ lat = lg["latency_publish_ms"]
 print(json.dumps({
     "bench": "gateway_fanout", "source": sys.argv[12], "rate": rate, "run": run, "connections": conns,
     "subscriptions_per_connection": subs, "encoding": enc, "loadgen_busy_poll_us": int(sys.argv[16]),
+    "loadgen_poll_sleep_us": int(sys.argv[18]),
     # the synthetic producer's linger.ms (kafka source only: the synthetic source has no producer)
     "producer_linger_ms": int(sys.argv[17]) if sys.argv[12] == "kafka" else None,
     "connections_open": lg["connections_open_at_end"],

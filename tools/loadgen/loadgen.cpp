@@ -60,6 +60,8 @@ struct LoadgenConfig {
   bool full_parse = false;                            // parse every proto update with protobuf
   int rcvbuf = 0;                                     // SO_RCVBUF per socket (0: kernel default)
   int busy_poll_us = 0;                               // poll without sleeping this long after events
+  int poll_sleep_us = 0;                              // never block in epoll: poll, sleep this long when idle
+  int timeline_ms = 0;                                // latency per slot of this width (0: none)
 };
 
 int64_t wallNs() {
@@ -317,6 +319,7 @@ class LoadGen {
         measure_start = now;
         at_measure_ = stats_;
         measuring_ = true;
+        timeline_start_ns_ = wallNs();
       } else if (measure_start != 0 && now >= measure_start + static_cast<int64_t>(config_.duration_s * 1e9)) {
         measure_end = now;
         break;
@@ -334,8 +337,17 @@ class LoadGen {
       // for (an IPI to this one), i.e. the shard being measured.
       const bool spin = config_.busy_poll_us > 0 &&
                         now - last_events_ns_ < int64_t{config_.busy_poll_us} * 1000;
-      const int n = epoll_wait(epfd_, events.data(), static_cast<int>(events.size()), spin ? 0 : 5);
+      const int n = epoll_wait(epfd_, events.data(), static_cast<int>(events.size()),
+                               spin || config_.poll_sleep_us > 0 ? 0 : 5);
       if (n > 0) last_events_ns_ = now;
+      // With --poll-sleep-us the thread never waits inside epoll, so a socket becoming
+      // readable finds no waiter to wake: like --busy-poll-us it takes the wake-up off the
+      // sender's core, but it sleeps (on its own timer) instead of spinning, and adds at most
+      // the sleep to each measured latency.
+      if (n == 0 && config_.poll_sleep_us > 0) {
+        const timespec ts{0, static_cast<long>(config_.poll_sleep_us) * 1000};
+        nanosleep(&ts, nullptr);
+      }
       for (int i = 0; i < n; ++i) {
         Conn& c = conns_[events[i].data.u32];
         onEvent(c, events[i].events);
@@ -344,6 +356,7 @@ class LoadGen {
     if (measure_end == 0) measure_end = monoNs();
     if (measure_start == 0) measure_start = measure_end;
     report(static_cast<double>(measure_end - measure_start) / 1e9);
+    if (config_.timeline_ms > 0) printTimeline();
     return stats_.established > 0 ? 0 : 1;
   }
 
@@ -617,6 +630,7 @@ class LoadGen {
     ++stats_.updates;
     if (measuring_) {
       publish_latency_.record(recv_wall_ns_ - u.publish_ts_ns);
+      if (config_.timeline_ms > 0) timeline(recv_wall_ns_ - u.publish_ts_ns);
       if (u.receive_ts_ns != 0) receive_latency_.record(recv_wall_ns_ - u.receive_ts_ns);
       if (recv_wall_ns_ < u.publish_ts_ns) ++stats_.negative_latency;
     }
@@ -641,6 +655,28 @@ class LoadGen {
       stats_.seq_losses += u.seq > expected ? u.seq - expected : 0;
     }
     s->last_seq = u.seq;  // keep checking from here (loadgen does not Resume)
+  }
+
+  // --timeline-ms: per slot of receive time, how many updates came and the slowest one's
+  // latency. It shows whether a tail is steady queueing or a few stalls and their spacing.
+  struct Slot {
+    uint64_t count = 0;
+    int64_t max_ns = 0;
+  };
+  void timeline(int64_t latency_ns) {
+    const auto slot = static_cast<std::size_t>((recv_wall_ns_ - timeline_start_ns_) /
+                                               (int64_t{config_.timeline_ms} * 1'000'000));
+    if (slot >= timeline_.size()) timeline_.resize(slot + 1);
+    ++timeline_[slot].count;
+    timeline_[slot].max_ns = std::max(timeline_[slot].max_ns, latency_ns);
+  }
+  void printTimeline() const {
+    for (std::size_t i = 0; i < timeline_.size(); ++i) {
+      std::fprintf(stderr, "{\"timeline_ms\": %zu, \"updates\": %llu, \"max_latency_ms\": %.1f}\n",
+                   i * static_cast<std::size_t>(config_.timeline_ms),
+                   static_cast<unsigned long long>(timeline_[i].count),
+                   static_cast<double>(timeline_[i].max_ns) / 1e6);
+    }
   }
 
   void onServerMessage(Conn& c, const gv1::ServerMessage& m) {
@@ -772,6 +808,8 @@ class LoadGen {
   Stats at_measure_;
   Histogram publish_latency_;
   Histogram receive_latency_;
+  int64_t timeline_start_ns_ = 0;  // wall clock when measuring began
+  std::vector<Slot> timeline_;
 };
 
 }  // namespace
@@ -800,6 +838,12 @@ int main(int argc, char** argv) {
   flags.add("--rcvbuf", config.rcvbuf, "SO_RCVBUF per socket (0: kernel default)");
   flags.add("--busy-poll-us", config.busy_poll_us,
             "keep polling without sleeping for this long after events (0: always sleep)");
+  flags.add("--poll-sleep-us", config.poll_sleep_us,
+            "never block in epoll_wait: poll, and sleep this long when nothing came (0: block)")
+      ->check(CLI::Range(0, 100'000));
+  flags.add("--timeline-ms", config.timeline_ms,
+            "print count and max latency per slot of this many ms to stderr (0: none)")
+      ->check(CLI::NonNegativeNumber);
   if (auto code = flags.parse(argc, argv)) return *code;
 
   loadgen::Url url;
