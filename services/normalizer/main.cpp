@@ -420,7 +420,7 @@ private:
       malformed(m, "not a RawFeedMessage");
       return;
     }
-    const auto day = raw_.exchange_ts_ns() / static_cast<int64_t>(itch::kNanosPerDay);
+    const int64_t day = normalizer::RawDedupe::dayOf(raw_.trading_day(), raw_.exchange_ts_ns());
     if (!dedupe_.fresh(m.partition(), day, raw_.session(), raw_.sequence_number())) {
       if (dedupe_.duplicates() <= 10 || dedupe_.duplicates() % 10'000 == 0) {
         logging::warn("md.raw record repeats a message already applied: skipped",

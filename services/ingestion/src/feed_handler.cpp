@@ -168,6 +168,7 @@ void FeedHandler::onMessage(uint64_t seq, std::span<const uint8_t> bytes, int64_
   raw_.set_sequence_number(seq);
   raw_.set_receive_ts_ns(receive_ts_ns);
   raw_.set_exchange_ts_ns(exchangeToEpochNs(config_.trading_date, config_.utc_offset_s, ts_ns));
+  raw_.set_trading_day(static_cast<int32_t>(config_.trading_date.time_since_epoch().count()));
   out_.clear();
   if (!raw_.AppendToString(&out_)) {
     ++counters_.publish_failed;

@@ -206,6 +206,21 @@ TEST_CASE("the exchange timestamp becomes exact ns since the Unix epoch for the 
   CHECK(parsed(pub.records()[0]).exchange_ts_ns() == 1'548'858'600'000'000'123LL);
 }
 
+TEST_CASE("every record carries its trading day, also where its timestamp is past midnight in UTC") {
+  MemoryPublisher pub;
+  auto c = config();
+  c.trading_date = *tickstream::ingestion::parseTradingDate("2019-01-30");
+  c.utc_offset_s = -18'000;  // New York, EST
+  FeedHandler h(c, pub);
+  // 19:30 New York, the evening session: 00:30 UTC on 2019-01-31.
+  const uint64_t evening = 70'200'000'000'000ULL;
+  h.onMessage(1, wire(itch::SystemEvent{.timestamp_ns = evening, .event_code = 'Q'}), 0);
+  REQUIRE(pub.records().size() == 1);
+  const auto r = parsed(pub.records()[0]);
+  CHECK(r.exchange_ts_ns() == 1'548'894'600'000'000'000LL);  // 2019-01-31T00:30:00Z
+  CHECK(r.trading_day() == 17'926);                          // 2019-01-30
+}
+
 TEST_CASE("a message the publisher refuses is counted, not retried") {
   MemoryPublisher pub;
   FeedHandler h(config(), pub);

@@ -1,6 +1,15 @@
 #include "raw_dedupe.h"
 
+#include "tickstream/itch/messages.h"
+
 namespace tickstream::normalizer {
+
+int64_t RawDedupe::dayOf(int32_t trading_day, int64_t exchange_ts_ns) noexcept {
+  if (trading_day != 0) {
+    return trading_day;
+  }
+  return exchange_ts_ns / static_cast<int64_t>(itch::kNanosPerDay);
+}
 
 bool RawDedupe::fresh(int32_t partition, int64_t exchange_day, std::string_view session, uint64_t sequence) {
   const auto index = static_cast<std::size_t>(partition + 1);

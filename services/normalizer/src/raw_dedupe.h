@@ -24,6 +24,12 @@ class RawDedupe {
 
   uint64_t duplicates() const noexcept { return duplicates_; }
 
+  // The day `fresh` keys a record on: its trading day when ingestion recorded it, else (older
+  // records) its exchange timestamp's day in UTC. Not the timestamp's UTC day when the trading
+  // day is there: New York's evening session crosses UTC midnight, and a session forgotten
+  // there would take a pre-midnight message's copy arriving after midnight for a new one.
+  static int64_t dayOf(int32_t trading_day, int64_t exchange_ts_ns) noexcept;
+
  private:
   struct Last {
     std::string session;
