@@ -129,6 +129,15 @@ v1::Fill makeFill(const v1::Order& o, const FillReport& fill) {
   return f;
 }
 
+void addFill(v1::Order& o, const FillReport& fill, v1::OrderStatus next) {
+  o.set_avg_fill_price(averagePrice(o.avg_fill_price(), o.filled_quantity(), fill.price, fill.quantity));
+  o.set_filled_quantity(o.filled_quantity() + fill.quantity);
+  o.set_status(next);
+  if (o.venue_order_id().empty() && !fill.venue_order_id.empty()) {
+    o.set_venue_order_id(fill.venue_order_id);
+  }
+}
+
 std::optional<v1::OrderStatus> fillTransition(const v1::Order& o, const FillReport& fill) {
   const auto open = o.quantity() - o.filled_quantity();
   const auto fills = o.filled_quantity() > 0 ? Fills::Some : Fills::None;

@@ -59,6 +59,10 @@ v1::Fill makeFill(const v1::Order& o, const FillReport& fill);
 // open quantity, or illegal in its status; logged at error level: shares may have traded).
 std::optional<v1::OrderStatus> fillTransition(const v1::Order& o, const FillReport& fill);
 
+// Adds `fill` to `o` (filled quantity, average price, the venue's id when `o` has none) and moves
+// it to `next` (fillTransition's answer).
+void addFill(v1::Order& o, const FillReport& fill, v1::OrderStatus next);
+
 // Moves `o` to `next` and records what the trigger's details carry (the venue's id, a
 // rejection, the replacing order).
 void applyTransitionDetails(v1::Order& o, v1::OrderStatus next, const TransitionDetails& details);

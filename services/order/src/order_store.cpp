@@ -662,9 +662,7 @@ OrderStore::ChangeWork OrderStore::fillIn(pqxx::transaction_base& tx, const Pend
     // key scheme, a manual fix): still a duplicate, nothing written.
     return {{ChangeOutcome::Duplicate, std::move(o)}, false, account};
   }
-  o.set_avg_fill_price(rows::averagePrice(o.avg_fill_price(), o.filled_quantity(), fill.price, fill.quantity));
-  o.set_filled_quantity(o.filled_quantity() + fill.quantity);
-  o.set_status(*next);
+  rows::addFill(o, fill, *next);
   o.set_updated_ts_ns(change.now_ns);
   o.set_version(o.version() + 1);
   auto event = rows::changeEvent(o, seq, from);

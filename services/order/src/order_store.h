@@ -147,6 +147,10 @@ struct FillReport {
   std::int64_t fill_ts_ns = 0;     // venue's execution time
   v1::Liquidity liquidity = v1::LIQUIDITY_UNSPECIFIED;
   std::int64_t fee = 0;            // money, fixed-point 1/10000
+  // The venue's id for the order, from the report: stored when the order has none yet (its ack
+  // was lost, e.g. in a gap of the execution stream), so a cancel can name it and a
+  // reconciliation knows the venue held the order.
+  std::string venue_order_id;
 };
 
 struct ReplaceResult {

@@ -113,9 +113,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
         continue;
       }
       f = rows::makeFill(o, fill);
-      o.set_avg_fill_price(rows::averagePrice(o.avg_fill_price(), o.filled_quantity(), fill.price, fill.quantity));
-      o.set_filled_quantity(o.filled_quantity() + fill.quantity);
-      o.set_status(*next);
+      rows::addFill(o, fill, *next);
     } else {
       v1::Order inherited = o;
       rows::inheritFills(inherited, c->details);

@@ -186,6 +186,7 @@ void ReportApplier::applyOnce(const vv1::ExecutionReport& report, Done done) {
       fill.price = report.last_price();
       fill.fill_ts_ns = report.transact_ts_ns();
       fill.liquidity = report.liquidity();
+      fill.venue_order_id = report.venue_order_id();
       store_.applyFillAsync(fill, [this, fill, settle, venue_id = report.venue_order_id(), done = std::move(done)](
                                       ChangeResult r, std::exception_ptr error) mutable {
         if (!error && r.outcome == ChangeOutcome::Refused && r.order.status() == v1::ORDER_STATUS_REPLACED &&

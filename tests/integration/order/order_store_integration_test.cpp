@@ -312,6 +312,30 @@ TEST_CASE("a fill is applied once per venue execution id, with filled quantity a
   CHECK(seen->exposure.open_orders == 0);
 }
 
+TEST_CASE("a fill of an order whose ack was lost stores the venue's id from the report, and a known id stays") {
+  // Both write paths: a batch statement (group commit) and one transaction per change.
+  StoreEnv env(withGroupCommit(GENERATE(true, false)));
+  allowAccount(env.url, "acct-1");
+  const auto unacked = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+  auto f = fill("exec-1", unacked, 40, 1'000'000);
+  f.venue_order_id = "V-1";
+  const auto partial = env.store->applyFill(f);
+  REQUIRE(partial.outcome == ChangeOutcome::Applied);
+  CHECK(partial.order.status() == v1::ORDER_STATUS_PARTIALLY_FILLED);
+  CHECK(partial.order.venue_order_id() == "V-1");
+  CHECK(env.store->getOrder(unacked)->venue_order_id() == "V-1");  // stored, not only returned
+
+  const auto acked = env.store->submit(limitBuy("acct-1", "c-2", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(acked, Trigger::VenueAck, venueId("V-2")).outcome == ChangeOutcome::Applied);
+  auto g = fill("exec-2", acked, 100, 1'000'000);
+  g.venue_order_id = "V-other";
+  const auto full = env.store->applyFill(g);
+  REQUIRE(full.outcome == ChangeOutcome::Applied);
+  CHECK(full.order.status() == v1::ORDER_STATUS_FILLED);
+  CHECK(full.order.venue_order_id() == "V-2");
+  CHECK(env.store->getOrder(acked)->venue_order_id() == "V-2");
+}
+
 TEST_CASE("listOrders pages newest first with an opaque token, filtered by status and symbol") {
   StoreEnv env;
   allowAccount(env.url, "acct-1");
