@@ -20,6 +20,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
+. "$root/tests/bench/bench_pipeline.sh"
 build=$root/build/dev rate=1000 connections=1000 subs=20 runs=3 duration=20 warmup=5 cap=20
 partitions=16 lingers=0
 while [ $# -gt 0 ]; do
@@ -39,15 +40,8 @@ cleanup() {
   rm -rf "$state"
 }
 trap cleanup EXIT
-bin=$build/services
 brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
-# A fresh broker's JVM compiles its hot paths during its first ~30 s of traffic and takes more
-# than a core meanwhile: warm it up (on topics of its own) before the first run.
-"$build/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
-"$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 --rate 5000 \
-  --duration-s 40 --linger-ms 5 >"$state/warmup.log" 2>&1
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }  # 0: gone
-hz=$(getconf CLK_TCK)
+warm_broker 5000
 connect_rate=2500
 read -ra variants <<<"${lingers//,/ }"
 results=()
@@ -57,24 +51,12 @@ for i in "${!variants[@]}"; do
   run=$round.$linger
   raw=bench.raw.$run ticks=bench.ticks.$run snap=bench.snapshot.$run
   port=$(free_port) nport=$(free_port)
-  "$bin/ingestion/ingestion" --kafka-brokers "$brokers" --raw-topic "$raw" \
-    --md-partitions "$partitions" --soup-connect "127.0.0.1:$port" --kafka-linger-ms "$linger" \
-    --metrics-listen "" >"$state/ingestion.log" 2>&1 &
-  echo $! >"$state/ingestion.pid"
-  raw_ready() { grep -q '"topic ready"' "$state/ingestion.log"; }
-  wait_until 60 "ingestion to create $raw" raw_ready
-  "$bin/normalizer/normalizer" --kafka-brokers "$brokers" --raw-topic "$raw" --ticks-topic "$ticks" \
-    --snapshot-topic "$snap" --md-partitions "$partitions" --group-id "bench.$run" \
-    --max-updates-per-second "$cap" --kafka-linger-ms "$linger" \
-    --metrics-listen "127.0.0.1:$nport" >"$state/normalizer.log" 2>&1 &
-  echo $! >"$state/normalizer.pid"
-  ticks_ready() { grep -q '"partitions assigned"' "$state/normalizer.log"; }
-  wait_until 60 "normalizer to own its partitions" ticks_ready
+  start_ingestion "$raw" "$partitions" "$port" "$linger"
+  start_normalizer "$build/services/normalizer/normalizer" "$raw" "$ticks" "$snap" "$partitions" \
+    "bench.$run" "$cap" "$linger" --metrics-listen "127.0.0.1:$nport"
   connect_s=$(( connections / connect_rate + 5 ))
-  messages=$(( rate * (connect_s + warmup + duration + 30) ))  # the feed outlasts the run
-  "$bin/exchange-sim/exchange-sim" --listen "127.0.0.1:$port" --symbols 1000 \
-    --messages "$messages" --rate "$rate" --metrics-listen "" >"$state/exchange-sim.log" 2>&1 &
-  echo $! >"$state/exchange-sim.pid"
+  # The feed outlasts the run.
+  start_exchange_sim "$port" $(( rate * (connect_s + warmup + duration + 30) )) "$rate"
   # The gateway serves the symbols md.snapshot holds when it starts (/v1/symbols, which the
   # loadgen subscribes from), so the feed runs first until every symbol has one.
   snapshots() {
@@ -83,16 +65,9 @@ for i in "${!variants[@]}"; do
     [ "${n:-0}" -ge 1000 ]
   }
   wait_until 60 "a snapshot of every symbol" snapshots
-  taskset -c 0 "$bin/gateway/gateway" --kafka-brokers "$brokers" --ticks-topic "$ticks" \
-    --snapshot-topic "$snap" --md-partitions "$partitions" --allow-anonymous true \
-    --listen 127.0.0.1:0 --metrics-listen "" --upgrades-per-ip-per-second 100000 \
-    --upgrade-burst-per-ip 100000 --max-inbound-per-second 1000 --idle-timeout-ms 600000 \
-    >"$state/gateway.log" 2>&1 &
-  echo $! >"$state/gateway.pid"
-  ready() { grep -q '"gateway ready"' "$state/gateway.log"; }
-  wait_until 60 "the gateway to load md.snapshot" ready
-  gport=$(sed -n 's/.*"gateway listening".*"port":\([0-9]*\).*/\1/p' "$state/gateway.log" | head -1)
-  taskset -c 1 "$build/tools/loadgen/loadgen" --url "ws://127.0.0.1:$gport/v1/stream" \
+  start_gateway "$build/services/gateway/gateway" --kafka-brokers "$brokers" --ticks-topic "$ticks" \
+    --snapshot-topic "$snap" --md-partitions "$partitions"
+  taskset -c 1 "$build/tools/loadgen/loadgen" --url "ws://127.0.0.1:$gateway_port/v1/stream" \
     --connections "$connections" --symbols-per-connection "$subs" --source-ips 16 \
     --connect-rate "$connect_rate" --warmup-s "$warmup" --duration-s "$duration" \
     >"$state/loadgen.json" 2>"$state/loadgen.log" &

@@ -26,6 +26,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
+. "$root/tests/bench/bench_pipeline.sh"
 build=$root/build/dev connections=10000 subs=20 rates=500,1000,2000,5000,10000 runs=1
 duration=20 warmup=5 encoding=proto gateway="" source=kafka busy_poll=0 poll_sleep=0 lingers=0
 timeline=0 timeline_dir=.
@@ -53,15 +54,8 @@ trap cleanup EXIT
 brokers=""
 if [ "$source" = kafka ]; then
   brokers=$("$root/deploy/local/kafka.sh" start --dir "$state/kafka")
-  "$build/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
-  # A fresh broker's JVM compiles its hot paths during its first ~30 s of traffic and takes more
-  # than a core meanwhile (measured: 1.5 cores in the first 5 s at 2000 records/s, 0.35 after
-  # 35 s): warm it up before anything is measured.
-  "$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 --rate 5000 \
-    --duration-s 40 --linger-ms 5 >"$state/warmup.log" 2>&1
+  warm_broker 5000
 fi
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }  # 0: the process is gone
-hz=$(getconf CLK_TCK)
 connect_rate=2500
 results=()
 for rate in ${rates//,/ }; do
@@ -84,16 +78,9 @@ for rate in ${rates//,/ }; do
     else
       source_flags=(--synthetic-updates-per-second "$rate" --synthetic-symbols 1000)
     fi
-    taskset -c 0 "$gateway" "${source_flags[@]}" --allow-anonymous true \
-      --listen 127.0.0.1:0 --metrics-listen "" --upgrades-per-ip-per-second 100000 \
-      --upgrade-burst-per-ip 100000 --max-inbound-per-second 1000 --idle-timeout-ms 600000 \
-      >"$state/gateway.log" 2>&1 &
-    gw=$!
-    echo $gw >"$state/gateway.pid"
-    ready() { grep -q '"gateway ready"' "$state/gateway.log"; }
-    wait_until 60 "the gateway to load md.snapshot" ready
-    port=$(sed -n 's/.*"gateway listening".*"port":\([0-9]*\).*/\1/p' "$state/gateway.log" | head -1)
-    taskset -c 1 "$build/tools/loadgen/loadgen" --url "ws://127.0.0.1:$port/v1/stream" \
+    start_gateway "$gateway" "${source_flags[@]}"
+    gw=$(cat "$state/gateway.pid")
+    taskset -c 1 "$build/tools/loadgen/loadgen" --url "ws://127.0.0.1:$gateway_port/v1/stream" \
       --connections "$connections" --symbols-per-connection "$subs" --source-ips 16 \
       --connect-rate "$connect_rate" --warmup-s "$warmup" --duration-s "$duration" \
       --encoding "$encoding" --busy-poll-us "$busy_poll" --poll-sleep-us "$poll_sleep" \

@@ -21,6 +21,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/deploy/local/common.sh"
+. "$root/tests/bench/bench_pipeline.sh"
 build=$root/build/dev rate=100000 runs=3 duration=10 cap=1000000000 lingers=0 warmup=10 partitions=16
 compressions=lz4 fetch_mins=1
 normalizers=()
@@ -53,13 +54,7 @@ for normalizer in "${normalizers[@]}"; do
     done
   done
 done
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-hz=$(getconf CLK_TCK)
-# A fresh broker's JVM compiles its hot paths during its first ~30 s of traffic and takes more
-# than a core meanwhile: warm it up (on topics of its own) before the first run.
-"$build/tools/tsctl/tsctl" topics ensure --kafka-brokers "$brokers" >/dev/null
-"$build/tools/loadgen/ticks_producer" --kafka-brokers "$brokers" --symbols 1000 --rate 20000 \
-  --duration-s 40 --linger-ms 5 >"$state/warmup.log" 2>&1
+warm_broker 20000
 
 results=()
 for round in $(seq 1 "$runs"); do
@@ -75,27 +70,12 @@ for i in "${!variants[@]}"; do
   run=$round.$n
   raw=bench.raw.$run ticks=bench.ticks.$run snap=bench.snapshot.$run
   port=$(free_port)
-  # Ingestion and the normalizer first, so the measured feed finds them ready (a normalizer that
-  # starts behind replays a backlog, and that would be measured instead). Ingestion creates the
-  # raw topic, then retries the venue's port with backoff until exchange-sim listens.
-  "$bin/ingestion/ingestion" --kafka-brokers "$brokers" --raw-topic "$raw" \
-    --md-partitions "$parts" --soup-connect "127.0.0.1:$port" --kafka-linger-ms "$linger" \
-    "${codec_flags[@]}" --metrics-listen "" >"$state/ingestion.log" 2>&1 &
-  echo $! >"$state/ingestion.pid"
-  raw_ready() { grep -q '"topic ready"' "$state/ingestion.log"; }
-  wait_until 60 "ingestion to create $raw" raw_ready
-  "$normalizer" --kafka-brokers "$brokers" --raw-topic "$raw" --ticks-topic "$ticks" \
-    --snapshot-topic "$snap" --md-partitions "$parts" --group-id "bench.$run" \
-    --max-updates-per-second "$cap" --kafka-linger-ms "$linger" \
-    "${codec_flags[@]}" "${fetch_flags[@]}" --metrics-listen "" >"$state/normalizer.log" 2>&1 &
-  echo $! >"$state/normalizer.pid"
-  ticks_ready() { grep -q '"partitions assigned"' "$state/normalizer.log"; }
-  wait_until 60 "normalizer to own its partitions" ticks_ready
+  # Ingestion and the normalizer first, so the measured feed finds them ready.
+  start_ingestion "$raw" "$parts" "$port" "$linger" "${codec_flags[@]}"
+  start_normalizer "$normalizer" "$raw" "$ticks" "$snap" "$parts" "bench.$run" "$cap" "$linger" \
+    "${codec_flags[@]}" "${fetch_flags[@]}" --metrics-listen ""
   # Enough messages for warm-up + measurement + slack; the feed stops by itself.
-  messages=$((rate * (warmup + duration + 10)))
-  "$bin/exchange-sim/exchange-sim" --listen "127.0.0.1:$port" --symbols 1000 \
-    --messages "$messages" --rate "$rate" --metrics-listen "" >"$state/exchange-sim.log" 2>&1 &
-  echo $! >"$state/exchange-sim.pid"
+  start_exchange_sim "$port" $((rate * (warmup + duration + 10))) "$rate"
   "$build/tests/bench/md_latency_bench" --brokers "$brokers" --topic "$ticks" \
     --partitions "$parts" --warmup-s "$warmup" --duration-s "$duration" \
     --label "normalizer=$normalizer compression=$codec fetch_min_bytes=$fmin rate=$rate cap=$cap linger=$linger partitions=$parts run=$run" \
