@@ -19,7 +19,7 @@
 #                                     this long when nothing came; no wake-ups charged to the
 #                                     shard's core either, without spinning; 0 = as a client)
 #       [--timeline-ms 0]  (the loadgen's per-slot update count and worst latency, kept as
-#                           timeline-<rate>-<run>.jsonl in --timeline-dir)
+#                           timeline-<rate>-<run>-linger<ms>.jsonl in --timeline-dir)
 # --source synthetic generates the updates inside the gateway (--synthetic-updates-per-second)
 # and starts no broker: the fan-out alone, with CPU 0 for the shard and CPU 1 for loadgen, as
 # the issue's uWebSockets figures were measured. kafka (default) is the whole path.
@@ -102,7 +102,8 @@ for rate in ${rates//,/ }; do
       tail -5 "$state/loadgen.log" >&2
     fi
     if [ "$timeline" != 0 ]; then
-      grep '"timeline_ms"' "$state/loadgen.log" >"$timeline_dir/timeline-$rate-$run.jsonl" || true
+      grep '"timeline_ms"' "$state/loadgen.log" \
+        >"$timeline_dir/timeline-$rate-$run-linger$linger.jsonl" || true
     fi
     line=$(python3 - "$rate" "$run" "$connections" "$subs" "$encoding" "$t0" "$t1" "$s0" "$s1" "$hz" \
       "$state/loadgen.json" "$source" "$l0" "$l1" "$sl" "$busy_poll" "$linger" "$poll_sleep" <<'PY'

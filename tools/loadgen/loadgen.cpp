@@ -344,7 +344,7 @@ class LoadGen {
       // readable finds no waiter to wake: like --busy-poll-us it takes the wake-up off the
       // sender's core, but it sleeps (on its own timer) instead of spinning, and adds at most
       // the sleep to each measured latency.
-      if (n == 0 && config_.poll_sleep_us > 0) {
+      if (n == 0 && config_.poll_sleep_us > 0 && !spin) {  // --busy-poll-us spins first
         const timespec ts{0, static_cast<long>(config_.poll_sleep_us) * 1000};
         nanosleep(&ts, nullptr);
       }
@@ -664,7 +664,8 @@ class LoadGen {
     int64_t max_ns = 0;
   };
   void timeline(int64_t latency_ns) {
-    const auto slot = static_cast<std::size_t>((recv_wall_ns_ - timeline_start_ns_) /
+    // Wall clock, as the latencies: a step back lands in the first slot, not a negative index.
+    const auto slot = static_cast<std::size_t>(std::max<int64_t>(recv_wall_ns_ - timeline_start_ns_, 0) /
                                                (int64_t{config_.timeline_ms} * 1'000'000));
     if (slot >= timeline_.size()) timeline_.resize(slot + 1);
     ++timeline_[slot].count;
@@ -839,7 +840,8 @@ int main(int argc, char** argv) {
   flags.add("--busy-poll-us", config.busy_poll_us,
             "keep polling without sleeping for this long after events (0: always sleep)");
   flags.add("--poll-sleep-us", config.poll_sleep_us,
-            "never block in epoll_wait: poll, and sleep this long when nothing came (0: block)")
+            "never block in epoll_wait: poll, and sleep this long when nothing came, after any "
+            "--busy-poll-us spin (0: block)")
       ->check(CLI::Range(0, 100'000));
   flags.add("--timeline-ms", config.timeline_ms,
             "print count and max latency per slot of this many ms to stderr (0: none)")

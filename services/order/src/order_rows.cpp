@@ -129,13 +129,17 @@ v1::Fill makeFill(const v1::Order& o, const FillReport& fill) {
   return f;
 }
 
-void addFill(v1::Order& o, const FillReport& fill, v1::OrderStatus next) {
+bool addFill(v1::Order& o, const FillReport& fill, v1::OrderStatus next) {
   o.set_avg_fill_price(averagePrice(o.avg_fill_price(), o.filled_quantity(), fill.price, fill.quantity));
   o.set_filled_quantity(o.filled_quantity() + fill.quantity);
   o.set_status(next);
-  if (o.venue_order_id().empty() && !fill.venue_order_id.empty()) {
-    o.set_venue_order_id(fill.venue_order_id);
+  // Not a replacement's: with an id its ack would be refused as a repeat (repeatsOrContradicts)
+  // and the original's fills it carries lost.
+  if (!o.venue_order_id().empty() || fill.venue_order_id.empty() || !o.replaces_order_id().empty()) {
+    return false;
   }
+  o.set_venue_order_id(fill.venue_order_id);
+  return true;
 }
 
 std::optional<v1::OrderStatus> fillTransition(const v1::Order& o, const FillReport& fill) {

@@ -59,9 +59,10 @@ v1::Fill makeFill(const v1::Order& o, const FillReport& fill);
 // open quantity, or illegal in its status; logged at error level: shares may have traded).
 std::optional<v1::OrderStatus> fillTransition(const v1::Order& o, const FillReport& fill);
 
-// Adds `fill` to `o` (filled quantity, average price, the venue's id when `o` has none) and moves
-// it to `next` (fillTransition's answer).
-void addFill(v1::Order& o, const FillReport& fill, v1::OrderStatus next);
+// Adds `fill` to `o` (filled quantity, average price) and moves it to `next` (fillTransition's
+// answer). True when it also gave `o` the venue's id from the report: `o` had none (its ack was
+// lost) and is not a replacement, whose ack must still come to bring it the original's fills.
+bool addFill(v1::Order& o, const FillReport& fill, v1::OrderStatus next);
 
 // Moves `o` to `next` and records what the trigger's details carry (the venue's id, a
 // rejection, the replacing order).

@@ -662,14 +662,14 @@ OrderStore::ChangeWork OrderStore::fillIn(pqxx::transaction_base& tx, const Pend
     // key scheme, a manual fix): still a duplicate, nothing written.
     return {{ChangeOutcome::Duplicate, std::move(o)}, false, account};
   }
-  rows::addFill(o, fill, *next);
+  const bool venue_id_from_fill = rows::addFill(o, fill, *next);
   o.set_updated_ts_ns(change.now_ns);
   o.set_version(o.version() + 1);
   auto event = rows::changeEvent(o, seq, from);
   *event.mutable_fill() = f;
   execChange(tx, o, seq, from, event.SerializeAsString(), config_.events_topic, f.fill_id(), config_.fills_topic,
              f.SerializeAsString());
-  return {{ChangeOutcome::Applied, std::move(o)}, true, {}};
+  return {{ChangeOutcome::Applied, std::move(o), venue_id_from_fill}, true, {}};
 }
 
 std::optional<std::string> OrderStore::accountOf(const std::string& order_id) {

@@ -110,6 +110,9 @@ enum class ChangeOutcome {
 struct ChangeResult {
   ChangeOutcome outcome = ChangeOutcome::NotFound;
   v1::Order order;  // the order after the change (as it stands when refused or duplicate)
+  // An applied fill gave the order its venue id (its ack was lost): a cancel that waited for
+  // the ack is due now, as after an ack (the ack, if it still comes, is refused as a repeat).
+  bool venue_id_from_fill = false;
 };
 
 // What a lifecycle trigger carries besides the trigger itself.

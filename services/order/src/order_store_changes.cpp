@@ -100,6 +100,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
     v1::Order& o = it->second;
     const auto from = o.status();
     v1::Fill f;
+    bool venue_id_from_fill = false;
     if (c->kind == PendingChange::Kind::Fill) {
       const auto& fill = c->fill;
       if (!seen_exec_ids.insert(fill.venue_execution_id).second) {
@@ -113,7 +114,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
         continue;
       }
       f = rows::makeFill(o, fill);
-      rows::addFill(o, fill, *next);
+      venue_id_from_fill = rows::addFill(o, fill, *next);
     } else {
       v1::Order inherited = o;
       rows::inheritFills(inherited, c->details);
@@ -160,7 +161,7 @@ bool OrderStore::changeMany(pqxx::work& tx, const std::vector<PendingChange*>& c
       outbox.add(config_.fills_topic, o.account(), f.SerializeAsString());
     }
     changed.insert(o.order_id());
-    c->result = {ChangeOutcome::Applied, o};
+    c->result = {ChangeOutcome::Applied, o, venue_id_from_fill};
   }
   if (changed.empty()) return false;  // all refused or repeated: the locks changed nothing
   for (const auto& [id, o] : orders) exposure[o.account()].add(o, +1);

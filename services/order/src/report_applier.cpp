@@ -195,6 +195,9 @@ void ReportApplier::applyOnce(const vv1::ExecutionReport& report, Done done) {
           return;
         }
         if (!error) settle(r);
+        if (!error && r.venue_id_from_fill && r.order.status() == v1::ORDER_STATUS_PENDING_CANCEL && cancel_due_) {
+          cancel_due_(r.order);  // its ack was lost: the cancel that waited for it goes now
+        }
         done(error);
       });
       return;

@@ -312,30 +312,6 @@ TEST_CASE("a fill is applied once per venue execution id, with filled quantity a
   CHECK(seen->exposure.open_orders == 0);
 }
 
-TEST_CASE("a fill of an order whose ack was lost stores the venue's id from the report, and a known id stays") {
-  // Both write paths: a batch statement (group commit) and one transaction per change.
-  StoreEnv env(withGroupCommit(GENERATE(true, false)));
-  allowAccount(env.url, "acct-1");
-  const auto unacked = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
-  auto f = fill("exec-1", unacked, 40, 1'000'000);
-  f.venue_order_id = "V-1";
-  const auto partial = env.store->applyFill(f);
-  REQUIRE(partial.outcome == ChangeOutcome::Applied);
-  CHECK(partial.order.status() == v1::ORDER_STATUS_PARTIALLY_FILLED);
-  CHECK(partial.order.venue_order_id() == "V-1");
-  CHECK(env.store->getOrder(unacked)->venue_order_id() == "V-1");  // stored, not only returned
-
-  const auto acked = env.store->submit(limitBuy("acct-1", "c-2", 100), acceptAll()).order.order_id();
-  REQUIRE(env.store->applyTransition(acked, Trigger::VenueAck, venueId("V-2")).outcome == ChangeOutcome::Applied);
-  auto g = fill("exec-2", acked, 100, 1'000'000);
-  g.venue_order_id = "V-other";
-  const auto full = env.store->applyFill(g);
-  REQUIRE(full.outcome == ChangeOutcome::Applied);
-  CHECK(full.order.status() == v1::ORDER_STATUS_FILLED);
-  CHECK(full.order.venue_order_id() == "V-2");
-  CHECK(env.store->getOrder(acked)->venue_order_id() == "V-2");
-}
-
 TEST_CASE("listOrders pages newest first with an opaque token, filtered by status and symbol") {
   StoreEnv env;
   allowAccount(env.url, "acct-1");
@@ -558,6 +534,63 @@ struct RouterEnv {
 };
 
 }  // namespace
+
+TEST_CASE("a fill of an order whose ack was lost stores the venue's id from the report, and a known id stays") {
+  // Both write paths: a batch statement (group commit) and one transaction per change.
+  StoreEnv env(withGroupCommit(GENERATE(true, false)));
+  allowAccount(env.url, "acct-1");
+  const auto unacked = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+  auto f = fill("exec-1", unacked, 40, 1'000'000);
+  f.venue_order_id = "V-1";
+  const auto partial = env.store->applyFill(f);
+  REQUIRE(partial.outcome == ChangeOutcome::Applied);
+  CHECK(partial.order.status() == v1::ORDER_STATUS_PARTIALLY_FILLED);
+  CHECK(partial.order.venue_order_id() == "V-1");
+  CHECK(partial.venue_id_from_fill);
+  CHECK(env.store->getOrder(unacked)->venue_order_id() == "V-1");  // stored, not only returned
+  auto again = fill("exec-1b", unacked, 10, 1'000'000);
+  again.venue_order_id = "V-1";
+  CHECK_FALSE(env.store->applyFill(again).venue_id_from_fill);  // it has one now
+
+  const auto acked = env.store->submit(limitBuy("acct-1", "c-2", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(acked, Trigger::VenueAck, venueId("V-2")).outcome == ChangeOutcome::Applied);
+  auto g = fill("exec-2", acked, 100, 1'000'000);
+  g.venue_order_id = "V-other";
+  const auto full = env.store->applyFill(g);
+  REQUIRE(full.outcome == ChangeOutcome::Applied);
+  CHECK(full.order.status() == v1::ORDER_STATUS_FILLED);
+  CHECK(full.order.venue_order_id() == "V-2");
+  CHECK_FALSE(full.venue_id_from_fill);
+  CHECK(env.store->getOrder(acked)->venue_order_id() == "V-2");
+
+  // A replacement's id comes with its ack, which also brings the original's fills: a fill before
+  // it must not give the id, or that ack would be refused as a repeat.
+  const auto replacement =
+      env.store->replace(replaceRequest("acct-1", unacked, "c-1-r1", 100, 1'000'100), acceptAll()).replacement.order_id();
+  auto h = fill("exec-3", replacement, 5, 1'000'100);
+  h.venue_order_id = "V-1";
+  const auto early = env.store->applyFill(h);
+  REQUIRE(early.outcome == ChangeOutcome::Applied);
+  CHECK(early.order.venue_order_id().empty());
+  CHECK_FALSE(early.venue_id_from_fill);
+}
+
+TEST_CASE("a cancel that waited for a lost ack is sent when a fill brings the venue's id, once") {
+  StoreEnv env(withGroupCommit(GENERATE(true, false)));
+  allowAccount(env.url, "acct-1");
+  std::atomic<int> cancels{0};
+  ReportApplier applier(*env.store, [&](const v1::Order&) { ++cancels; });
+  const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::CancelRequest).order.status() == v1::ORDER_STATUS_PENDING_CANCEL);
+  applier.apply(fillReport(id, "V-1", "exec-1", 30, 1'000'000, false));
+  auto o = *env.store->getOrder(id);
+  CHECK(o.status() == v1::ORDER_STATUS_PENDING_CANCEL);
+  CHECK(o.venue_order_id() == "V-1");
+  CHECK(cancels == 1);
+  applier.apply(fillReport(id, "V-1", "exec-2", 20, 1'000'000, false));  // already sent: not again
+  CHECK(cancels == 1);
+  CHECK(env.store->getOrder(id)->filled_quantity() == 50);
+}
 
 TEST_CASE("a fill while a replace is pending is the replacement's too: the venue's fills of the rest complete it") {
   StoreEnv env;
