@@ -219,13 +219,14 @@ int main(int argc, char** argv) {
     });
     follower.start();
 
-    std::uint64_t published = 0, failures = 0, reconnects = 0, reconciliations = 0, flagged = 0;
+    std::uint64_t published = 0, failures = 0, reconnects = 0, reconciliations = 0, flagged = 0, unknown = 0;
     const auto mirror = [&] {
       observability::advance(metrics.outbox_published, relay.published(), published);
       observability::advance(metrics.outbox_failures, relay.failures(), failures);
       observability::advance(metrics.execution_stream_reconnects, executions.reconnects(), reconnects);
       observability::advance(metrics.reconciliations, executions.reconciliations(), reconciliations);
       observability::advance(metrics.reconcile_flagged, sync.flagged(), flagged);
+      observability::advance(metrics.reconcile_unknown_at_venue, sync.unknownAtVenue(), unknown);
       metrics.outbox_lag_seconds.Set(static_cast<double>(relay.lagMs()) / 1000.0);
       metrics.outbox_relay_active.Set(relay.active() ? 1 : 0);
       metrics.execution_stream_live.Set(executions.live() ? 1 : 0);
@@ -253,6 +254,11 @@ int main(int argc, char** argv) {
     health->setReady("symbols", false, "draining");
     updates.stop();
     grpc.stop();
+    // The router before the stream: a report the stream still applies may ask the router for a
+    // cancel or a NewOrder (reconciliation), and a stopped router declines it (route() and
+    // queueCancel() return), which leaves the order PENDING_CANCEL or ACCEPTED for the next
+    // start's re-send. The other order would let the router's last replies apply acks with no
+    // stream to follow them, equally safe; this one stops sending to the venue first.
     router.stop();
     executions.stop();
     sync.flushPosition();

@@ -63,6 +63,9 @@ OrderMetrics::OrderMetrics(prometheus::Registry& r)
                                                      "reconciliations with the venue's open orders")),
       reconcile_flagged(observability::registerCounter(
           r, "order_reconcile_flagged_total", "orders whose venue state could not be matched (see the error log)")),
+      reconcile_unknown_at_venue(observability::registerCounter(
+          r, "order_reconcile_unknown_at_venue_total",
+          "open orders a venue listed that the service has no record of (see the warning log)")),
       update_streams(gauge(r, "order_update_streams", "open StreamOrderUpdates calls")) {}
 
 void OrderMetrics::call(const std::string& method, const grpc::Status& status) {

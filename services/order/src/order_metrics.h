@@ -40,6 +40,7 @@ struct OrderMetrics {
   prometheus::Counter& execution_stream_reconnects;
   prometheus::Counter& reconciliations;
   prometheus::Counter& reconcile_flagged;
+  prometheus::Counter& reconcile_unknown_at_venue;
   prometheus::Gauge& update_streams;
 };
 

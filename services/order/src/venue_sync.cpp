@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "order_rows.h"
+#include "pg_array.h"
 #include "tickstream/runtime/logging.h"
 
 namespace tickstream::order {
@@ -348,8 +349,31 @@ void VenueSync::repair(const Reconciliation& r) {
       logging::error("order ended at the venue in a gap of reports", {{"order_id", order.order_id()}});
     }
   }
-  unknown_at_venue_.fetch_add(listed.size());
+  // Listed, and not working here: ours, ended since the list was made (its last report applied
+  // before the repair read our orders), or not ours at all. Only the latter are unknown; the
+  // former are logged with our status, for an operator to tell a race from a discrepancy.
+  std::unordered_map<std::string, v1::OrderStatus> ended_here;
+  if (!listed.empty()) {
+    std::vector<std::string> ids;
+    for (const auto& [id, o] : listed) ids.push_back(id);
+    ended_here = pool_.run(
+        [&](pqxx::work& tx) {
+          std::unordered_map<std::string, v1::OrderStatus> out;
+          for (const auto& row : tx.exec_params("SELECT order_id, status FROM orders WHERE order_id = ANY($1::text[])",
+                                                textArray(ids))) {
+            out.emplace(row[0].as<std::string>(), static_cast<v1::OrderStatus>(row[1].as<int>()));
+          }
+          return out;
+        },
+        pg::Retry::Idempotent);
+  }
   for (const auto& [id, o] : listed) {
+    if (const auto it = ended_here.find(id); it != ended_here.end()) {
+      logging::warn("venue listed an order that is no longer working here",
+                    {{"order_id", id}, {"status", v1::OrderStatus_Name(it->second)}});
+      continue;
+    }
+    unknown_at_venue_.fetch_add(1);
     logging::warn("venue holds an order the service does not know", {{"order_id", id}});
   }
   logging::info("reconciled with the venue",

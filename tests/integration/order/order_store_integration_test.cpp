@@ -952,6 +952,34 @@ TEST_CASE("reconciliation leaves alone an order the venue took after its list wa
   router.stop();
 }
 
+TEST_CASE("a listed order that ended here since the list is not unknown at the venue, a foreign one is") {
+  StoreEnv env;
+  allowAccount(env.url, "acct-1");
+  RouterEnv side(env, "127.0.0.1:1");
+  const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
+  REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-1")).outcome == ChangeOutcome::Applied);
+  Reconciliation r;
+  r.reason = Reconciliation::Reason::OutOfRange;
+  r.previous_session = "S1";
+  r.session = "S1";
+  r.open.set_last_exec_seq(10);
+  r.acked_before_list = side.sync.ackedBeforeList();
+  auto* ours = r.open.add_orders();
+  ours->set_order_id(id);
+  ours->set_venue_order_id("V-1");
+  auto* foreign = r.open.add_orders();
+  foreign->set_order_id("ord-foreign");
+  foreign->set_venue_order_id("V-9");
+  // The stream's cancel report, applied after the venue made its list.
+  REQUIRE(env.store->applyTransition(id, Trigger::CancelRequest).outcome == ChangeOutcome::Applied);
+  REQUIRE(env.store->applyTransition(id, Trigger::CancelAck).outcome == ChangeOutcome::Applied);
+  REQUIRE(side.sync.onReconcile(r));
+  CHECK(side.sync.unknownAtVenue() == 1);  // the foreign one only
+  CHECK(side.sync.flagged() == 0);
+  CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_CANCELED);
+  side.router.stop();
+}
+
 // A cancel asked before the venue's ack is sent when the ack comes, from a queue in
 // memory; the ack and the stream position are durable, the queued cancel is not.
 TEST_CASE("a cancel due after the ack that a restart lost is sent by the next start") {
