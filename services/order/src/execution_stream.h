@@ -10,7 +10,6 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <thread>
 
 #include "tickstream/venue/v1/venue.grpc.pb.h"

@@ -24,8 +24,7 @@ void ReportApplier::ack(const std::string& order_id, const std::string& venue_or
                               });
 }
 
-void ReportApplier::redirectFill(FillReport fill, const v1::Order& original, const std::string& venue_order_id,
-                                 Done done) {
+void ReportApplier::redirectFill(FillReport fill, const v1::Order& original, Done done) {
   // An execution of the original that reached us after the replace was applied (the router
   // applies the venue's REPLACED reply as it comes, before the stream's earlier reports): the
   // shares are the replacement's now, because the venue keeps every fill of the order it
@@ -37,17 +36,17 @@ void ReportApplier::redirectFill(FillReport fill, const v1::Order& original, con
   // larger of the two counts. A chain of replaces is followed to its end.
   fill.order_id = original.replaced_by_order_id();
   const auto target = fill.order_id;
+  const auto venue_order_id = fill.venue_order_id;  // the report's: the replacement keeps the id
   ack(target, venue_order_id,
-      [this, fill = std::move(fill), venue_order_id, done = std::move(done)](std::exception_ptr e) mutable {
+      [this, fill = std::move(fill), done = std::move(done)](std::exception_ptr e) mutable {
         if (e) {
           done(e);
           return;
         }
-        store_.applyFillAsync(fill, [this, fill, venue_order_id, done = std::move(done)](ChangeResult r,
-                                                                                          std::exception_ptr e2) mutable {
+        store_.applyFillAsync(fill, [this, fill, done = std::move(done)](ChangeResult r, std::exception_ptr e2) mutable {
           if (!e2 && r.outcome == ChangeOutcome::Refused && r.order.status() == v1::ORDER_STATUS_REPLACED &&
               !r.order.replaced_by_order_id().empty()) {
-            redirectFill(std::move(fill), r.order, venue_order_id, std::move(done));  // replaced again
+            redirectFill(std::move(fill), r.order, std::move(done));  // replaced again
             return;
           }
           if (!e2 && r.outcome == ChangeOutcome::NotFound) {
@@ -187,11 +186,11 @@ void ReportApplier::applyOnce(const vv1::ExecutionReport& report, Done done) {
       fill.fill_ts_ns = report.transact_ts_ns();
       fill.liquidity = report.liquidity();
       fill.venue_order_id = report.venue_order_id();
-      store_.applyFillAsync(fill, [this, fill, settle, venue_id = report.venue_order_id(), done = std::move(done)](
-                                      ChangeResult r, std::exception_ptr error) mutable {
+      store_.applyFillAsync(fill, [this, fill, settle, done = std::move(done)](ChangeResult r,
+                                                                               std::exception_ptr error) mutable {
         if (!error && r.outcome == ChangeOutcome::Refused && r.order.status() == v1::ORDER_STATUS_REPLACED &&
             !r.order.replaced_by_order_id().empty()) {
-          redirectFill(std::move(fill), r.order, venue_id, std::move(done));
+          redirectFill(std::move(fill), r.order, std::move(done));
           return;
         }
         if (!error) settle(r);

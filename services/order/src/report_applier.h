@@ -59,7 +59,7 @@ class ReportApplier {
            std::optional<TransitionDetails::Fills> inherited_fills = std::nullopt);
   void finished(const std::string& id, std::exception_ptr error);
   // A fill refused by `original` (REPLACED): the replacement's ack with the original's fills, then the fill.
-  void redirectFill(FillReport fill, const v1::Order& original, const std::string& venue_order_id, Done done);
+  void redirectFill(FillReport fill, const v1::Order& original, Done done);
 
   // Every report normally arrives twice, in the venue's reply and on the stream, often at the
   // same moment. The second would be refused by the store anyway, but only after a transaction

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "order_rows.h"
 #include "pg_array.h"

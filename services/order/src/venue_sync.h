@@ -8,7 +8,6 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
-#include <unordered_set>
 #include <thread>
 #include <vector>
 #include <cstdint>

@@ -517,6 +517,24 @@ vv1::ExecutionReport fillReport(const std::string& order_id, const std::string& 
   return r;
 }
 
+// The venue's open orders in session S1 as of `last_exec_seq`: after a restart from S0
+// (SessionChanged), or in the same session after the stream's resume point was outgrown.
+Reconciliation reconciliationInS1(bool restarted, std::uint64_t last_exec_seq) {
+  Reconciliation r;
+  r.reason = restarted ? Reconciliation::Reason::SessionChanged : Reconciliation::Reason::OutOfRange;
+  r.previous_session = restarted ? "S0" : "S1";
+  r.session = "S1";
+  r.open.set_last_exec_seq(last_exec_seq);
+  return r;
+}
+
+// Adds an order to the venue's list.
+vv1::VenueOrder& listOrder(Reconciliation& r, const std::string& order_id, const std::string& venue_order_id) {
+  auto& o = *r.open.add_orders();
+  o.set_order_id(order_id);
+  o.set_venue_order_id(venue_order_id);
+  return o;
+}
 
 // The service's venue side (breaker, client, router, report stream handler) against a venue at
 // `address`; nobody serves 127.0.0.1:1, for tests that route nothing.
@@ -737,15 +755,10 @@ TEST_CASE("reconciliation after a replace the venue made in a gap of reports: RE
 
   // The stream missed the venue's REPLACED report and one more fill of the original (10); the
   // venue now lists only the replacement, with the original's 40 executed.
-  Reconciliation r;
-  r.reason = Reconciliation::Reason::OutOfRange;
-  r.previous_session = r.session = "S1";
-  auto* listed = r.open.add_orders();
-  listed->set_order_id(replacement_id);
-  listed->set_venue_order_id("V-7");
-  listed->set_cumulative_quantity(40);
-  listed->set_leaves_quantity(80);
-  r.open.set_last_exec_seq(42);
+  Reconciliation r = reconciliationInS1(false, 42);
+  auto& listed = listOrder(r, replacement_id, "V-7");
+  listed.set_cumulative_quantity(40);
+  listed.set_leaves_quantity(80);
   REQUIRE(sync.onReconcile(r));
 
   CHECK(env.store->getOrder(id)->status() == v1::ORDER_STATUS_REPLACED);
@@ -928,11 +941,7 @@ TEST_CASE("reconciliation leaves alone an order the venue took after its list wa
   REQUIRE(env.store->applyTransition(old_id, Trigger::VenueAck, venueId("V-0")).outcome == ChangeOutcome::Applied);
 
   // The venue's list, before the router's NewOrder reached it.
-  Reconciliation r;
-  r.reason = restarted ? Reconciliation::Reason::SessionChanged : Reconciliation::Reason::OutOfRange;
-  r.previous_session = restarted ? "S0" : "S1";
-  r.session = "S1";
-  r.open.set_last_exec_seq(10);
+  Reconciliation r = reconciliationInS1(restarted, 10);
   r.acked_before_list = sync.ackedBeforeList();
   REQUIRE(env.store->applyTransition(old_id, Trigger::CancelRequest).order.status() ==
           v1::ORDER_STATUS_PENDING_CANCEL);
@@ -958,18 +967,10 @@ TEST_CASE("a listed order that ended here since the list is not unknown at the v
   RouterEnv side(env, "127.0.0.1:1");
   const auto id = env.store->submit(limitBuy("acct-1", "c-1", 100), acceptAll()).order.order_id();
   REQUIRE(env.store->applyTransition(id, Trigger::VenueAck, venueId("V-1")).outcome == ChangeOutcome::Applied);
-  Reconciliation r;
-  r.reason = Reconciliation::Reason::OutOfRange;
-  r.previous_session = "S1";
-  r.session = "S1";
-  r.open.set_last_exec_seq(10);
+  Reconciliation r = reconciliationInS1(false, 10);
   r.acked_before_list = side.sync.ackedBeforeList();
-  auto* ours = r.open.add_orders();
-  ours->set_order_id(id);
-  ours->set_venue_order_id("V-1");
-  auto* foreign = r.open.add_orders();
-  foreign->set_order_id("ord-foreign");
-  foreign->set_venue_order_id("V-9");
+  listOrder(r, id, "V-1");
+  listOrder(r, "ord-foreign", "V-9");
   // The stream's cancel report, applied after the venue made its list.
   REQUIRE(env.store->applyTransition(id, Trigger::CancelRequest).outcome == ChangeOutcome::Applied);
   REQUIRE(env.store->applyTransition(id, Trigger::CancelAck).outcome == ChangeOutcome::Applied);
@@ -1276,15 +1277,9 @@ TEST_CASE("a new session's position is not stored before its reconciliation") {
   REQUIRE(tickstream::testing::waitUntil([&] { return env.store->getOrder(id)->status() == v1::ORDER_STATUS_ROUTED; }, 5s));
   side.sync.flushPosition();  // what a stop does: store the position now
   CHECK(side.positions.load().session == "S0");
-  Reconciliation r;
-  r.reason = Reconciliation::Reason::SessionChanged;
-  r.previous_session = "S0";
+  Reconciliation r = reconciliationInS1(true, 1);
   r.previous_last_applied = 40;
-  r.session = "S1";
-  r.open.set_last_exec_seq(1);
-  auto* listed = r.open.add_orders();
-  listed->set_order_id(id);
-  listed->set_venue_order_id("S1-O1");
+  listOrder(r, id, "S1-O1");
   REQUIRE(side.sync.onReconcile(r));
   CHECK(side.positions.load().session == "S1");
   CHECK(side.positions.load().last_applied == 1);
@@ -1353,11 +1348,7 @@ TEST_CASE("an order submitted and acknowledged while a reconciliation runs is le
   allowAccount(env.url, "acct-1");
   RouterEnv side(env, "127.0.0.1:1");
   const bool restarted = GENERATE(false, true);
-  Reconciliation r;
-  r.reason = restarted ? Reconciliation::Reason::SessionChanged : Reconciliation::Reason::OutOfRange;
-  r.previous_session = restarted ? "S0" : "S1";
-  r.session = "S1";
-  r.open.set_last_exec_seq(10);
+  Reconciliation r = reconciliationInS1(restarted, 10);
   r.acked_before_list = side.sync.ackedBeforeList();
   // After the list: a new order, and its ack from the router's reply.
   const auto id = env.store->submit(limitBuy("acct-1", "c-late", 100), acceptAll()).order.order_id();

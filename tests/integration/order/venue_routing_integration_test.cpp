@@ -484,7 +484,8 @@ TEST_CASE("a venue restart is detected on the stream and reconciled, and the str
 // The new session takes an order before the stream has found it (the service's router re-sends
 // orders as soon as the venue answers, while the stream is still in its backoff). A market IOC
 // ends at once, so the list lacks it; the stream must still bring its reports, which lie before
-// the list's last_exec_seq: a new session is followed from its first report (resumeAfter).
+// the list's last_exec_seq: a new session is replayed from its first report before the repair
+// (ExecutionStream::replaySession).
 TEST_CASE("after a venue restart the stream brings the reports of orders the new session took before its list") {
   auto sim = std::make_unique<VenueProcess>("Q1", 0);
   const int port = sim->port();
